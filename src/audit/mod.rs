@@ -1,0 +1,1 @@
+//! Dependency audit: lockfile parsers and advisory databases (RustSec, OSV), offline first.

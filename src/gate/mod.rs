@@ -1,0 +1,2 @@
+//! The gates: the security gate (secrets + dependency audit of a branch) and the merge gate
+//! (catch up, re-test, serialise merges under a lease).

@@ -1,0 +1,1 @@
+//! The crash-safe per-repository merge lease.

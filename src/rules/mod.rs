@@ -1,0 +1,1 @@
+//! gitleaks v8 TOML configuration: schema, `[extend]` merging and compilation.

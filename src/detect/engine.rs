@@ -310,7 +310,7 @@ impl Detector {
         hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
     }
 
-    fn rule_hits<'h>(hits: &'h [Hit], ri: usize) -> &'h [Hit] {
+    fn rule_hits(hits: &[Hit], ri: usize) -> &[Hit] {
         let r = ri as u32;
         let lo = hits.partition_point(|h| h.rule < r);
         let hi = hits.partition_point(|h| h.rule <= r);
@@ -360,11 +360,10 @@ impl Detector {
         if !rt.has_regex() {
             return;
         }
-        if let Some(n) = self.opts.max_target_megabytes {
-            if n > 0 && (pass.text.len() / 1_000_000) as u64 > n {
+        if let Some(n) = self.opts.max_target_megabytes
+            && n > 0 && (pass.text.len() / 1_000_000) as u64 > n {
                 return;
             }
-        }
         let Some(rx) = rt.regex() else {
             return;
         };

@@ -39,6 +39,19 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 PLACEHOLDER_STOPWORDS = ["example", "xxxxxx", "changeme", "placeholder", "dummy", "redacted"]
 
+# Values that are code, not secrets: identifiers and paths.
+IDENTIFIER_REGEXES = [
+    r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$",  # snake_case
+    r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$",  # SCREAMING_SNAKE_CASE
+    r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+){2,}$",  # Mixed_Snake_Case with 3+ words
+    r"^(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}$",  # CamelCase words (PrivatePkcs8KeyDer)
+    r"^(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4})(?:\.(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}))+$",  # dotted.path.to.member
+    r"::|->",  # Rust/C++ paths, pointer members
+    r"^\.{0,2}/|\.(?:html?|md|rs|js|ts|py|go|java|json|ya?ml|toml|txt|png|svg)$",  # paths and files
+]
+# Hosts reserved for documentation and tests (RFC 2606 / RFC 6761).
+EXAMPLE_HOSTS = r"@(?:[A-Za-z0-9-]+\.)*(?:example\.(?:com|org|net)|[A-Za-z0-9-]+\.(?:test|example|invalid))(?:[:/?#]|$)"
+
 
 def add(
     id,
@@ -1358,12 +1371,13 @@ tok(
 tok(
     "npmrc-auth-token",
     "Registry auth token in .npmrc / .yarnrc.yml",
-    r"""(?i)(?:_authToken|npmAuthToken|_auth|_password)\s{0,3}[=:]\s{0,3}['"]?([A-Za-z0-9+/_.=-]{20,200})""",
+    r"""(?im)(?:(?:^|[\s:'"])(?:(_authToken)|(_auth)|(_password))\s{0,3}=|(npmAuthToken)\s{0,3}:)\s{0,3}['"]?([A-Za-z0-9+/_.=-]{20,200})""",
     ["_authtoken", "npmauthtoken", "_auth", "_password"],
     ["//npm.pkg.github.com/:_authToken=%uuid%", 'npmAuthToken: "%X40%"'],
-    ["//registry.npmjs.org/:_authToken=${NPM_TOKEN}", "//registry.npmjs.org/:_authToken=xxxxxxxxxxxxxxxxxxxx"],
-    allowlists=[{"stopwords": PLACEHOLDER_STOPWORDS}],
-    group=1,
+    ["//registry.npmjs.org/:_authToken=${NPM_TOKEN}", "//registry.npmjs.org/:_authToken=xxxxxxxxxxxxxxxxxxxx",
+     "let client_auth = cache_maybe_has_http_auth(req);", "    _auth = emit_certificate_request_tls13"],
+    allowlists=[{"stopwords": PLACEHOLDER_STOPWORDS}, {"regexes": IDENTIFIER_REGEXES}],
+    group=5,
 )
 tok(
     "pypi-upload-token",
@@ -1791,13 +1805,15 @@ ctx("linkedin-client-secret", "LinkedIn client secret", ["linkedin", "linked_in"
 # ==================================================================================================
 section("database")
 
-_PW = r"""[^\s'"@/:?#\[\]{}$<>\x60]{3,128}"""
+_PW = r"""[^\s'"@/:?#\[\]{}$<>\x60]{4,128}"""
 _USER = r"[A-Za-z0-9._%+~-]{0,64}"
 _DB_ALLOW = [
     {
         "description": "placeholder passwords",
-        "stopwords": ["password", "passwd", "changeme", "example", "placeholder", "secret", "xxxx", "****", "dummy", "redacted"],
+        "stopwords": ["password", "passwd", "changeme", "example", "placeholder", "secret", "xxxx", "****", "dummy", "redacted",
+                      "opensesame", "foobar"],
     },
+    {"description": "documentation and test hosts", "regexTarget": "match", "regexes": [EXAMPLE_HOSTS]},
     {"description": "password taken from the environment", "regexes": [r"^%[A-Za-z_]+%$", r"^\*+$"]},
 ]
 
@@ -1819,7 +1835,7 @@ def uri(id, description, schemes, keywords, tp_scheme, port=5432):
             f"DATABASE_URL={tp_scheme}://user:password@localhost:{port}/db",
             f"DATABASE_URL={tp_scheme}://app:${{DB_PASSWORD}}@db:{port}/prod",
         ],
-        entropy=1.5,
+        entropy=2.0,
         group=groups + 1,
         allowlists=_DB_ALLOW,
     )
@@ -1877,7 +1893,8 @@ tok(
     r"(?i)\b(?:(http://)|(https://))[A-Za-z0-9._%+~-]{1,64}:([^\s'\"@/:?#\[\]{}$<>\x60]{3,128})@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}",
     ["http://", "https://"],
     ["pip install --index-url https://deploy:%X20%@pypi.corp.internal.net/simple pkg", "ES_URL=https://elastic:%P16%@es.corp.io:9200"],
-    ["https://user:password@example.com", "https://%u8%@github.com/org/repo.git", "https://github.com/org/repo"],
+    ["https://user:password@example.com", "https://%u8%@github.com/org/repo.git", "https://github.com/org/repo",
+     "http://user:%X12%@www.example.com/", "http://Aladdin:opensesame@proxy.corp"],
     entropy=2.5,
     group=3,
     allowlists=_DB_ALLOW,
@@ -2050,11 +2067,12 @@ _GENERIC_ALLOW = [
         "regexes": [
             r"^[A-Za-z_.-]+$",
             r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-            r"(?i)^(?:process\.env|os\.environ|env|config|settings|self|this|params|props|request|req|ctx|context|vars?|secrets|inputs)\.",
+            r"(?i:^(?:process\.env|os\.environ|env|config|settings|self|this|params|props|request|req|ctx|context|vars?|secrets|inputs)\.)",
             r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){2,}$",
             r"^(?:[0-9]+|[0-9.]+)$",
-            r"(?i)^(?:sha(?:1|256|384|512)|md5)[-:]",
-        ],
+            r"(?i:^(?:sha(?:1|256|384|512)|md5)[-:])",
+        ]
+        + IDENTIFIER_REGEXES,
     },
 ]
 add(
@@ -2071,6 +2089,11 @@ add(
         "api_key = 'xxxxxxxxxxxxxxxxxxxxxxxx'",
         'keyFingerprint: "aaaaaaaaaaaaaaaaaa"',
         "primary_key = 3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "KEY_MAX: nl80211_key_attributes",
+        "KEY_USAGE = stack_st_ASN1_OBJECT;",
+        "key: PrivatePkcs8KeyDer<'static>",
+        "secret_len = MLKEM512_SHARED_SECRET_LEN;",
+        "[`Token`]: ../struct.Token.html",
     ],
     entropy=3.5,
     group=1,
@@ -2090,6 +2113,8 @@ add(
         "password: str",
         "passwd = self.config.db.passwd",
         'password: "********"',
+        "password_len: ::std::os::raw::c_int,",
+        "Password => io::ErrorKind::InvalidInput,",
     ],
     entropy=3.0,
     group=5,
@@ -2104,9 +2129,10 @@ add(
             "description": "identifiers and references",
             "regexes": [
                 r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$",
-                r"(?i)^(?:process\.env|os\.environ|env|config|settings|self|this|params|props|request|req|ctx|context|vars?|secrets|inputs)\.",
+                r"(?i:^(?:process\.env|os\.environ|env|config|settings|self|this|params|props|request|req|ctx|context|vars?|secrets|inputs)\.)",
                 r"^[A-Za-z]+$",
-            ],
+            ]
+            + IDENTIFIER_REGEXES,
         },
     ],
 )
@@ -2125,7 +2151,7 @@ GLOBAL_ALLOWLISTS = [
             r"(?:^|/)(?:Cargo\.lock|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb?|poetry\.lock|Pipfile\.lock|uv\.lock|pdm\.lock|composer\.lock|Gemfile\.lock|go\.sum|go\.work\.sum|gradle\.lockfile|packages\.lock\.json|paket\.lock|mix\.lock|pubspec\.lock|Podfile\.lock|Package\.resolved|flake\.lock|conan\.lock|deno\.lock)$",
             r"\.min\.(?:js|css|mjs)$",
             r"\.(?:js|mjs|css)\.map$",
-            r"(?i)\.(?:png|jpe?g|gif|bmp|tiff?|ico|icns|webp|avif|heic|svg|psd|eot|otf|ttf|woff2?)$",
+            r"(?i:\.(?:png|jpe?g|gif|bmp|tiff?|ico|icns|webp|avif|heic|svg|psd|eot|otf|ttf|woff2?)$)",
         ],
     },
     {

@@ -141,7 +141,7 @@ fn ends_with_ci(name: &str, suffix: &str) -> bool {
         && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
-/// Identify an archive by signature, then by name.
+/// Identify an archive by signature, then (when `name` is not empty) by name.
 pub fn identify(name: &str, data: &[u8]) -> Option<ArchiveKind> {
     let tar_name = ends_with_ci(name, ".tar.gz") || ends_with_ci(name, ".tgz");
     if data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06") {
@@ -155,7 +155,9 @@ pub fn identify(name: &str, data: &[u8]) -> Option<ArchiveKind> {
     if data.len() >= 262 && &data[257..262] == b"ustar" {
         return Some(ArchiveKind::Tar);
     }
-    if ends_with_ci(name, ".zip") {
+    if name.is_empty() {
+        None
+    } else if ends_with_ci(name, ".zip") {
         Some(ArchiveKind::Zip)
     } else if ends_with_ci(name, ".tar") {
         Some(ArchiveKind::Tar)

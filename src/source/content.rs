@@ -39,11 +39,25 @@ impl Content<'_> {
         budget: &mut Budget,
         out: &mut SourceReport,
     ) {
+        self.scan_named(data, path, path, depth, budget, out);
+    }
+
+    /// [`Content::scan`] with a separate name used to identify archives (empty = by
+    /// signature only, for decompressed data that still carries the `.gz` file's name).
+    fn scan_named(
+        &self,
+        data: &[u8],
+        path: &str,
+        name_hint: &str,
+        depth: u32,
+        budget: &mut Budget,
+        out: &mut SourceReport,
+    ) {
         if data.is_empty() {
             return;
         }
         if self.open_archives {
-            if let Some(kind) = archive::identify(path, data) {
+            if let Some(kind) = archive::identify(name_hint, data) {
                 if depth + 1 > self.opts.max_archive_depth {
                     if self.opts.max_archive_depth != 0 {
                         out.warnings.push(format!(
@@ -59,7 +73,7 @@ impl Content<'_> {
                 }
                 return;
             }
-            if let Some(format) = archive::unsupported_format(path, data) {
+            if let Some(format) = archive::unsupported_format(name_hint, data) {
                 out.warnings.push(format!(
                     "{path}: {format} archives cannot be opened by portcullis; scanned as binary"
                 ));
@@ -90,7 +104,7 @@ impl Content<'_> {
                     archive::extract_tar(&inner, &limits, budget, &mut visit)
                 } else {
                     // A compressed single file keeps the name of the .gz file (gitleaks).
-                    self.scan(&inner, path, depth + 1, budget, out);
+                    self.scan_named(&inner, path, "", depth + 1, budget, out);
                     Ok(())
                 }
             }

@@ -27,7 +27,7 @@ use crate::report::sarif::SarifRule;
 use crate::report::summary::{ScanSummary, render_summary, use_color};
 use crate::rules::Config;
 use crate::source::archive::ArchiveLimits;
-use crate::source::{FragmentScanner, SourceOptions, SourceReport};
+use crate::source::{SourceOptions, SourceReport};
 
 /// Scan targets.
 #[derive(Debug, Subcommand)]
@@ -123,16 +123,6 @@ pub fn run(cmd: ScanCommand) -> i32 {
         ScanCommand::Git(a) => super::scan_git::run(a),
         ScanCommand::Dir(a) => run_dir(&a),
         ScanCommand::Stdin(a) => run_stdin(&a),
-    }
-}
-
-impl FragmentScanner for Detector {
-    fn scan_fragment(&self, frag: &crate::detect::Fragment<'_>, out: &mut Vec<Finding>) {
-        self.scan(frag, out);
-    }
-
-    fn path_allowed_globally(&self, path: &str) -> bool {
-        Detector::path_allowed_globally(self, path)
     }
 }
 
@@ -306,8 +296,12 @@ pub fn emit(
         mut findings,
         mut errors,
         warnings,
-        ..
-    } = outcome.clone();
+        target,
+        items_scanned,
+        item_noun,
+        bytes_scanned,
+        elapsed,
+    } = outcome;
     findings.retain(|f| !suppressions.is_suppressed(f));
     for w in warnings.iter().take(MAX_WARNINGS_SHOWN) {
         warn(w);
@@ -329,11 +323,11 @@ pub fn emit(
     }
     if !common.quiet {
         let summary = ScanSummary {
-            target: outcome.target,
-            items_scanned: outcome.items_scanned,
-            item_noun: outcome.item_noun,
-            bytes_scanned: outcome.bytes_scanned,
-            elapsed: outcome.elapsed,
+            target,
+            items_scanned,
+            item_noun,
+            bytes_scanned,
+            elapsed,
             report_path: common
                 .report_path
                 .as_ref()

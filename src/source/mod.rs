@@ -26,6 +26,16 @@ pub trait FragmentScanner: Sync {
     fn path_allowed_globally(&self, path: &str) -> bool;
 }
 
+impl FragmentScanner for crate::detect::Detector {
+    fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+        self.scan(frag, out);
+    }
+
+    fn path_allowed_globally(&self, path: &str) -> bool {
+        crate::detect::Detector::path_allowed_globally(self, path)
+    }
+}
+
 /// Options shared by the file-based sources (`dir`, `stdin`).
 #[derive(Debug, Clone, Default)]
 pub struct SourceOptions {

@@ -521,3 +521,64 @@ fn secret_split_by_chunk_boundary_is_found_when_chunk_ends_at_blank_line() {
         vec![("repo/long.txt".into(), "test-token".into(), lines + 1)]
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn target_that_is_a_symlink_to_a_file_follows_the_symlink_rule() {
+    let (ws, repo) = workspace();
+    write(&repo, "real.env", format!("{TOKEN}\n"));
+    std::os::unix::fs::symlink("repo/real.env", ws.path().join("link.env")).unwrap();
+    let run = run_in(
+        ws.path(),
+        &[
+            "scan",
+            "dir",
+            "link.env",
+            "--config",
+            "config.toml",
+            "-r",
+            "-",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "[]\n");
+    let run = run_in(
+        ws.path(),
+        &[
+            "scan",
+            "dir",
+            "link.env",
+            "--config",
+            "config.toml",
+            "--follow-symlinks",
+            "-r",
+            "-",
+        ],
+        None,
+    );
+    let report: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report.len(), 1);
+    assert_eq!(report[0]["File"], "repo/real.env");
+    assert_eq!(report[0]["SymlinkFile"], "link.env");
+}
+
+#[test]
+fn embedded_default_rules_apply_without_any_config() {
+    let dir = tempfile::tempdir().unwrap();
+    // A GitHub personal access token in the documented format (ghp_ + 36 alphanumerics).
+    write(
+        dir.path(),
+        "repo/ci.env",
+        "GITHUB_TOKEN=ghp_R7tq2LmX9vB4nK8sW1cZ5yH3jD6fG0pA2eUo\n",
+    );
+    let run = run_in(dir.path(), &["scan", "dir", "repo", "-r", "-"], None);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        report
+            .iter()
+            .any(|f| f["RuleID"] == "github-pat" && f["File"] == "repo/ci.env"),
+        "{report:#?}"
+    );
+}

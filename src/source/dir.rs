@@ -157,6 +157,22 @@ fn collect_targets(
     opts: &SourceOptions,
 ) -> (Vec<Target>, SourceReport) {
     let found = Mutex::new((Vec::<Target>::new(), SourceReport::default()));
+    // A target that is itself a symlink to a file is handled like any symlink (gitleaks walks
+    // from `Lstat(root)`); a symlink to a directory given as the target is walked.
+    let root_is_file_link = std::fs::symlink_metadata(root)
+        .is_ok_and(|m| m.file_type().is_symlink())
+        && std::fs::metadata(root).is_ok_and(|m| m.is_file());
+    if root_is_file_link {
+        let (mut targets, mut report) = (Vec::new(), SourceReport::default());
+        if opts.follow_symlinks && !scanner.path_allowed_globally(root_clean) {
+            match resolve_link(root, root_clean) {
+                Ok(Some(t)) => targets.push(t),
+                Ok(None) => {}
+                Err(msg) => report.warnings.push(msg),
+            }
+        }
+        return (targets, report);
+    }
     let mut builder = ignore::WalkBuilder::new(root);
     builder
         .standard_filters(false)

@@ -196,3 +196,21 @@ fn oversized_members_are_skipped_like_large_files() {
     );
     assert!(run.stderr.contains("repo/m.zip!big.txt"), "{}", run.stderr);
 }
+
+#[test]
+fn plain_tar_bytes_do_not_count_as_decompressed() {
+    // A tar is not compressed: a 3 MB tar with a 1 MB decompression cap is scanned fully.
+    let (ws, repo) = workspace();
+    let filler = vec![b'x'; 3_000_000];
+    let tar = tar_bytes(&[
+        ("big.bin", &filler),
+        ("z.env", format!("{TOKEN}\n").as_bytes()),
+    ]);
+    write(&repo, "plain.tar", tar);
+    let (run, report) = scan_repo(ws.path(), &["--max-archive-megabytes", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        keys(&report),
+        vec![("repo/plain.tar!z.env".into(), "test-token".into(), 1)]
+    );
+}

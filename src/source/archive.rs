@@ -220,18 +220,25 @@ enum Bounded {
     TooLarge,
 }
 
-/// Read `r` to the end under the member and total limits.
+/// Read `r` to the end under the member limit and, when `charge` (the bytes are being
+/// decompressed), under the total and ratio limits.
 fn read_bounded<R: Read>(
     r: R,
     limits: &ArchiveLimits,
     budget: &mut Budget,
+    charge: bool,
 ) -> Result<Result<Bounded, std::io::Error>, ArchiveError> {
-    let remaining = limits.max_total_bytes.saturating_sub(budget.used);
     let member_cap = limits.max_member_bytes.unwrap_or(u64::MAX);
-    let limit = member_cap.min(remaining);
+    let limit = if charge {
+        member_cap.min(limits.max_total_bytes.saturating_sub(budget.used))
+    } else {
+        member_cap
+    };
     let mut buf = Vec::new();
     let res = r.take(limit.saturating_add(1)).read_to_end(&mut buf);
-    budget.charge(buf.len() as u64, limits)?;
+    if charge {
+        budget.charge(buf.len() as u64, limits)?;
+    }
     if let Err(e) = res {
         return Ok(Err(e));
     }
@@ -288,7 +295,8 @@ pub fn gunzip(
 }
 
 /// Extract the members of a tar archive held in memory; `visit` gets each regular file.
-/// Tar data is not compressed, but member bytes still count towards the budget.
+/// Tar data is not compressed: its bytes were already charged when they were decompressed
+/// (tar.gz, a tar inside a zip) or are the file on disk, so members only obey the member cap.
 pub fn extract_tar(
     data: &[u8],
     limits: &ArchiveLimits,
@@ -314,7 +322,7 @@ pub fn extract_tar(
             visit(Member::TooLarge { name }, budget);
             continue;
         }
-        match read_bounded(entry, limits, budget)? {
+        match read_bounded(entry, limits, budget, false)? {
             Ok(Bounded::Data(data)) => visit(Member::Data { name, data }, budget),
             Ok(Bounded::TooLarge) => visit(Member::TooLarge { name }, budget),
             Err(e) => return Err(corrupt(e)),
@@ -378,7 +386,7 @@ pub fn extract_zip(
                 continue;
             }
         };
-        match read_bounded(file, limits, budget)? {
+        match read_bounded(file, limits, budget, true)? {
             Ok(Bounded::Data(data)) => visit(Member::Data { name, data }, budget),
             Ok(Bounded::TooLarge) => visit(Member::TooLarge { name }, budget),
             Err(e) => visit(

@@ -118,9 +118,22 @@ fn rule_json(r: &SarifRule) -> GoJson {
         (
             "properties",
             GoJson::obj([
+                // GitHub shows `security-severity` for rules tagged "security".
                 (
                     "tags",
-                    GoJson::Arr(r.tags.iter().map(GoJson::str).collect()),
+                    GoJson::Arr(
+                        ["security", "secret"]
+                            .into_iter()
+                            .map(String::from)
+                            .chain(
+                                r.tags
+                                    .iter()
+                                    .filter(|t| *t != "security" && *t != "secret")
+                                    .cloned(),
+                            )
+                            .map(GoJson::Str)
+                            .collect(),
+                    ),
                 ),
                 ("security-severity", GoJson::str("8.0")),
             ]),

@@ -61,7 +61,9 @@ fn code_line(rng: &mut Rng) -> String {
     s
 }
 
-const EXTS: &[&str] = &["rs", "go", "py", "js", "ts", "java", "c", "md", "toml", "yaml"];
+const EXTS: &[&str] = &[
+    "rs", "go", "py", "js", "ts", "java", "c", "md", "toml", "yaml",
+];
 
 type Files = BTreeMap<String, Rc<Vec<u8>>>;
 
@@ -153,9 +155,18 @@ impl<W: Write> Writer<W> {
     ) -> std::io::Result<u64> {
         self.mark += 1;
         self.time += 60 + (self.mark % 7) * 13;
-        let names = ["Ada Lovelace", "Linus Torvalds", "Grace Hopper", "Ken Thompson", "Barbara Liskov"];
+        let names = [
+            "Ada Lovelace",
+            "Linus Torvalds",
+            "Grace Hopper",
+            "Ken Thompson",
+            "Barbara Liskov",
+        ];
         let name = names[author % names.len()];
-        let email = format!("{}@example.org", name.split(' ').next().unwrap_or("dev").to_lowercase());
+        let email = format!(
+            "{}@example.org",
+            name.split(' ').next().unwrap_or("dev").to_lowercase()
+        );
         writeln!(self.out, "commit refs/heads/{branch}")?;
         writeln!(self.out, "mark :{}", self.mark)?;
         writeln!(self.out, "author {name} <{email}> {} +0000", self.time)?;
@@ -218,7 +229,12 @@ fn parse_args() -> Result<Args, String> {
             _ => return Err(format!("unexpected argument {a}")),
         }
     }
-    Ok(Args { dir: dir.ok_or("missing DIR")?, commits, seed, secret_every })
+    Ok(Args {
+        dir: dir.ok_or("missing DIR")?,
+        commits,
+        seed,
+        secret_every,
+    })
 }
 
 fn main() {
@@ -240,7 +256,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if dir.exists() {
         return Err(format!("{} already exists", dir.display()).into());
     }
-    let st = Command::new("git").args(["init", "-q", "--bare", "-b", "main"]).arg(dir).status()?;
+    let st = Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(dir)
+        .status()?;
     if !st.success() {
         return Err("git init failed".into());
     }
@@ -251,7 +270,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         .stdin(Stdio::piped())
         .spawn()?;
     let stdin = child.stdin.take().ok_or("no stdin")?;
-    let mut w = Writer { out: std::io::BufWriter::with_capacity(1 << 20, stdin), mark: 0, time: 1_600_000_000 };
+    let mut w = Writer {
+        out: std::io::BufWriter::with_capacity(1 << 20, stdin),
+        mark: 0,
+        time: 1_600_000_000,
+    };
     let mut rng = Rng(args.seed);
     let mut planted = Vec::new();
 
@@ -259,7 +282,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut main: Files = Files::new();
     for i in 0..40 {
         let ext = EXTS[rng.below(EXTS.len())];
-        main.insert(format!("src/mod{}/file{i}.{ext}", i % 6), Rc::new(new_text_file(&mut rng)));
+        main.insert(
+            format!("src/mod{}/file{i}.{ext}", i % 6),
+            Rc::new(new_text_file(&mut rng)),
+        );
     }
     let mut main_tip = w.commit("main", &[], "Initial import", 0, &Files::new(), &main, &[])?;
     let mut made = 1usize;
@@ -277,7 +303,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         };
         let old = state.clone();
         let mut renames = Vec::new();
-        let mut msg = format!("{} {}", WORDS[rng.below(WORDS.len())], WORDS[rng.below(WORDS.len())]);
+        let mut msg = format!(
+            "{} {}",
+            WORDS[rng.below(WORDS.len())],
+            WORDS[rng.below(WORDS.len())]
+        );
         let paths: Vec<String> = state.keys().cloned().collect();
         let n_edits = 1 + rng.below(3);
         for e in 0..n_edits {
@@ -294,7 +324,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 if content.contains(&0) {
                     state.insert(path.clone(), Rc::new(binary_blob(&mut rng)));
                 } else {
-                    state.insert(path.clone(), Rc::new(edit_text(&mut rng, &content, extra.as_deref())));
+                    state.insert(
+                        path.clone(),
+                        Rc::new(edit_text(&mut rng, &content, extra.as_deref())),
+                    );
                 }
             }
         }
@@ -302,7 +335,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             0..=5 => {
                 file_counter += 1;
                 let ext = EXTS[rng.below(EXTS.len())];
-                state.insert(format!("src/mod{}/file{file_counter}.{ext}", rng.below(9)), Rc::new(new_text_file(&mut rng)));
+                state.insert(
+                    format!("src/mod{}/file{file_counter}.{ext}", rng.below(9)),
+                    Rc::new(new_text_file(&mut rng)),
+                );
             }
             6..=7 if state.len() > 30 => {
                 let victim = paths[rng.below(paths.len())].clone();
@@ -312,7 +348,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 let from = paths[rng.below(paths.len())].clone();
                 if let Some(content) = state.remove(&from) {
                     file_counter += 1;
-                    let to = format!("src/moved{}/renamed{file_counter}.{}", rng.below(5), from.rsplit('.').next().unwrap_or("txt"));
+                    let to = format!(
+                        "src/moved{}/renamed{file_counter}.{}",
+                        rng.below(5),
+                        from.rsplit('.').next().unwrap_or("txt")
+                    );
                     let edited = if content.contains(&0) || rng.chance(50) {
                         content
                     } else {
@@ -324,7 +364,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             }
             11 => {
                 file_counter += 1;
-                state.insert(format!("assets/img{file_counter}.png"), Rc::new(binary_blob(&mut rng)));
+                state.insert(
+                    format!("assets/img{file_counter}.png"),
+                    Rc::new(binary_blob(&mut rng)),
+                );
             }
             _ => {}
         }
@@ -335,15 +378,24 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         match &mut feature {
             None if rng.chance(4) => {
                 branch_no += 1;
-                feature = Some((format!("feature/f{branch_no}"), main.clone(), main.clone(), main_tip, 3 + rng.below(10)));
+                feature = Some((
+                    format!("feature/f{branch_no}"),
+                    main.clone(),
+                    main.clone(),
+                    main_tip,
+                    3 + rng.below(10),
+                ));
             }
             Some((_, _, _, _, left)) if *left > 0 => *left -= 1,
             Some(_) if made < args.commits => {
-                let Some((name, fork, fstate, ftip, _)) = feature.take() else { unreachable!() };
+                let Some((name, fork, fstate, ftip, _)) = feature.take() else {
+                    unreachable!()
+                };
                 // Three-way merge by file: a side's change wins; both changed -> feature wins.
                 let old = main.clone();
                 let mut merged = main.clone();
-                let keys: std::collections::BTreeSet<String> = fork.keys().chain(fstate.keys()).cloned().collect();
+                let keys: std::collections::BTreeSet<String> =
+                    fork.keys().chain(fstate.keys()).cloned().collect();
                 for k in keys {
                     let (f0, f1) = (fork.get(&k), fstate.get(&k));
                     let changed = match (f0, f1) {
@@ -363,7 +415,15 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }
                 main = merged;
-                main_tip = w.commit("main", &[main_tip, ftip], &format!("Merge branch '{name}'"), rng.below(5), &old, &main, &[])?;
+                main_tip = w.commit(
+                    "main",
+                    &[main_tip, ftip],
+                    &format!("Merge branch '{name}'"),
+                    rng.below(5),
+                    &old,
+                    &main,
+                    &[],
+                )?;
                 made += 1;
             }
             _ => {}
@@ -380,6 +440,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         return Err("git fast-import failed".into());
     }
     std::fs::write(dir.join("planted-secrets.txt"), planted.join("\n") + "\n")?;
-    eprintln!("gen-history: {made} commits, {} planted secrets, in {}", planted.len(), dir.display());
+    eprintln!(
+        "gen-history: {made} commits, {} planted secrets, in {}",
+        planted.len(),
+        dir.display()
+    );
     Ok(())
 }

@@ -81,12 +81,18 @@ fn range_scan_reports_only_feature_secret_with_exact_location() {
     assert_eq!(field(f, "StartLine"), "4");
     assert_eq!(field(f, "Secret"), new);
     assert_eq!(field(f, "Message"), "feature: add key\n\nlonger body");
-    assert_eq!(field(f, "Fingerprint"), format!("{c}:svc/app.env:test-secret:4"));
+    assert_eq!(
+        field(f, "Fingerprint"),
+        format!("{c}:svc/app.env:test-secret:4")
+    );
     assert!(field(f, "SecretFingerprint").starts_with("sfp:"));
 
     // Nothing in range -> exit 0; --exit-code is honoured.
     assert_eq!(run(&r, &["--range", "feature..main"]).code, 0);
-    assert_eq!(run(&r, &["--range", "main..feature", "--exit-code", "7"]).code, 7);
+    assert_eq!(
+        run(&r, &["--range", "main..feature", "--exit-code", "7"]).code,
+        7
+    );
     // A missing ref is an error naming it.
     let bad = run(&r, &["--range", "main..nosuchbranch"]);
     assert_eq!(bad.code, 2);
@@ -101,7 +107,11 @@ fn gitleaksignore_and_baseline_suppress_history_findings() {
     let first = run(&r, &[]);
     assert_eq!(first.findings.len(), 1);
     // Commit-scoped fingerprint in <repo>/.gitleaksignore.
-    std::fs::write(r.path().join(".gitleaksignore"), format!("{c}:a.txt:test-secret:1\n")).unwrap();
+    std::fs::write(
+        r.path().join(".gitleaksignore"),
+        format!("{c}:a.txt:test-secret:1\n"),
+    )
+    .unwrap();
     let ignored = run(&r, &[]);
     assert_eq!(ignored.code, 0, "{}", ignored.stderr);
     assert!(ignored.findings.is_empty());
@@ -144,7 +154,11 @@ fn damaged_repository_exits_2_with_object_id() {
     std::fs::remove_file(r.loose_object(&blob)).unwrap();
     let out = run(&r, &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains(&blob) && out.stderr.contains("a.txt"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&blob) && out.stderr.contains("a.txt"),
+        "{}",
+        out.stderr
+    );
 
     // A missing commit object stops the walk with a clear error.
     let r2 = TestRepo::new();

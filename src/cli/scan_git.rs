@@ -80,7 +80,8 @@ fn load_suppressions(common: &ScanCommon, repo: &Path) -> Result<Suppressions, S
         files.push(repo.to_path_buf());
     }
     files.dedup();
-    let s = Suppressions::load(&files, common.baseline_path.as_deref()).map_err(|e| e.to_string())?;
+    let s =
+        Suppressions::load(&files, common.baseline_path.as_deref()).map_err(|e| e.to_string())?;
     Ok(s.with_redaction(common.redact.is_some_and(|p| p > 0)))
 }
 
@@ -134,7 +135,11 @@ pub fn run(args: GitArgs) -> i32 {
     let all_refs = history && args.range.is_empty() && args.since_commit.is_none();
     let opts = GitScanOptions {
         revs: args.range.clone(),
-        dedup: if args.no_dedup { false } else { args.dedup || all_refs },
+        dedup: if args.no_dedup {
+            false
+        } else {
+            args.dedup || all_refs
+        },
         max_target_megabytes: common.max_target_megabytes,
         progress: !common.quiet,
         staged: args.staged,
@@ -188,13 +193,13 @@ pub fn run(args: GitArgs) -> i32 {
             item_noun: noun.into(),
             bytes_scanned: report.bytes_scanned,
             elapsed: start.elapsed(),
-            report_path: common
-                .report_path
-                .as_ref()
-                .map(|p| p.display().to_string()),
+            report_path: common.report_path.as_ref().map(|p| p.display().to_string()),
             errors: report.errors.len(),
         };
-        eprint!("{}", render_summary(&summary, &findings, use_color(common.no_color)));
+        eprint!(
+            "{}",
+            render_summary(&summary, &findings, use_color(common.no_color))
+        );
     }
     if !report.errors.is_empty() {
         super::EXIT_ERROR

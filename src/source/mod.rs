@@ -13,6 +13,7 @@ pub mod binary;
 pub mod chunk;
 pub mod content;
 pub mod dir;
+pub mod git;
 pub mod stdin;
 
 use crate::detect::Fragment;

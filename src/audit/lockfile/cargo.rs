@@ -21,15 +21,16 @@ pub(crate) fn classify_source(source: Option<&SourceId>) -> PackageSource {
 pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, AuditError> {
     let lock: Lockfile = text.parse().map_err(|e: rustsec::cargo_lock::Error| {
         let msg = e.to_string();
-        let line = msg
-            .split("line ")
-            .nth(1)
-            .and_then(|rest| {
-                rest.split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|n| n.parse::<usize>().ok())
-            });
-        let first = msg.lines().next().unwrap_or("invalid Cargo.lock").to_string();
+        let line = msg.split("line ").nth(1).and_then(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+        });
+        let first = msg
+            .lines()
+            .next()
+            .unwrap_or("invalid Cargo.lock")
+            .to_string();
         parse_error(path, line, format!("invalid Cargo.lock: {first}"))
     })?;
     Ok(lock

@@ -191,7 +191,7 @@ fn broken_lockfiles_are_errors_naming_file_and_line() {
         (
             "Cargo.lock",
             "[[package]]\nname = \"a\"\nversion = \"not-semver\"\n",
-            None,
+            Some(3),
         ),
         ("uv.lock", "version = 1\n[[package]\n", Some(2)),
         ("go.sum", "example.com/x v1.0.0\n", Some(1)),

@@ -353,6 +353,9 @@ pub(crate) fn run_audit(
     only_new: Option<&BTreeSet<(String, String, String)>>,
 ) -> Result<AuditReport, AuditError> {
     let mut warnings: Vec<String> = Vec::new();
+    if lockfiles.is_empty() {
+        warnings.push("no lockfiles found; nothing to audit".into());
+    }
     for lf in &lockfiles {
         warnings.extend(lf.warnings.iter().cloned());
     }

@@ -26,11 +26,18 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, Audit
                 .next()
                 .and_then(|n| n.parse::<usize>().ok())
         });
-        let first = msg
+        let first = msg.lines().next().unwrap_or("invalid Cargo.lock").to_string();
+        let last = msg
             .lines()
-            .next()
-            .unwrap_or("invalid Cargo.lock")
-            .to_string();
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | "))
+            .unwrap_or("");
+        let first = if last.is_empty() || first.ends_with(last) {
+            first
+        } else {
+            format!("{first}: {last}")
+        };
         parse_error(path, line, format!("invalid Cargo.lock: {first}"))
     })?;
     Ok(lock

@@ -1,0 +1,880 @@
+//! The merge gate: catch a task branch up to `REMOTE/MAIN`, re-test the combined tree, and
+//! serialise merges per repository under the crash-safe [`lease`](crate::lease).
+//!
+//! Steps of [`merge`]:
+//!
+//! 1. Refuse protected targets (main, `master`, the remote's default branch, settings
+//!    `protected_refs`) before anything happens: FAIL `protected_ref`.
+//! 2. `git fetch` main (and the branch, if the remote has it) from the remote.
+//! 3. Acquire the repository's lease, keyed by the remote's normalised URL and bound to this
+//!    process. Busy → DEFER (`holder`, `held_since`, `retry_after_s` with jitter); nothing
+//!    changed, nothing held.
+//! 4. Find the branch's linked worktree (or create one), which must be clean.
+//! 5. Behind check: if `REMOTE/MAIN` is not an ancestor of the branch, rebase the branch onto
+//!    it in that worktree. A conflict is aborted (the worktree is left clean) → FAIL
+//!    `conflict` with the conflicting files.
+//! 6. Run the test command in the worktree with a timeout that kills its process group,
+//!    renewing the lease meanwhile; keep the output tail (FAIL `tests_failed` /
+//!    `test_timeout`).
+//! 7. If the remote branch differs from the tested commit, push only `refs/heads/BRANCH`
+//!    with `--force-with-lease=refs/heads/BRANCH:<sha the gate saw>`; rejected → FAIL
+//!    `push_rejected`.
+//! 8. PASS with `base_sha`, `tested_sha`, `fencing_token`; the lease stays held (unbound from
+//!    this process, TTL `lease_ttl_s`) until the pipeline merges and releases it.
+//!
+//! On FAIL the lease is released (except `lease_lost`: it is no longer ours). Every error and
+//! any panic becomes a verdict. The report (Markdown + YAML frontmatter, schema
+//! `portcullis/merge-report/v1`) is written with [`write_report`] and the returned verdict is
+//! read back from the file with [`read_verdict`].
+
+mod git;
+mod proc;
+mod report;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use crate::lease::{
+    self, AcquireOptions, Acquisition, Binding, LeaseLocation, LeaseRecord, ProcessBinding,
+};
+use crate::report::frontmatter::write_report;
+use crate::report::{Verdict, read_verdict};
+use crate::settings::Settings;
+
+use git::{Git, first_lines, scrub_git_env, worktrees};
+use proc::{RunEnd, run_with};
+use report::{MergeFrontmatter, render_body};
+
+/// Default report file name, relative to the repository.
+pub const DEFAULT_REPORT_FILE: &str = "merge-report.md";
+
+/// Lines of test output kept in the report.
+const TAIL_LINES: usize = 40;
+/// Bytes of test output kept in the report (at most).
+const TAIL_BYTES: usize = 4000;
+
+/// One merge gate run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeRequest {
+    /// The repository (any of its worktrees).
+    pub repo: PathBuf,
+    /// The task branch to catch up, test and push.
+    pub branch: String,
+    /// The main branch on the remote (default `main`).
+    pub main: String,
+    /// The remote (default `origin`).
+    pub remote: String,
+    /// Test command run by `sh -c` in the worktree (default: settings `test_command`).
+    pub test_command: Option<String>,
+    /// Test timeout (default: settings `test_timeout_s`).
+    pub test_timeout: Option<Duration>,
+    /// The branch's worktree (default: the worktree that has it checked out, else a new one
+    /// under `<git-common-dir>/portcullis/worktrees/`).
+    pub worktree: Option<PathBuf>,
+    /// Lease directory (default: settings `lease_dir`, else [`lease::default_lease_dir`]).
+    pub lease_dir: Option<PathBuf>,
+    /// Lease holder id (default `merge-gate:<branch>@<host>`).
+    pub holder: Option<String>,
+    /// Report file (default `<repo>/merge-report.md`).
+    pub report_file: Option<PathBuf>,
+    /// Settings file (default `<repo>/portcullis.toml` if present).
+    pub settings_file: Option<PathBuf>,
+    /// Lease TTL (default: settings `lease_ttl_s`).
+    pub lease_ttl: Option<Duration>,
+}
+
+impl MergeRequest {
+    /// A request with defaults for everything but the repository and branch.
+    pub fn new(repo: impl Into<PathBuf>, branch: impl Into<String>) -> MergeRequest {
+        MergeRequest {
+            repo: repo.into(),
+            branch: branch.into(),
+            main: "main".into(),
+            remote: "origin".into(),
+            test_command: None,
+            test_timeout: None,
+            worktree: None,
+            lease_dir: None,
+            holder: None,
+            report_file: None,
+            settings_file: None,
+            lease_ttl: None,
+        }
+    }
+
+    /// Where the report of this request is written.
+    pub fn report_path(&self) -> PathBuf {
+        self.report_file
+            .clone()
+            .unwrap_or_else(|| self.repo.join(DEFAULT_REPORT_FILE))
+    }
+}
+
+/// A FAIL with its reason code and one explanatory line.
+struct Failure {
+    reason: &'static str,
+    message: String,
+}
+
+fn fail(reason: &'static str, message: impl Into<String>) -> Failure {
+    Failure {
+        reason,
+        message: message.into(),
+    }
+}
+
+fn git_err(message: String) -> Failure {
+    fail("git_error", message)
+}
+
+/// How the run ended before the report is written.
+enum End {
+    Pass,
+    Defer,
+    Skipped(String),
+}
+
+/// The lease while this run holds it.
+struct Held {
+    loc: LeaseLocation,
+    record: LeaseRecord,
+    ttl: Duration,
+}
+
+/// Mutable run state (kept outside `catch_unwind` so a panic still releases the lease).
+struct Run {
+    fm: MergeFrontmatter,
+    held: Option<Held>,
+}
+
+/// Run the merge gate, write its report and return the verdict read back from it.
+///
+/// Never panics and never returns an error: anything that goes wrong is a FAIL verdict.
+///
+/// ```no_run
+/// use portcullis::gate::merge::{merge, MergeRequest};
+/// let mut req = MergeRequest::new("/work/repo", "task-42");
+/// req.test_command = Some("cargo test".into());
+/// let verdict = merge(&req);
+/// println!("{} {:?}", verdict.outcome, verdict.reasons);
+/// ```
+pub fn merge(req: &MergeRequest) -> Verdict {
+    let started = Instant::now();
+    let mut run = Run {
+        fm: MergeFrontmatter::new(
+            req.repo.display().to_string(),
+            req.remote.clone(),
+            req.branch.clone(),
+            req.main.clone(),
+        ),
+        held: None,
+    };
+    run.fm.started_at = now_string();
+    let result = catch_unwind(AssertUnwindSafe(|| gate(req, &mut run)));
+    let end = match result {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(fail("internal_error", format!("internal error (panic): {what}")))
+        }
+    };
+    match end {
+        Ok(End::Pass) => {
+            run.fm.verdict = "PASS";
+            run.fm.lease_held = true;
+        }
+        Ok(End::Defer) => {
+            run.fm.verdict = "DEFER";
+            run.fm.lease_held = false;
+        }
+        Ok(End::Skipped(why)) => {
+            run.fm.verdict = "PASS";
+            run.fm.skipped = true;
+            run.fm.reasons.push(why);
+        }
+        Err(f) => {
+            run.fm.verdict = "FAIL";
+            run.fm.reason = Some(f.reason);
+            run.fm.reasons.insert(0, format!("{}: {}", f.reason, f.message));
+            if f.reason != "lease_lost" {
+                release_held(&mut run);
+            }
+            run.held = None;
+            run.fm.lease_held = false;
+        }
+    }
+    run.fm.finished_at = now_string();
+    run.fm.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let path = req.report_path();
+    let body = render_body(&run.fm);
+    if let Err(e) = write_report(&path, &run.fm, &body) {
+        release_held(&mut run);
+        return Verdict::fail(format!("merge gate: cannot write report: {e}"));
+    }
+    let verdict = read_verdict(&path);
+    if !verdict.is_pass() && run.fm.verdict == "PASS" {
+        // The report does not say PASS after all: do not leave the lease held.
+        release_held(&mut run);
+    }
+    verdict
+}
+
+fn release_held(run: &mut Run) {
+    if let Some(h) = run.held.take()
+        && let Err(e) = lease::release(&h.loc, &h.record.holder, Some(&h.record.nonce))
+    {
+        run.fm.reasons.push(format!("could not release the lease: {e}"));
+    }
+}
+
+fn now_string() -> String {
+    let now = Timestamp::now();
+    Timestamp::from_millisecond(now.as_millisecond())
+        .unwrap_or(now)
+        .to_string()
+}
+
+/// Simple glob: `*` matches any run of characters (including `/`).
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(pos) => rest = &rest[pos + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// The refs this gate must never push, whatever its arguments say.
+#[derive(Debug, Clone)]
+struct Protected {
+    patterns: Vec<String>,
+}
+
+impl Protected {
+    fn new(main: &str, remote_head: Option<String>, configured: &[String]) -> Protected {
+        let mut patterns = vec![
+            format!("refs/heads/{main}"),
+            "refs/heads/main".to_string(),
+            "refs/heads/master".to_string(),
+        ];
+        if let Some(h) = remote_head {
+            patterns.push(format!("refs/heads/{h}"));
+        }
+        for p in configured {
+            let p = p.trim();
+            if p.is_empty() {
+                continue;
+            }
+            if p.starts_with("refs/") {
+                patterns.push(p.to_string());
+            } else {
+                patterns.push(format!("refs/heads/{p}"));
+            }
+        }
+        Protected { patterns }
+    }
+
+    fn is_protected(&self, branch: &str) -> bool {
+        let full = format!("refs/heads/{branch}");
+        self.patterns.iter().any(|p| glob_match(p, &full))
+    }
+}
+
+fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
+    let settings = Settings::load(&req.repo, req.settings_file.as_deref())
+        .map_err(|e| fail("config_error", e.to_string()))?
+        .settings;
+    let repo_git = Git::new(&req.repo);
+    let top = repo_git
+        .check(&["rev-parse", "--show-toplevel"])
+        .map_err(|e| git_err(format!("{}: not a git worktree: {e}", req.repo.display())))?;
+    let key = lease::repo_key(&req.repo, &req.remote)
+        .map_err(|e| fail("config_error", e.to_string()))?;
+    run.fm.repo_key = Some(key.clone());
+    if !settings.merge_gate_enabled {
+        return Ok(End::Skipped("merge gate disabled by settings (merge_gate_enabled = false)".into()));
+    }
+    if !applies_to(&settings.merge_gate_repos, &key, Path::new(&top)) {
+        return Ok(End::Skipped(format!(
+            "repository {key} is not listed in merge_gate_repos"
+        )));
+    }
+    let test_command = req
+        .test_command
+        .clone()
+        .or_else(|| settings.test_command.clone())
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| fail("config_error", "no test command (--test or settings test_command)"))?;
+    run.fm.test_command = Some(test_command.clone());
+    let test_timeout = req
+        .test_timeout
+        .unwrap_or(Duration::from_secs(settings.test_timeout_s));
+    let ttl = req
+        .lease_ttl
+        .unwrap_or(Duration::from_secs(settings.lease_ttl_s))
+        .max(Duration::from_secs(1));
+    let holder = req
+        .holder
+        .clone()
+        .unwrap_or_else(|| format!("merge-gate:{}@{}", req.branch, lease::hostname()));
+    run.fm.gate_holder = holder.clone();
+
+    // 1. Names and protection, before anything changes.
+    for (what, name) in [("branch", &req.branch), ("main", &req.main)] {
+        let ok = repo_git
+            .run(&["check-ref-format", &format!("refs/heads/{name}")])
+            .map_err(git_err)?
+            .ok();
+        if !ok || name.starts_with('-') || name.is_empty() {
+            return Err(fail("config_error", format!("invalid {what} name '{name}'")));
+        }
+    }
+    if req.remote.starts_with('-') || req.remote.is_empty() {
+        return Err(fail("config_error", format!("invalid remote name '{}'", req.remote)));
+    }
+    let remote_head = repo_git
+        .run(&["symbolic-ref", "--quiet", "--short", &format!("refs/remotes/{}/HEAD", req.remote)])
+        .ok()
+        .filter(|o| o.ok())
+        .and_then(|o| {
+            o.stdout
+                .trim()
+                .strip_prefix(&format!("{}/", req.remote))
+                .map(str::to_string)
+        });
+    let protected = Protected::new(&req.main, remote_head, &settings.protected_refs);
+    if protected.is_protected(&req.branch) {
+        return Err(fail(
+            "protected_ref",
+            format!("refusing to gate and push protected branch '{}'", req.branch),
+        ));
+    }
+
+    // 2. Fetch.
+    let remote_branch = format!("refs/remotes/{}/{}", req.remote, req.branch);
+    let remote_main = format!("refs/remotes/{}/{}", req.remote, req.main);
+    let listed = repo_git
+        .check(&["ls-remote", "--heads", &req.remote, &format!("refs/heads/{}", req.branch)])
+        .map_err(git_err)?;
+    let branch_on_remote = listed
+        .lines()
+        .any(|l| l.ends_with(&format!("\trefs/heads/{}", req.branch)));
+    let mut fetch_args = vec![
+        "fetch".to_string(),
+        "--no-tags".into(),
+        "--no-write-fetch-head".into(),
+        req.remote.clone(),
+        format!("+refs/heads/{}:{remote_main}", req.main),
+    ];
+    if branch_on_remote {
+        fetch_args.push(format!("+refs/heads/{}:{remote_branch}", req.branch));
+    }
+    let fetch_refs: Vec<&str> = fetch_args.iter().map(String::as_str).collect();
+    repo_git.check(&fetch_refs).map_err(git_err)?;
+    let base = repo_git
+        .commit_of(&remote_main)
+        .map_err(git_err)?
+        .ok_or_else(|| git_err(format!("{remote_main} does not exist after fetch")))?;
+    run.fm.base_sha = Some(base.clone());
+    let seen = if branch_on_remote {
+        Some(
+            repo_git
+                .commit_of(&remote_branch)
+                .map_err(git_err)?
+                .ok_or_else(|| git_err(format!("{remote_branch} does not exist after fetch")))?,
+        )
+    } else {
+        None
+    };
+    run.fm.remote_branch_sha = seen.clone();
+
+    // 3. Lease.
+    let lease_dir = req
+        .lease_dir
+        .clone()
+        .or_else(|| settings.lease_dir.clone())
+        .unwrap_or_else(lease::default_lease_dir);
+    let loc = LeaseLocation::new(lease_dir, &key).map_err(|e| fail("lease_error", e.to_string()))?;
+    run.fm.lease_path = Some(loc.lease_path().display().to_string());
+    let opts = AcquireOptions {
+        holder: holder.clone(),
+        branch: Some(req.branch.clone()),
+        base_sha: Some(base.clone()),
+        ttl,
+        process: ProcessBinding::current(),
+    };
+    match lease::acquire(&loc, &opts).map_err(|e| fail("lease_error", e.to_string()))? {
+        Acquisition::Busy(cur) => {
+            let base_retry = settings.defer_retry_after_s.max(1);
+            let retry = base_retry + fastrand::u64(0..=base_retry / 2);
+            run.fm.holder = Some(cur.holder.clone());
+            run.fm.held_since = Some(cur.acquired_at.to_string());
+            run.fm.holder_branch = cur.branch.clone();
+            run.fm.retry_after_s = Some(retry);
+            run.fm.reasons.push(format!(
+                "lease busy: held by '{}' since {} (token {}); retry after {retry}s",
+                cur.holder, cur.acquired_at, cur.fencing_token
+            ));
+            return Ok(End::Defer);
+        }
+        Acquisition::Acquired(record) => {
+            run.fm.holder = Some(record.holder.clone());
+            run.fm.fencing_token = Some(record.fencing_token);
+            run.fm.lease_nonce = Some(record.nonce.clone());
+            run.held = Some(Held { loc, record, ttl });
+        }
+    }
+
+    // 4. The branch and its worktree.
+    let local = repo_git
+        .commit_of(&format!("refs/heads/{}", req.branch))
+        .map_err(git_err)?;
+    let old = match (&local, &seen) {
+        (Some(l), _) => l.clone(),
+        (None, Some(s)) => {
+            repo_git
+                .check(&["branch", "--no-track", &req.branch, s])
+                .map_err(git_err)?;
+            s.clone()
+        }
+        (None, None) => {
+            return Err(git_err(format!(
+                "branch '{}' exists neither locally nor on {}",
+                req.branch, req.remote
+            )));
+        }
+    };
+    run.fm.branch_sha_before = Some(old.clone());
+    if let Some(s) = &seen
+        && *s != old
+        && !repo_git.is_ancestor(s, &old).map_err(git_err)?
+    {
+        return Err(fail(
+            "push_rejected",
+            format!(
+                "{}/{} ({}) has commits the local branch ({}) lacks; refusing to overwrite them",
+                req.remote,
+                req.branch,
+                short(s),
+                short(&old)
+            ),
+        ));
+    }
+    let wt = find_or_create_worktree(&repo_git, req)?;
+    run.fm.worktree = Some(wt.display().to_string());
+    let wt_git = Git::new(&wt);
+    if wt_git.rebase_in_progress().map_err(git_err)? {
+        return Err(git_err(format!(
+            "{}: a rebase is already in progress; finish or abort it first",
+            wt.display()
+        )));
+    }
+    let dirty = wt_git.tracked_changes().map_err(git_err)?;
+    if !dirty.is_empty() {
+        return Err(git_err(format!(
+            "{}: worktree has uncommitted changes ({})",
+            wt.display(),
+            dirty.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let head = wt_git.commit_of("HEAD").map_err(git_err)?;
+    if head.as_deref() != Some(old.as_str()) {
+        return Err(git_err(format!(
+            "{}: HEAD is not at branch '{}'",
+            wt.display(),
+            req.branch
+        )));
+    }
+
+    // 5. Behind? Rebase.
+    let behind = !wt_git.is_ancestor(&base, &old).map_err(git_err)?;
+    run.fm.behind = Some(behind);
+    let tested = if behind {
+        rebase(&wt_git, &base, &old, run)?;
+        run.fm.rebased = true;
+        let new = wt_git
+            .commit_of("HEAD")
+            .map_err(git_err)?
+            .ok_or_else(|| git_err("HEAD vanished after rebase".into()))?;
+        if !wt_git.is_ancestor(&base, &new).map_err(git_err)? {
+            return Err(git_err("rebase did not put the branch on top of main".into()));
+        }
+        new
+    } else {
+        old.clone()
+    };
+    run.fm.tested_sha = Some(tested.clone());
+
+    // 6. Re-test.
+    keep_lease(run)?;
+    run_tests(run, &wt, &test_command, test_timeout, &base, &tested, &req.branch)?;
+    if wt_git.commit_of("HEAD").map_err(git_err)?.as_deref() != Some(tested.as_str()) {
+        return Err(git_err("the test command moved HEAD".into()));
+    }
+    let changed = wt_git.tracked_changes().map_err(git_err)?;
+    if !changed.is_empty() {
+        run.fm.test_output_tail.get_or_insert_with(String::new);
+        return Err(fail(
+            "tests_failed",
+            format!(
+                "the test command modified tracked files ({})",
+                changed.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+
+    // 7. Push the task branch only.
+    keep_lease(run)?;
+    if seen.as_deref() != Some(tested.as_str()) {
+        push_branch(&repo_git, &protected, &req.remote, &req.branch, &tested, seen.as_deref())?;
+        run.fm.pushed = true;
+    }
+
+    // 8. PASS: keep the lease, unbound from this process.
+    let h = run.held.as_ref().ok_or_else(|| fail("lease_lost", "lease not held"))?;
+    let rec = lease::renew_with(&h.loc, &h.record.holder, Some(&h.record.nonce), h.ttl, Binding::Clear)
+        .map_err(|e| fail("lease_lost", e.to_string()))?;
+    run.fm.lease_expires_at = Some(rec.expires_at.to_string());
+    run.fm.reasons.push(format!(
+        "{} tested at {} on top of {} ({}); lease held with token {}",
+        req.branch,
+        short(&tested),
+        short(&base),
+        if run.fm.pushed { "pushed" } else { "no push needed" },
+        rec.fencing_token
+    ));
+    // The lease must survive this process: forget it so nothing releases it.
+    run.held = None;
+    Ok(End::Pass)
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+fn applies_to(list: &[String], key: &str, top: &Path) -> bool {
+    if list.is_empty() || list.iter().any(|r| r.trim() == "*") {
+        return true;
+    }
+    let canon = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
+    let name = canon.file_name().map(|n| n.to_string_lossy().into_owned());
+    list.iter().any(|r| {
+        let r = r.trim();
+        r == key
+            || lease::normalise_remote_url(r, &canon) == key
+            || Path::new(r) == canon
+            || name.as_deref() == Some(r)
+    })
+}
+
+/// Renew the lease (proving it is still ours); failure is FAIL `lease_lost`.
+fn keep_lease(run: &mut Run) -> Result<(), Failure> {
+    let h = run.held.as_ref().ok_or_else(|| fail("lease_lost", "lease not held"))?;
+    match lease::renew(&h.loc, &h.record.holder, Some(&h.record.nonce), h.ttl) {
+        Ok(rec) => {
+            run.fm.lease_expires_at = Some(rec.expires_at.to_string());
+            Ok(())
+        }
+        Err(e) => {
+            run.held = None;
+            Err(fail("lease_lost", format!("the lease is no longer ours: {e}")))
+        }
+    }
+}
+
+fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<PathBuf, Failure> {
+    let full = format!("refs/heads/{}", req.branch);
+    let mut list = worktrees(repo).map_err(git_err)?;
+    if list.iter().any(|w| w.prunable) {
+        repo.check(&["worktree", "prune"]).map_err(git_err)?;
+        list = worktrees(repo).map_err(git_err)?;
+    }
+    let existing = list
+        .iter()
+        .find(|w| w.branch.as_deref() == Some(full.as_str()))
+        .map(|w| w.path.clone());
+    if let Some(path) = existing {
+        if let Some(want) = &req.worktree {
+            let a = want.canonicalize().unwrap_or_else(|_| want.clone());
+            let b = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if a != b {
+                return Err(git_err(format!(
+                    "branch '{}' is checked out in {}, not in --worktree {}",
+                    req.branch,
+                    path.display(),
+                    want.display()
+                )));
+            }
+        }
+        return Ok(path);
+    }
+    let path = match &req.worktree {
+        Some(p) => p.clone(),
+        None => {
+            let common = repo
+                .check(&["rev-parse", "--path-format=absolute", "--git-common-dir"])
+                .map_err(git_err)?;
+            let safe: String = req
+                .branch
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+                .collect();
+            Path::new(&common).join("portcullis").join("worktrees").join(safe)
+        }
+    };
+    let p = path.to_string_lossy().into_owned();
+    repo.check(&["worktree", "add", &p, &req.branch]).map_err(git_err)?;
+    Ok(path)
+}
+
+fn rebase(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure> {
+    let out = wt
+        .run(&["rebase", "--no-autosquash", "--no-update-refs", base])
+        .map_err(git_err)?;
+    if out.ok() {
+        return Ok(());
+    }
+    if !wt.rebase_in_progress().map_err(git_err)? {
+        return Err(git_err(format!("git rebase failed: {}", first_lines(&out.stderr, 4))));
+    }
+    let mut files: Vec<String> = wt
+        .check(&["diff", "--name-only", "--diff-filter=U"])
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if files.is_empty() {
+        files.push("(git reported a conflict without unmerged paths)".into());
+    }
+    let abort = wt.run(&["rebase", "--abort"]);
+    let clean = !wt.rebase_in_progress().unwrap_or(true)
+        && wt.tracked_changes().map(|c| c.is_empty()).unwrap_or(false)
+        && wt.commit_of("HEAD").ok().flatten().as_deref() == Some(old);
+    if !clean {
+        let detail = match abort {
+            Ok(o) => first_lines(&o.stderr, 3),
+            Err(e) => e,
+        };
+        return Err(git_err(format!(
+            "rebase conflicted in {} and `git rebase --abort` did not restore the worktree: {detail}",
+            files.join(", ")
+        )));
+    }
+    run.fm.reasons.push(format!(
+        "rebase onto {} conflicts in {} file(s); aborted, worktree clean",
+        short(base),
+        files.len()
+    ));
+    run.fm.conflict_files = files.clone();
+    Err(fail("conflict", files.join(", ")))
+}
+
+fn output_tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(TAIL_LINES);
+    let mut tail = lines[from..].join("\n");
+    if tail.len() > TAIL_BYTES {
+        let mut cut = tail.len() - TAIL_BYTES;
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        tail = tail[cut..].to_string();
+    }
+    tail
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_tests(
+    run: &mut Run,
+    wt: &Path,
+    command: &str,
+    timeout: Duration,
+    base: &str,
+    tested: &str,
+    branch: &str,
+) -> Result<(), Failure> {
+    let (loc, holder, nonce, ttl, token) = match &run.held {
+        Some(h) => (
+            h.loc.clone(),
+            h.record.holder.clone(),
+            h.record.nonce.clone(),
+            h.ttl,
+            h.record.fencing_token,
+        ),
+        None => return Err(fail("lease_lost", "lease not held")),
+    };
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(wt)
+        .env("PORTCULLIS_BASE_SHA", base)
+        .env("PORTCULLIS_TESTED_SHA", tested)
+        .env("PORTCULLIS_BRANCH", branch)
+        .env("PORTCULLIS_FENCING_TOKEN", token.to_string());
+    scrub_git_env(&mut cmd);
+    // Renew the lease a few times per TTL while the test runs; stop the test if it is lost.
+    let every = (ttl / 3).max(Duration::from_millis(200));
+    let mut last = Instant::now();
+    let mut lost: Option<String> = None;
+    let mut tick = || {
+        if last.elapsed() < every {
+            return true;
+        }
+        last = Instant::now();
+        match lease::renew(&loc, &holder, Some(&nonce), ttl) {
+            Ok(_) => true,
+            Err(e) => {
+                lost = Some(e.to_string());
+                false
+            }
+        }
+    };
+    let result = run_with(cmd, timeout, &mut tick, true, 256 * 1024);
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            run.fm.test_output_tail = Some(e.clone());
+            return Err(fail("tests_failed", format!("test command could not run: {e}")));
+        }
+    };
+    run.fm.test_duration_ms = Some(u64::try_from(result.elapsed.as_millis()).unwrap_or(u64::MAX));
+    run.fm.test_output_tail = Some(output_tail(&result.output));
+    match result.end {
+        RunEnd::Exited(Some(0)) => {
+            run.fm.test_exit_code = Some(0);
+            Ok(())
+        }
+        RunEnd::Exited(code) => {
+            run.fm.test_exit_code = code;
+            Err(fail(
+                "tests_failed",
+                format!(
+                    "test command failed ({}) on {}",
+                    code.map_or("killed by a signal".into(), |c| format!("exit {c}")),
+                    short(tested)
+                ),
+            ))
+        }
+        RunEnd::TimedOut => Err(fail(
+            "test_timeout",
+            format!("test command exceeded {}s; its process group was killed", timeout.as_secs()),
+        )),
+        RunEnd::Stopped => {
+            run.held = None;
+            Err(fail(
+                "lease_lost",
+                format!(
+                    "lease lost while testing ({}); test stopped",
+                    lost.unwrap_or_default()
+                ),
+            ))
+        }
+    }
+}
+
+/// Push `tested` to `refs/heads/<branch>` only, with an explicit lease on the sha the gate
+/// saw (`None`: the branch must not exist on the remote). Protected refs are refused here,
+/// whatever the caller computed before.
+fn push_branch(
+    repo: &Git,
+    protected: &Protected,
+    remote: &str,
+    branch: &str,
+    tested: &str,
+    seen: Option<&str>,
+) -> Result<(), Failure> {
+    if protected.is_protected(branch) || branch.contains(':') || branch.starts_with(['+', '-']) {
+        return Err(fail(
+            "protected_ref",
+            format!("refusing to push protected ref refs/heads/{branch}"),
+        ));
+    }
+    let dst = format!("refs/heads/{branch}");
+    let lease_arg = format!("--force-with-lease={dst}:{}", seen.unwrap_or(""));
+    let refspec = format!("{tested}:{dst}");
+    let out = repo
+        .run(&["push", "--porcelain", "--no-verify", &lease_arg, remote, &refspec])
+        .map_err(git_err)?;
+    if out.ok() {
+        return Ok(());
+    }
+    let rejected = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with('!'))
+        .map(str::to_string);
+    match rejected {
+        Some(line) => Err(fail(
+            "push_rejected",
+            format!(
+                "push of {dst} rejected (someone else moved it since {}): {}",
+                seen.map_or("it was absent".to_string(), |s| short(s).to_string()),
+                line.trim()
+            ),
+        )),
+        None => Err(git_err(format!("git push failed: {}", first_lines(&out.stderr, 4)))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protection_covers_main_master_configured_and_globs() {
+        let p = Protected::new("trunk", Some("develop".into()), &["release/*".into(), "refs/heads/prod".into()]);
+        for b in ["trunk", "main", "master", "develop", "release/1.0", "prod"] {
+            assert!(p.is_protected(b), "{b}");
+        }
+        for b in ["task-1", "feature/main", "mainline"] {
+            assert!(!p.is_protected(b), "{b}");
+        }
+    }
+
+    #[test]
+    fn push_refuses_protected_refs_before_running_git() {
+        let p = Protected::new("main", None, &[]);
+        // A directory that is not a repository: if git ran, this would be git_error.
+        let g = Git::new("/nonexistent-portcullis-dir");
+        let e = push_branch(&g, &p, "origin", "main", "0000000000000000000000000000000000000000", None)
+            .err()
+            .map(|f| f.reason);
+        assert_eq!(e, Some("protected_ref"));
+    }
+
+    #[test]
+    fn tail_keeps_last_lines_within_budget() {
+        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let t = output_tail(text.as_bytes());
+        assert!(t.ends_with("line 99"));
+        assert!(!t.contains("line 59\n"));
+        assert!(t.contains("line 60"));
+        let long = "é".repeat(5000);
+        assert!(output_tail(long.as_bytes()).len() <= TAIL_BYTES + 1);
+    }
+}

@@ -70,6 +70,8 @@ use process::Liveness;
 
 /// Tombstones older than this are deleted by later acquisitions.
 const TOMBSTONE_KEEP: Duration = Duration::from_secs(24 * 3600);
+/// Garbage collection runs on every `GC_EVERY`-th acquisition (it lists the directory).
+const GC_EVERY: u64 = 32;
 
 /// A lease operation failed; always names the file involved.
 #[derive(Debug, thiserror::Error)]
@@ -305,7 +307,9 @@ fn move_aside(loc: &LeaseLocation, cur: &Current, kind: &str) -> Result<bool, Le
     }
     let tomb = loc.side_path(kind, &cur.record.nonce);
     fs::rename(&path, &tomb).map_err(io_err(&path))?;
-    sync_dir(loc.dir());
+    // No directory fsync here: if a crash of the machine loses this rename, the old record
+    // comes back, which only errs on the side of "held" (it is stale again at once or at
+    // its expiry). Acquisition syncs the directory before it reports success.
     Ok(true)
 }
 
@@ -325,8 +329,8 @@ fn write_seq(loc: &LeaseLocation, value: u64, nonce: &str) -> Result<(), LeaseEr
     let tmp = loc.side_path("tmp", &format!("seq-{nonce}"));
     write_new_synced(&tmp, format!("{value}\n").as_bytes())?;
     let path = loc.seq_path();
+    // Made durable by the directory fsync that follows the publication of the lease.
     fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    sync_dir(loc.dir());
     Ok(())
 }
 
@@ -340,8 +344,8 @@ fn republish(loc: &LeaseLocation, rec: &LeaseRecord) -> Result<(), LeaseError> {
     Ok(())
 }
 
-/// Delete leftovers: every temp file (they only exist while an acquirer holds the mutex,
-/// so any we see under the mutex belong to a crashed process) and old tombstones.
+/// Delete leftovers: every temp file (they only exist while a writer holds the mutex, so
+/// any we see under the mutex belong to a crashed process) and old tombstones.
 fn collect_garbage(loc: &LeaseLocation) {
     for p in side_files(loc.dir(), loc.stem(), "tmp") {
         let _ = fs::remove_file(p);
@@ -381,8 +385,13 @@ fn collect_garbage(loc: &LeaseLocation) {
 pub fn acquire(loc: &LeaseLocation, opts: &AcquireOptions) -> Result<Acquisition, LeaseError> {
     check_holder_id(&opts.holder)?;
     ensure_dir(loc.dir())?;
+    // Fast path without the mutex: a live, complete record means busy (nothing changes).
+    if let Some(cur) = read_current(loc)?
+        && stale_reason(&cur.record, Timestamp::now()).is_none()
+    {
+        return Ok(Acquisition::Busy(cur.record));
+    }
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
-    collect_garbage(loc);
     let mut last_token = read_seq(loc)?;
     if let Some(cur) = read_current(loc)? {
         last_token = last_token.max(cur.record.fencing_token);
@@ -402,6 +411,9 @@ pub fn acquire(loc: &LeaseLocation, opts: &AcquireOptions) -> Result<Acquisition
     }
     let nonce = new_nonce();
     let token = last_token + 1;
+    if token % GC_EVERY == 1 {
+        collect_garbage(loc);
+    }
     // The counter is durable before the lease is published: a crash in between leaves a
     // gap in the tokens, never a repeat.
     write_seq(loc, token, &nonce)?;

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use portcullis::lease::{self, AcquireOptions, Acquisition, LeaseLocation, ProcessBinding, Released};
+use portcullis::lease::{
+    self, AcquireOptions, Acquisition, LeaseLocation, ProcessBinding, Released,
+};
 
 const SLOTS: usize = 8;
 const CYCLES: usize = 200;
@@ -59,10 +61,7 @@ fn stress_worker_entry() {
     let pid = std::process::id();
     let holder = format!("slot{slot}-{pid}");
     let bound = slot < FIRST_UNBOUND_SLOT;
-    let mut opts = AcquireOptions::new(
-        holder.clone(),
-        if bound { BOUND_TTL } else { UNBOUND_TTL },
-    );
+    let mut opts = AcquireOptions::new(holder.clone(), if bound { BOUND_TTL } else { UNBOUND_TTL });
     if bound {
         opts.process = Some(ProcessBinding::current().unwrap());
     }
@@ -83,7 +82,11 @@ fn stress_worker_entry() {
         if fastrand::u32(0..100) < 2 {
             append(
                 &mut log,
-                format!("X {} {slot} {pid} {} killed\n", rec.fencing_token, mono_ns()),
+                format!(
+                    "X {} {slot} {pid} {} killed\n",
+                    rec.fencing_token,
+                    mono_ns()
+                ),
             );
             // SAFETY: the worker kills itself while holding the lease.
             unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
@@ -102,7 +105,12 @@ fn stress_worker_entry() {
 
 fn spawn_worker(dir: &Path, log: &Path, slot: usize, cycles: usize) -> Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["stress_worker_entry", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "stress_worker_entry",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("STRESS_WORKER", "1")
         .env("STRESS_DIR", dir)
         .env("STRESS_LOG", log)
@@ -157,14 +165,14 @@ fn eight_processes_with_sigkills_never_hold_the_lease_together() {
     loop {
         assert!(t0.elapsed() < WATCHDOG, "stress test hung");
         let mut running = 0;
-        for slot in 0..SLOTS {
-            let Some(child) = workers[slot].as_mut() else {
+        for (slot, worker) in workers.iter_mut().enumerate() {
+            let Some(child) = worker.as_mut() else {
                 continue;
             };
             match child.try_wait().unwrap() {
                 None => running += 1,
                 Some(status) => {
-                    workers[slot] = None;
+                    *worker = None;
                     let done = entries_per_slot(&log)[slot];
                     if !status.success() {
                         crashes += 1;
@@ -174,7 +182,7 @@ fn eight_processes_with_sigkills_never_hold_the_lease_together() {
                         );
                     }
                     if done < CYCLES {
-                        workers[slot] = Some(spawn_worker(&dir, &log, slot, CYCLES - done));
+                        *worker = Some(spawn_worker(&dir, &log, slot, CYCLES - done));
                         running += 1;
                     }
                 }
@@ -212,7 +220,10 @@ fn eight_processes_with_sigkills_never_hold_the_lease_together() {
                     enter: f[4].parse().unwrap(),
                     exit: None,
                 };
-                assert!(holds.insert(token, h).is_none(), "token {token} handed out twice");
+                assert!(
+                    holds.insert(token, h).is_none(),
+                    "token {token} handed out twice"
+                );
             }
             "X" => {
                 let token: u64 = f[1].parse().unwrap();
@@ -264,5 +275,8 @@ fn eight_processes_with_sigkills_never_hold_the_lease_together() {
         holds.len(),
         elapsed.as_secs_f64()
     );
-    assert!(self_kills > 0 && tombstones > 0, "the run must include crash reclaims");
+    assert!(
+        self_kills > 0 && tombstones > 0,
+        "the run must include crash reclaims"
+    );
 }

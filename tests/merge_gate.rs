@@ -19,7 +19,10 @@ fn held_record(fx: &Fixture) -> portcullis::lease::LeaseRecord {
 }
 
 fn assert_free(fx: &Fixture) {
-    assert_eq!(lease::status(&fx.lease_location()).unwrap(), LeaseState::Free);
+    assert_eq!(
+        lease::status(&fx.lease_location()).unwrap(),
+        LeaseState::Free
+    );
 }
 
 #[test]
@@ -37,7 +40,10 @@ fn up_to_date_branch_passes_without_a_push_and_keeps_the_lease() {
     assert_eq!(fx.origin_ref("task"), task);
     assert_eq!(fx.origin_ref("main"), main);
     let rec = held_record(&fx);
-    assert_eq!(field(&v, "fencing_token"), Some(rec.fencing_token.to_string()));
+    assert_eq!(
+        field(&v, "fencing_token"),
+        Some(rec.fencing_token.to_string())
+    );
     assert_eq!(field(&v, "lease_nonce"), Some(rec.nonce.clone()));
     // The gate process has exited, yet the lease is still live: it is no longer bound to it.
     assert!(rec.process.is_none());
@@ -56,10 +62,20 @@ fn behind_clean_branch_is_rebased_tested_and_pushed_while_main_stays_untouched()
     assert_eq!(field(&v, "tested_sha"), Some(new_task.clone()));
     assert_eq!(field(&v, "base_sha"), Some(new_main.clone()));
     assert_eq!(field(&v, "pushed").as_deref(), Some("true"));
-    assert_eq!(fx.origin_ref("main"), new_main, "main on origin must not move");
+    assert_eq!(
+        fx.origin_ref("main"),
+        new_main,
+        "main on origin must not move"
+    );
     // The rebased branch sits directly on top of main and carries the task's change.
-    assert_eq!(git(&fx.origin, &["rev-parse", &format!("{new_task}^")]), new_main);
-    assert_eq!(git(&fx.origin, &["show", &format!("{new_task}:c.txt")]), "charlie");
+    assert_eq!(
+        git(&fx.origin, &["rev-parse", &format!("{new_task}^")]),
+        new_main
+    );
+    assert_eq!(
+        git(&fx.origin, &["show", &format!("{new_task}:c.txt")]),
+        "charlie"
+    );
     // The agent's worktree has the rebased branch checked out.
     assert_eq!(git(&fx.task_wt, &["rev-parse", "HEAD"]), new_task);
     held_record(&fx);
@@ -68,7 +84,12 @@ fn behind_clean_branch_is_rebased_tested_and_pushed_while_main_stays_untouched()
 #[test]
 fn conflict_fails_naming_the_files_and_leaves_the_worktree_clean() {
     let fx = Fixture::new();
-    commit_file(&fx.task_wt, "a.txt", "alpha\nTASK\ntwo\nthree\n", "task: edit a");
+    commit_file(
+        &fx.task_wt,
+        "a.txt",
+        "alpha\nTASK\ntwo\nthree\n",
+        "task: edit a",
+    );
     git(&fx.task_wt, &["push", "-q", "origin", "task"]);
     let before = fx.origin_ref("task");
     fx.advance_main("a.txt", "alpha\nMAIN\ntwo\nthree\n");
@@ -90,7 +111,8 @@ fn branches_green_alone_but_red_together_fail_with_the_output_tail() {
     let fx = Fixture::new();
     // Main adds a file the task's test forbids: each side is green alone.
     fx.advance_main("forbid.txt", "x\n");
-    let test = "echo checking combined tree; if [ -f forbid.txt ]; then echo BROKEN-TOGETHER; exit 7; fi";
+    let test =
+        "echo checking combined tree; if [ -f forbid.txt ]; then echo BROKEN-TOGETHER; exit 7; fi";
     let before = fx.origin_ref("task");
     let (out, v) = fx.run_gate(test, &[]);
     assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
@@ -114,7 +136,11 @@ fn test_timeout_kills_the_whole_process_group() {
     assert!(t0.elapsed() < Duration::from_secs(30));
     assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
     assert_eq!(field(&v, "reason").as_deref(), Some("test_timeout"));
-    let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     // The background sleep was in the test's process group: it must be gone (or a zombie
     // about to be reaped by init).
     std::thread::sleep(Duration::from_millis(200));
@@ -131,7 +157,10 @@ fn branch_moved_on_origin_meanwhile_fails_push_rejected() {
     fx.advance_main("d.txt", "delta\n");
     // While the gate tests, a second agent pushes to the same task branch on origin.
     let other = fx.tmp.path().join("other");
-    git(fx.tmp.path(), &["clone", "-q", fx.origin.to_str().unwrap(), "other"]);
+    git(
+        fx.tmp.path(),
+        &["clone", "-q", fx.origin.to_str().unwrap(), "other"],
+    );
     git(&other, &["checkout", "-q", "task"]);
     let test = format!(
         "cd {} && echo more > e.txt && git add e.txt && git -c commit.gpgsign=false commit -qm meanwhile && git push -q origin task",
@@ -161,9 +190,15 @@ fn busy_lease_defers_and_changes_nothing() {
     assert_eq!(v.outcome, Outcome::Defer, "{}", describe(&out, &v));
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(field(&v, "holder").as_deref(), Some("other-task"));
-    assert_eq!(field(&v, "held_since"), Some(theirs.acquired_at.to_string()));
+    assert_eq!(
+        field(&v, "held_since"),
+        Some(theirs.acquired_at.to_string())
+    );
     let retry: u64 = field(&v, "retry_after_s").unwrap().parse().unwrap();
-    assert!((30..=45).contains(&retry), "default 30 s plus jitter, got {retry}");
+    assert!(
+        (30..=45).contains(&retry),
+        "default 30 s plus jitter, got {retry}"
+    );
     assert_eq!(fx.origin_ref("task"), before);
     assert_eq!(git(&fx.task_wt, &["rev-parse", "HEAD"]), wt_head);
     assert_eq!(held_record(&fx), theirs);
@@ -177,14 +212,21 @@ fn gate_killed_mid_run_leaves_a_lease_the_next_gate_reclaims() {
     let mut gate = fx.gate(&test).spawn().unwrap();
     let t0 = Instant::now();
     while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "gate never started its test");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "gate never started its test"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let first = held_record(&fx);
     assert_eq!(first.process.as_ref().map(|p| p.pid), Some(gate.id()));
     gate.kill().unwrap(); // SIGKILL
     gate.wait().unwrap();
-    let sleeper: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let sleeper: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     // SAFETY: plain kill(2) of the orphaned test process this test started.
     unsafe { libc::kill(sleeper, libc::SIGKILL) };
     match lease::status(&fx.lease_location()).unwrap() {
@@ -214,17 +256,25 @@ fn expired_task_lease_is_reclaimed() {
     std::thread::sleep(Duration::from_millis(1100));
     assert!(matches!(
         lease::status(&loc).unwrap(),
-        LeaseState::Held { stale: Some(lease::StaleReason::Expired), .. }
+        LeaseState::Held {
+            stale: Some(lease::StaleReason::Expired),
+            ..
+        }
     ));
     let (out, v) = fx.run_gate("true", &[]);
     assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
     let token: u64 = field(&v, "fencing_token").unwrap().parse().unwrap();
     assert!(token > old.fencing_token);
-    assert!(loc.dir().join(format!(
-        "{}.stale.{}",
-        loc.lease_path().file_stem().unwrap().to_string_lossy(),
-        old.nonce
-    )).exists(), "the stale lease is kept as a tombstone");
+    assert!(
+        loc.dir()
+            .join(format!(
+                "{}.stale.{}",
+                loc.lease_path().file_stem().unwrap().to_string_lossy(),
+                old.nonce
+            ))
+            .exists(),
+        "the stale lease is kept as a tombstone"
+    );
 }
 
 #[test]
@@ -242,7 +292,10 @@ fn release_after_pass_is_holder_aware_and_idempotent() {
     for expect in ["\"released\"", "\"already_released\""] {
         let ok = fx.lease_cli(&["release", "--holder", "pipeline-7", "--nonce", &nonce]);
         assert_eq!(ok.status.code(), Some(0), "{ok:?}");
-        assert!(String::from_utf8_lossy(&ok.stdout).contains(expect), "{ok:?}");
+        assert!(
+            String::from_utf8_lossy(&ok.stdout).contains(expect),
+            "{ok:?}"
+        );
     }
     assert_free(&fx);
 }
@@ -252,7 +305,10 @@ fn main_and_protected_refs_are_refused_whatever_the_arguments() {
     let fx = Fixture::new();
     let main = fx.origin_ref("main");
     let mut cmd = fx.gate("true");
-    let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let i = args.iter().position(|a| a == "task").unwrap();
     let mut args2 = args.clone();
     args2[i] = "main".into();
@@ -262,7 +318,12 @@ fn main_and_protected_refs_are_refused_whatever_the_arguments() {
         .output()
         .unwrap();
     let v = portcullis::report::read_verdict(&fx.report);
-    assert_eq!(field(&v, "reason").as_deref(), Some("protected_ref"), "{}", describe(&out, &v));
+    assert_eq!(
+        field(&v, "reason").as_deref(),
+        Some("protected_ref"),
+        "{}",
+        describe(&out, &v)
+    );
     assert_eq!(fx.origin_ref("main"), main);
     // A configured protected pattern, even with --main pointing elsewhere.
     let settings = fx.tmp.path().join("gate.toml");
@@ -274,7 +335,12 @@ fn main_and_protected_refs_are_refused_whatever_the_arguments() {
         .output()
         .unwrap();
     let v = portcullis::report::read_verdict(&fx.report);
-    assert_eq!(field(&v, "reason").as_deref(), Some("protected_ref"), "{}", describe(&out, &v));
+    assert_eq!(
+        field(&v, "reason").as_deref(),
+        Some("protected_ref"),
+        "{}",
+        describe(&out, &v)
+    );
     assert_free(&fx);
 }
 
@@ -318,4 +384,31 @@ fn with_git_env<T>(f: impl FnOnce() -> T) -> T {
         std::env::set_var("GIT_COMMITTER_EMAIL", "committer@example.invalid");
     }
     f()
+}
+
+#[test]
+fn lease_taken_away_during_the_test_fails_lease_lost() {
+    let fx = Fixture::new();
+    fx.advance_main("d.txt", "delta\n");
+    let before = fx.origin_ref("task");
+    // The test command releases the gate's lease behind its back (same holder id, no
+    // nonce), then keeps running: the gate's renewal notices and stops it.
+    let test = format!(
+        "{BIN} lease release --repo {} --lease-dir {} --holder gate-x >/dev/null && sleep 20",
+        fx.work.display(),
+        fx.leases.display()
+    );
+    let t0 = Instant::now();
+    let (out, v) = fx.run_gate(&test, &["--holder", "gate-x", "--ttl", "1"]);
+    assert!(
+        t0.elapsed() < Duration::from_secs(15),
+        "the test was not stopped"
+    );
+    assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
+    assert_eq!(field(&v, "reason").as_deref(), Some("lease_lost"));
+    assert_eq!(
+        fx.origin_ref("task"),
+        before,
+        "nothing is pushed without the lease"
+    );
 }

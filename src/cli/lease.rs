@@ -39,7 +39,11 @@ pub enum LeaseCommand {
 #[derive(Debug, Args)]
 pub struct Target {
     /// Repository whose remote URL names the lease.
-    #[arg(long, required_unless_present = "repo_key", conflicts_with = "repo_key")]
+    #[arg(
+        long,
+        required_unless_present = "repo_key",
+        conflicts_with = "repo_key"
+    )]
     pub repo: Option<PathBuf>,
     /// Explicit lease key (e.g. `github.com/acme/app`), instead of --repo.
     #[arg(long)]
@@ -276,4 +280,3 @@ fn status(t: &Target) -> i32 {
         Err(e) => super::fail(e),
     }
 }
-

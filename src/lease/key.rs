@@ -127,9 +127,10 @@ pub fn repo_key(repo: &Path, remote: &str) -> Result<String, LeaseError> {
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
             .filter(|s| !s.is_empty())
     };
-    let top = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]).ok_or_else(
-        || LeaseError::InvalidKey(format!("{}: not a git repository", repo.display())),
-    )?;
+    let top =
+        git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]).ok_or_else(|| {
+            LeaseError::InvalidKey(format!("{}: not a git repository", repo.display()))
+        })?;
     if let Some(url) = git(&["remote", "get-url", remote]) {
         // Relative remote paths are relative to the repository's working directory.
         let base = git(&["rev-parse", "--show-toplevel"])
@@ -138,7 +139,9 @@ pub fn repo_key(repo: &Path, remote: &str) -> Result<String, LeaseError> {
         return Ok(normalise_remote_url(&url, &base));
     }
     let common = Path::new(&top);
-    let abs = common.canonicalize().unwrap_or_else(|_| common.to_path_buf());
+    let abs = common
+        .canonicalize()
+        .unwrap_or_else(|_| common.to_path_buf());
     Ok(format!("file://{}", abs.display()))
 }
 

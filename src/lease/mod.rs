@@ -152,6 +152,7 @@ impl StaleReason {
 }
 
 /// What [`status`] found.
+#[allow(clippy::large_enum_variant)] // returned once per call; boxing buys nothing
 #[derive(Debug, Clone, PartialEq)]
 pub enum LeaseState {
     /// No lease file.
@@ -214,6 +215,7 @@ pub enum Binding {
 }
 
 /// Result of [`release`].
+#[allow(clippy::large_enum_variant)] // returned once per call; boxing buys nothing
 #[derive(Debug, Clone, PartialEq)]
 pub enum Released {
     /// The caller's lease was released now.

@@ -103,10 +103,7 @@ fn read_stat(pid: u32) -> Result<Option<Stat>, ()> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After the name: field 3 (state) is index 0, field 22 (starttime) is index 19.
     let state = fields.first().and_then(|s| s.chars().next()).ok_or(())?;
-    let start_time = fields
-        .get(19)
-        .and_then(|s| s.parse().ok())
-        .ok_or(())?;
+    let start_time = fields.get(19).and_then(|s| s.parse().ok()).ok_or(())?;
     Ok(Some(Stat { state, start_time }))
 }
 

@@ -124,7 +124,10 @@ pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
             if r == "conflict" && files.is_empty() {
                 return Err("FAIL conflict without 'conflict_files'".into());
             }
-            if r == "tests_failed" && get(fm, "test_output_tail").and_then(Value::as_str).is_none()
+            if r == "tests_failed"
+                && get(fm, "test_output_tail")
+                    .and_then(Value::as_str)
+                    .is_none()
             {
                 return Err("FAIL tests_failed without 'test_output_tail'".into());
             }
@@ -180,12 +183,16 @@ mod tests {
             let e = validate(&fm(&text)).unwrap_err();
             assert!(e.contains(drop), "{e}");
         }
-        assert!(validate(&fm(&ok.replace("fencing_token: 3", "fencing_token: 0")))
-            .is_err());
+        assert!(validate(&fm(&ok.replace("fencing_token: 3", "fencing_token: 0"))).is_err());
         assert!(validate(&fm(&format!("{ok}reason: conflict\n"))).is_err());
         assert!(validate(&fm(&format!("{ok}test_exit_code: 1\n"))).is_err());
         assert!(validate(&fm(&ok.replace("lease_held: true", "lease_held: false"))).is_err());
-        assert!(validate(&fm(&ok.replace(&format!("base_sha: {SHA}"), "base_sha: main"))).is_err());
+        assert!(
+            validate(&fm(
+                &ok.replace(&format!("base_sha: {SHA}"), "base_sha: main")
+            ))
+            .is_err()
+        );
         assert!(validate(&fm("verdict: PASS\nskipped: true\n")).is_ok());
     }
 
@@ -194,19 +201,26 @@ mod tests {
         assert!(validate(&fm("verdict: FAIL\n")).is_err());
         assert!(validate(&fm("verdict: FAIL\nreason: cosmic_rays\n")).is_err());
         assert!(validate(&fm("verdict: FAIL\nreason: conflict\n")).is_err());
-        assert!(validate(&fm("verdict: FAIL\nreason: conflict\nconflict_files: [a.txt]\n")).is_ok());
+        assert!(
+            validate(&fm(
+                "verdict: FAIL\nreason: conflict\nconflict_files: [a.txt]\n"
+            ))
+            .is_ok()
+        );
         assert!(validate(&fm("verdict: FAIL\nreason: tests_failed\n")).is_err());
         assert!(
-            validate(&fm("verdict: FAIL\nreason: tests_failed\ntest_output_tail: boom\n")).is_ok()
+            validate(&fm(
+                "verdict: FAIL\nreason: tests_failed\ntest_output_tail: boom\n"
+            ))
+            .is_ok()
         );
-        assert!(
-            validate(&fm("verdict: FAIL\nreason: git_error\nlease_held: true\n")).is_err()
-        );
+        assert!(validate(&fm("verdict: FAIL\nreason: git_error\nlease_held: true\n")).is_err());
     }
 
     #[test]
     fn defer_needs_holder_since_and_retry() {
-        let ok = "verdict: DEFER\nholder: a\nheld_since: '2026-01-01T00:00:00Z'\nretry_after_s: 31\n";
+        let ok =
+            "verdict: DEFER\nholder: a\nheld_since: '2026-01-01T00:00:00Z'\nretry_after_s: 31\n";
         assert_eq!(validate(&fm(ok)).unwrap().0, Outcome::Defer);
         assert!(validate(&fm(&ok.replace("holder: a", "holder: ''"))).is_err());
         assert!(validate(&fm(&ok.replace("retry_after_s: 31", "retry_after_s: 0"))).is_err());

@@ -31,7 +31,12 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     let mut cmd = Command::new("git");
     cmd.arg("-C")
         .arg(dir)
-        .args(["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args);
     git_env(&mut cmd);
     let out = cmd.output().expect("run git");
@@ -89,7 +94,15 @@ impl Fixture {
         git(&root, &["clone", "-q", origin.to_str().unwrap(), "work"]);
         git(
             &work,
-            &["worktree", "add", "-q", "-b", "task", task_wt.to_str().unwrap(), "origin/main"],
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "task",
+                task_wt.to_str().unwrap(),
+                "origin/main",
+            ],
         );
         commit_file(&task_wt, "c.txt", "charlie\n", "task: add c");
         git(&task_wt, &["push", "-q", "origin", "task"]);
@@ -115,7 +128,10 @@ impl Fixture {
     }
 
     pub fn origin_ref(&self, branch: &str) -> String {
-        git(&self.origin, &["rev-parse", &format!("refs/heads/{branch}")])
+        git(
+            &self.origin,
+            &["rev-parse", &format!("refs/heads/{branch}")],
+        )
     }
 
     /// A `portcullis gate merge` command for branch `task` with this fixture's lease dir and
@@ -174,7 +190,11 @@ pub fn list_field(v: &Verdict, key: &str) -> Vec<String> {
         .as_ref()
         .and_then(|fm| fm.get(key))
         .and_then(|x| x.as_sequence())
-        .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

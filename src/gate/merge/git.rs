@@ -78,11 +78,15 @@ impl Git {
             .env("LANGUAGE", "C");
         scrub_git_env(&mut cmd);
         let what = format!("git {}", args.join(" "));
-        let run = run_bounded(cmd, GIT_TIMEOUT, &mut || true).map_err(|e| format!("{what}: {e}"))?;
+        let run =
+            run_bounded(cmd, GIT_TIMEOUT, &mut || true).map_err(|e| format!("{what}: {e}"))?;
         let code = match run.end {
             RunEnd::Exited(c) => c,
             RunEnd::TimedOut => {
-                return Err(format!("{what}: timed out after {}s", GIT_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "{what}: timed out after {}s",
+                    GIT_TIMEOUT.as_secs()
+                ));
             }
             RunEnd::Stopped => return Err(format!("{what}: stopped")),
         };
@@ -102,7 +106,8 @@ impl Git {
             Err(format!(
                 "git {} failed ({}): {}",
                 args.join(" "),
-                out.code.map_or("signal".to_string(), |c| format!("exit {c}")),
+                out.code
+                    .map_or("signal".to_string(), |c| format!("exit {c}")),
                 first_lines(&out.stderr, 4)
             ))
         }

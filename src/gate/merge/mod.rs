@@ -183,7 +183,10 @@ pub fn merge(req: &MergeRequest) -> Verdict {
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(fail("internal_error", format!("internal error (panic): {what}")))
+            Err(fail(
+                "internal_error",
+                format!("internal error (panic): {what}"),
+            ))
         }
     };
     match end {
@@ -203,7 +206,9 @@ pub fn merge(req: &MergeRequest) -> Verdict {
         Err(f) => {
             run.fm.verdict = "FAIL";
             run.fm.reason = Some(f.reason);
-            run.fm.reasons.insert(0, format!("{}: {}", f.reason, f.message));
+            run.fm
+                .reasons
+                .insert(0, format!("{}: {}", f.reason, f.message));
             if f.reason != "lease_lost" {
                 release_held(&mut run);
             }
@@ -231,7 +236,9 @@ fn release_held(run: &mut Run) {
     if let Some(h) = run.held.take()
         && let Err(e) = lease::release(&h.loc, &h.record.holder, Some(&h.record.nonce))
     {
-        run.fm.reasons.push(format!("could not release the lease: {e}"));
+        run.fm
+            .reasons
+            .push(format!("could not release the lease: {e}"));
     }
 }
 
@@ -311,11 +318,13 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     let top = repo_git
         .check(&["rev-parse", "--show-toplevel"])
         .map_err(|e| git_err(format!("{}: not a git worktree: {e}", req.repo.display())))?;
-    let key = lease::repo_key(&req.repo, &req.remote)
-        .map_err(|e| fail("config_error", e.to_string()))?;
+    let key =
+        lease::repo_key(&req.repo, &req.remote).map_err(|e| fail("config_error", e.to_string()))?;
     run.fm.repo_key = Some(key.clone());
     if !settings.merge_gate_enabled {
-        return Ok(End::Skipped("merge gate disabled by settings (merge_gate_enabled = false)".into()));
+        return Ok(End::Skipped(
+            "merge gate disabled by settings (merge_gate_enabled = false)".into(),
+        ));
     }
     if !applies_to(&settings.merge_gate_repos, &key, Path::new(&top)) {
         return Ok(End::Skipped(format!(
@@ -327,7 +336,12 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         .clone()
         .or_else(|| settings.test_command.clone())
         .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| fail("config_error", "no test command (--test or settings test_command)"))?;
+        .ok_or_else(|| {
+            fail(
+                "config_error",
+                "no test command (--test or settings test_command)",
+            )
+        })?;
     run.fm.test_command = Some(test_command.clone());
     let test_timeout = req
         .test_timeout
@@ -349,14 +363,25 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
             .map_err(git_err)?
             .ok();
         if !ok || name.starts_with('-') || name.is_empty() {
-            return Err(fail("config_error", format!("invalid {what} name '{name}'")));
+            return Err(fail(
+                "config_error",
+                format!("invalid {what} name '{name}'"),
+            ));
         }
     }
     if req.remote.starts_with('-') || req.remote.is_empty() {
-        return Err(fail("config_error", format!("invalid remote name '{}'", req.remote)));
+        return Err(fail(
+            "config_error",
+            format!("invalid remote name '{}'", req.remote),
+        ));
     }
     let remote_head = repo_git
-        .run(&["symbolic-ref", "--quiet", "--short", &format!("refs/remotes/{}/HEAD", req.remote)])
+        .run(&[
+            "symbolic-ref",
+            "--quiet",
+            "--short",
+            &format!("refs/remotes/{}/HEAD", req.remote),
+        ])
         .ok()
         .filter(|o| o.ok())
         .and_then(|o| {
@@ -369,7 +394,10 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     if protected.is_protected(&req.branch) {
         return Err(fail(
             "protected_ref",
-            format!("refusing to gate and push protected branch '{}'", req.branch),
+            format!(
+                "refusing to gate and push protected branch '{}'",
+                req.branch
+            ),
         ));
     }
 
@@ -377,7 +405,12 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     let remote_branch = format!("refs/remotes/{}/{}", req.remote, req.branch);
     let remote_main = format!("refs/remotes/{}/{}", req.remote, req.main);
     let listed = repo_git
-        .check(&["ls-remote", "--heads", &req.remote, &format!("refs/heads/{}", req.branch)])
+        .check(&[
+            "ls-remote",
+            "--heads",
+            &req.remote,
+            &format!("refs/heads/{}", req.branch),
+        ])
         .map_err(git_err)?;
     let branch_on_remote = listed
         .lines()
@@ -417,7 +450,8 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         .clone()
         .or_else(|| settings.lease_dir.clone())
         .unwrap_or_else(lease::default_lease_dir);
-    let loc = LeaseLocation::new(lease_dir, &key).map_err(|e| fail("lease_error", e.to_string()))?;
+    let loc =
+        LeaseLocation::new(lease_dir, &key).map_err(|e| fail("lease_error", e.to_string()))?;
     run.fm.lease_path = Some(loc.lease_path().display().to_string());
     let opts = AcquireOptions {
         holder: holder.clone(),
@@ -520,7 +554,9 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
             .map_err(git_err)?
             .ok_or_else(|| git_err("HEAD vanished after rebase".into()))?;
         if !wt_git.is_ancestor(&base, &new).map_err(git_err)? {
-            return Err(git_err("rebase did not put the branch on top of main".into()));
+            return Err(git_err(
+                "rebase did not put the branch on top of main".into(),
+            ));
         }
         new
     } else {
@@ -530,7 +566,15 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
 
     // 6. Re-test.
     keep_lease(run)?;
-    run_tests(run, &wt, &test_command, test_timeout, &base, &tested, &req.branch)?;
+    run_tests(
+        run,
+        &wt,
+        &test_command,
+        test_timeout,
+        &base,
+        &tested,
+        &req.branch,
+    )?;
     if wt_git.commit_of("HEAD").map_err(git_err)?.as_deref() != Some(tested.as_str()) {
         return Err(git_err("the test command moved HEAD".into()));
     }
@@ -541,7 +585,12 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
             "tests_failed",
             format!(
                 "the test command modified tracked files ({})",
-                changed.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                changed
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ));
     }
@@ -549,21 +598,41 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     // 7. Push the task branch only.
     keep_lease(run)?;
     if seen.as_deref() != Some(tested.as_str()) {
-        push_branch(&repo_git, &protected, &req.remote, &req.branch, &tested, seen.as_deref())?;
+        push_branch(
+            &repo_git,
+            &protected,
+            &req.remote,
+            &req.branch,
+            &tested,
+            seen.as_deref(),
+        )?;
         run.fm.pushed = true;
     }
 
     // 8. PASS: keep the lease, unbound from this process.
-    let h = run.held.as_ref().ok_or_else(|| fail("lease_lost", "lease not held"))?;
-    let rec = lease::renew_with(&h.loc, &h.record.holder, Some(&h.record.nonce), h.ttl, Binding::Clear)
-        .map_err(|e| fail("lease_lost", e.to_string()))?;
+    let h = run
+        .held
+        .as_ref()
+        .ok_or_else(|| fail("lease_lost", "lease not held"))?;
+    let rec = lease::renew_with(
+        &h.loc,
+        &h.record.holder,
+        Some(&h.record.nonce),
+        h.ttl,
+        Binding::Clear,
+    )
+    .map_err(|e| fail("lease_lost", e.to_string()))?;
     run.fm.lease_expires_at = Some(rec.expires_at.to_string());
     run.fm.reasons.push(format!(
         "{} tested at {} on top of {} ({}); lease held with token {}",
         req.branch,
         short(&tested),
         short(&base),
-        if run.fm.pushed { "pushed" } else { "no push needed" },
+        if run.fm.pushed {
+            "pushed"
+        } else {
+            "no push needed"
+        },
         rec.fencing_token
     ));
     // The lease must survive this process: forget it so nothing releases it.
@@ -592,7 +661,10 @@ fn applies_to(list: &[String], key: &str, top: &Path) -> bool {
 
 /// Renew the lease (proving it is still ours); failure is FAIL `lease_lost`.
 fn keep_lease(run: &mut Run) -> Result<(), Failure> {
-    let h = run.held.as_ref().ok_or_else(|| fail("lease_lost", "lease not held"))?;
+    let h = run
+        .held
+        .as_ref()
+        .ok_or_else(|| fail("lease_lost", "lease not held"))?;
     match lease::renew(&h.loc, &h.record.holder, Some(&h.record.nonce), h.ttl) {
         Ok(rec) => {
             run.fm.lease_expires_at = Some(rec.expires_at.to_string());
@@ -600,7 +672,10 @@ fn keep_lease(run: &mut Run) -> Result<(), Failure> {
         }
         Err(e) => {
             run.held = None;
-            Err(fail("lease_lost", format!("the lease is no longer ours: {e}")))
+            Err(fail(
+                "lease_lost",
+                format!("the lease is no longer ours: {e}"),
+            ))
         }
     }
 }
@@ -640,13 +715,23 @@ fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<PathBuf, Fa
             let safe: String = req
                 .branch
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
-            Path::new(&common).join("portcullis").join("worktrees").join(safe)
+            Path::new(&common)
+                .join("portcullis")
+                .join("worktrees")
+                .join(safe)
         }
     };
     let p = path.to_string_lossy().into_owned();
-    repo.check(&["worktree", "add", &p, &req.branch]).map_err(git_err)?;
+    repo.check(&["worktree", "add", &p, &req.branch])
+        .map_err(git_err)?;
     Ok(path)
 }
 
@@ -658,7 +743,10 @@ fn rebase(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure>
         return Ok(());
     }
     if !wt.rebase_in_progress().map_err(git_err)? {
-        return Err(git_err(format!("git rebase failed: {}", first_lines(&out.stderr, 4))));
+        return Err(git_err(format!(
+            "git rebase failed: {}",
+            first_lines(&out.stderr, 4)
+        )));
     }
     let mut files: Vec<String> = wt
         .check(&["diff", "--name-only", "--diff-filter=U"])
@@ -759,7 +847,10 @@ fn run_tests(
         Ok(r) => r,
         Err(e) => {
             run.fm.test_output_tail = Some(e.clone());
-            return Err(fail("tests_failed", format!("test command could not run: {e}")));
+            return Err(fail(
+                "tests_failed",
+                format!("test command could not run: {e}"),
+            ));
         }
     };
     run.fm.test_duration_ms = Some(u64::try_from(result.elapsed.as_millis()).unwrap_or(u64::MAX));
@@ -782,7 +873,10 @@ fn run_tests(
         }
         RunEnd::TimedOut => Err(fail(
             "test_timeout",
-            format!("test command exceeded {}s; its process group was killed", timeout.as_secs()),
+            format!(
+                "test command exceeded {}s; its process group was killed",
+                timeout.as_secs()
+            ),
         )),
         RunEnd::Stopped => {
             run.held = None;
@@ -818,7 +912,14 @@ fn push_branch(
     let lease_arg = format!("--force-with-lease={dst}:{}", seen.unwrap_or(""));
     let refspec = format!("{tested}:{dst}");
     let out = repo
-        .run(&["push", "--porcelain", "--no-verify", &lease_arg, remote, &refspec])
+        .run(&[
+            "push",
+            "--porcelain",
+            "--no-verify",
+            &lease_arg,
+            remote,
+            &refspec,
+        ])
         .map_err(git_err)?;
     if out.ok() {
         return Ok(());
@@ -837,7 +938,10 @@ fn push_branch(
                 line.trim()
             ),
         )),
-        None => Err(git_err(format!("git push failed: {}", first_lines(&out.stderr, 4)))),
+        None => Err(git_err(format!(
+            "git push failed: {}",
+            first_lines(&out.stderr, 4)
+        ))),
     }
 }
 
@@ -847,7 +951,11 @@ mod tests {
 
     #[test]
     fn protection_covers_main_master_configured_and_globs() {
-        let p = Protected::new("trunk", Some("develop".into()), &["release/*".into(), "refs/heads/prod".into()]);
+        let p = Protected::new(
+            "trunk",
+            Some("develop".into()),
+            &["release/*".into(), "refs/heads/prod".into()],
+        );
         for b in ["trunk", "main", "master", "develop", "release/1.0", "prod"] {
             assert!(p.is_protected(b), "{b}");
         }
@@ -861,9 +969,16 @@ mod tests {
         let p = Protected::new("main", None, &[]);
         // A directory that is not a repository: if git ran, this would be git_error.
         let g = Git::new("/nonexistent-portcullis-dir");
-        let e = push_branch(&g, &p, "origin", "main", "0000000000000000000000000000000000000000", None)
-            .err()
-            .map(|f| f.reason);
+        let e = push_branch(
+            &g,
+            &p,
+            "origin",
+            "main",
+            "0000000000000000000000000000000000000000",
+            None,
+        )
+        .err()
+        .map(|f| f.reason);
         assert_eq!(e, Some("protected_ref"));
     }
 

@@ -62,16 +62,22 @@ pub(crate) fn run_with(
 ) -> Result<RunResult, String> {
     let mut out_file = tempfile::tempfile().map_err(|e| format!("temp file: {e}"))?;
     let mut err_file = if merged {
-        out_file.try_clone().map_err(|e| format!("temp file: {e}"))?
+        out_file
+            .try_clone()
+            .map_err(|e| format!("temp file: {e}"))?
     } else {
         tempfile::tempfile().map_err(|e| format!("temp file: {e}"))?
     };
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(
-            out_file.try_clone().map_err(|e| format!("temp file: {e}"))?,
+            out_file
+                .try_clone()
+                .map_err(|e| format!("temp file: {e}"))?,
         ))
         .stderr(Stdio::from(
-            err_file.try_clone().map_err(|e| format!("temp file: {e}"))?,
+            err_file
+                .try_clone()
+                .map_err(|e| format!("temp file: {e}"))?,
         ))
         .process_group(0);
     let start = Instant::now();

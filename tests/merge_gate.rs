@@ -364,26 +364,16 @@ fn library_call_returns_the_verdict_read_back_from_the_report() {
     req.test_command = Some("exit 1".into());
     req.lease_dir = Some(fx.leases.clone());
     req.report_file = Some(fx.report.clone());
-    // The library runs git in-process environment: give it the fixture's identity.
-    let v = with_git_env(|| portcullis::gate::merge(&req));
+    // The library runs git with this process's environment: give the repository an
+    // identity of its own for the rebase instead of changing the environment.
+    git(&fx.work, &["config", "user.name", "Gate Test"]);
+    git(&fx.work, &["config", "user.email", "gate@example.invalid"]);
+    let v = portcullis::gate::merge(&req);
+    assert_eq!(field(&v, "rebased").as_deref(), Some("true"), "{v:?}");
     assert_eq!(v.outcome, Outcome::Fail);
     assert_eq!(v.schema, "portcullis/merge-report/v1");
     assert_eq!(v, portcullis::report::read_verdict(&fx.report));
     assert_free(&fx);
-}
-
-fn with_git_env<T>(f: impl FnOnce() -> T) -> T {
-    // SAFETY (edition 2024 `set_var`): this test binary sets only these variables, to the
-    // same values, from any thread.
-    unsafe {
-        std::env::set_var("GIT_CONFIG_GLOBAL", "/dev/null");
-        std::env::set_var("GIT_CONFIG_NOSYSTEM", "1");
-        std::env::set_var("GIT_AUTHOR_NAME", "Test Author");
-        std::env::set_var("GIT_AUTHOR_EMAIL", "author@example.invalid");
-        std::env::set_var("GIT_COMMITTER_NAME", "Test Committer");
-        std::env::set_var("GIT_COMMITTER_EMAIL", "committer@example.invalid");
-    }
-    f()
 }
 
 #[test]
@@ -411,4 +401,45 @@ fn lease_taken_away_during_the_test_fails_lease_lost() {
         before,
         "nothing is pushed without the lease"
     );
+}
+
+#[test]
+fn branch_only_on_origin_gets_its_own_linked_worktree() {
+    let fx = Fixture::new();
+    // A fresh clone that has never checked the task branch out.
+    git(
+        fx.tmp.path(),
+        &["clone", "-q", fx.origin.to_str().unwrap(), "fresh"],
+    );
+    let fresh = fx.tmp.path().join("fresh");
+    let new_main = fx.advance_main("d.txt", "delta\n");
+    let mut cmd = fx.gate("test -f c.txt && test -f d.txt");
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let i = args.iter().position(|a| a == "--repo").unwrap() + 1;
+    let mut args2 = args.clone();
+    args2[i] = fresh.display().to_string();
+    let out = std::process::Command::new(BIN)
+        .args(&args2)
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .unwrap();
+    let v = portcullis::report::read_verdict(&fx.report);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    let wt = std::path::PathBuf::from(field(&v, "worktree").unwrap());
+    assert_ne!(wt, fresh, "the branch gets its own worktree");
+    assert!(wt.is_dir());
+    assert_eq!(git(&wt, &["rev-parse", "--abbrev-ref", "HEAD"]), "task");
+    assert_eq!(
+        git(&fx.origin, &["rev-parse", "refs/heads/task^"]),
+        new_main
+    );
+    // The main worktree of the clone is untouched.
+    assert_eq!(
+        git(&fresh, &["status", "--porcelain", "--untracked-files=no"]),
+        ""
+    );
+    drop(cmd);
 }

@@ -1,5 +1,5 @@
 //! The merge gate: catch a task branch up to `REMOTE/MAIN`, re-test the combined tree, and
-//! serialise merges per repository under the crash-safe [`lease`](crate::lease).
+//! serialise merges per repository under the crash-safe [`crate::lease`].
 //!
 //! Steps of [`merge`]:
 //!
@@ -544,7 +544,11 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     }
 
     // 5. Behind? Rebase.
-    let behind = !wt_git.is_ancestor(&base, &old).map_err(git_err)?;
+    let merge_base = wt_git
+        .check(&["merge-base", &old, &base])
+        .map_err(|e| git_err(format!("branch and {remote_main} share no history: {e}")))?;
+    let behind = merge_base != base;
+    run.fm.merge_base = Some(merge_base);
     run.fm.behind = Some(behind);
     let tested = if behind {
         rebase(&wt_git, &base, &old, run)?;

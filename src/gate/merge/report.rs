@@ -36,6 +36,8 @@ pub(crate) struct MergeFrontmatter {
     pub remote_branch_sha: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tested_sha: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge_base: Option<String>,
     pub behind: Option<bool>,
     pub rebased: bool,
     pub pushed: bool,
@@ -89,6 +91,7 @@ impl MergeFrontmatter {
             branch_sha_before: None,
             remote_branch_sha: None,
             tested_sha: None,
+            merge_base: None,
             behind: None,
             rebased: false,
             pushed: false,

@@ -133,6 +133,7 @@ fn resolve(t: &Target) -> Result<Resolved, String> {
         .clone()
         .or_else(|| settings.lease_dir.clone())
         .unwrap_or_else(lease::default_lease_dir);
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
     let loc = LeaseLocation::new(dir, &key).map_err(|e| e.to_string())?;
     Ok(Resolved { loc, settings })
 }

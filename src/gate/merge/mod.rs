@@ -450,6 +450,7 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         .clone()
         .or_else(|| settings.lease_dir.clone())
         .unwrap_or_else(lease::default_lease_dir);
+    let lease_dir = std::path::absolute(&lease_dir).unwrap_or(lease_dir);
     let loc =
         LeaseLocation::new(lease_dir, &key).map_err(|e| fail("lease_error", e.to_string()))?;
     run.fm.lease_path = Some(loc.lease_path().display().to_string());

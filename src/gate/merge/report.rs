@@ -38,6 +38,7 @@ pub(crate) struct MergeFrontmatter {
     pub tested_sha: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub merge_base: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub behind: Option<bool>,
     pub rebased: bool,
     pub pushed: bool,

@@ -71,9 +71,14 @@ fn acquire_busy_renew_release_status_round_trip() {
         r["record"]["expires_at"].as_str().unwrap() > a["record"]["expires_at"].as_str().unwrap()
     );
 
-    let s = json(&keyed(d, &["status"]));
+    let s = json(&keyed(d, &["status", "--holder", "alice"]));
     assert_eq!(s["result"], "held");
     assert_eq!(s["stale"], Value::Null);
+    assert_eq!(s["yours"], true);
+    assert_eq!(
+        json(&keyed(d, &["status", "--holder", "bob"]))["yours"],
+        false
+    );
 
     let wrong = keyed(d, &["release", "--holder", "bob"]);
     assert_eq!(wrong.status.code(), Some(1));

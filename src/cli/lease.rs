@@ -32,7 +32,18 @@ pub enum LeaseCommand {
     /// Release the lease (holder must match; idempotent for the rightful holder).
     Release(ReleaseArgs),
     /// Show the lease of a repository.
-    Status(Target),
+    Status(StatusArgs),
+}
+
+/// `lease status` flags.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Which lease.
+    #[command(flatten)]
+    pub target: Target,
+    /// Also report whether this holder id holds the lease (`"yours"`).
+    #[arg(long)]
+    pub holder: Option<String>,
 }
 
 /// Which lease: a repository (keyed by its remote's normalised URL) or an explicit key.
@@ -174,7 +185,7 @@ pub fn run(cmd: LeaseCommand) -> i32 {
         LeaseCommand::Acquire(a) => acquire(a),
         LeaseCommand::Renew(a) => renew(a),
         LeaseCommand::Release(a) => release(a),
-        LeaseCommand::Status(t) => status(&t),
+        LeaseCommand::Status(a) => status(&a),
     }
 }
 
@@ -256,8 +267,8 @@ fn release(a: ReleaseArgs) -> i32 {
     }
 }
 
-fn status(t: &Target) -> i32 {
-    let r = match resolve(t) {
+fn status(a: &StatusArgs) -> i32 {
+    let r = match resolve(&a.target) {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };
@@ -271,10 +282,11 @@ fn status(t: &Target) -> i32 {
             0
         }
         Ok(LeaseState::Held { record, stale }) => {
+            let yours = a.holder.as_deref().map(|h| h == record.holder);
             emit(
                 &r.loc,
                 "held",
-                json!({ "record": record, "stale": stale.map(|s| s.as_str()) }),
+                json!({ "record": record, "stale": stale.map(|s| s.as_str()), "yours": yours }),
             );
             0
         }

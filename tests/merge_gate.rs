@@ -443,3 +443,94 @@ fn branch_only_on_origin_gets_its_own_linked_worktree() {
     );
     drop(cmd);
 }
+
+#[test]
+fn two_branches_that_only_break_together_cannot_both_reach_main() {
+    let fx = Fixture::new();
+    // task adds c.txt (from the fixture); task2 adds x.txt. The suite is green on each
+    // branch alone and red when both files exist.
+    let wt2 = fx.tmp.path().join("wt-task2");
+    git(
+        &fx.work,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "task2",
+            wt2.to_str().unwrap(),
+            "origin/main",
+        ],
+    );
+    commit_file(&wt2, "x.txt", "x-ray\n", "task2: add x");
+    git(&wt2, &["push", "-q", "origin", "task2"]);
+    let suite = "if [ -f c.txt ] && [ -f x.txt ]; then echo 'c and x clash'; exit 1; fi";
+
+    // Gate 1 passes and holds the lease until its branch is merged.
+    let out = fx.gate_for("task", suite).output().unwrap();
+    let v1 = portcullis::report::read_verdict(&fx.report);
+    assert_eq!(v1.outcome, Outcome::Pass, "{}", describe(&out, &v1));
+    // Meanwhile gate 2 is deferred.
+    let out = fx.gate_for("task2", suite).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    // The pipeline merges exactly tested_sha while main is still base_sha, then releases.
+    let base = field(&v1, "base_sha").unwrap();
+    let tested = field(&v1, "tested_sha").unwrap();
+    git(
+        &fx.work,
+        &[
+            "push",
+            "-q",
+            &format!("--force-with-lease=refs/heads/main:{base}"),
+            "origin",
+            &format!("{tested}:refs/heads/main"),
+        ],
+    );
+    let nonce = field(&v1, "lease_nonce").unwrap();
+    let holder = field(&v1, "holder").unwrap();
+    let rel = fx.lease_cli(&["release", "--holder", &holder, "--nonce", &nonce]);
+    assert_eq!(rel.status.code(), Some(0));
+    // Gate 2 now catches up with the new main and catches the clash.
+    let out = fx.gate_for("task2", suite).output().unwrap();
+    let v2 = portcullis::report::read_verdict(&fx.report);
+    assert_eq!(v2.outcome, Outcome::Fail, "{}", describe(&out, &v2));
+    assert_eq!(field(&v2, "reason").as_deref(), Some("tests_failed"));
+    assert!(
+        field(&v2, "test_output_tail")
+            .unwrap()
+            .contains("c and x clash")
+    );
+    assert_eq!(
+        fx.origin_ref("main"),
+        tested,
+        "only the first branch reached main"
+    );
+    assert_free(&fx);
+}
+
+#[test]
+fn dirty_worktree_fails_without_touching_anything() {
+    let fx = Fixture::new();
+    fx.advance_main("d.txt", "delta\n");
+    write(&fx.task_wt, "c.txt", "uncommitted edit\n");
+    let before = fx.origin_ref("task");
+    let (out, v) = fx.run_gate("true", &[]);
+    assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
+    assert_eq!(field(&v, "reason").as_deref(), Some("git_error"));
+    assert!(v.reasons[0].contains("uncommitted"), "{:?}", v.reasons);
+    assert_eq!(
+        std::fs::read_to_string(fx.task_wt.join("c.txt")).unwrap(),
+        "uncommitted edit\n"
+    );
+    assert_eq!(fx.origin_ref("task"), before);
+    assert_free(&fx);
+}
+
+#[test]
+fn unknown_remote_is_a_git_error_verdict() {
+    let fx = Fixture::new();
+    let (out, v) = fx.run_gate("true", &["--remote", "nosuch"]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out, &v));
+    assert_eq!(field(&v, "reason").as_deref(), Some("git_error"));
+    assert!(!v.reasons.is_empty());
+}

@@ -137,10 +137,15 @@ impl Fixture {
     /// A `portcullis gate merge` command for branch `task` with this fixture's lease dir and
     /// report file.
     pub fn gate(&self, test: &str) -> Command {
+        self.gate_for("task", test)
+    }
+
+    /// A `portcullis gate merge` command for `branch` of the agent's clone `work`.
+    pub fn gate_for(&self, branch: &str, test: &str) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.args(["gate", "merge", "--repo"])
             .arg(&self.work)
-            .args(["--branch", "task", "--test", test, "--lease-dir"])
+            .args(["--branch", branch, "--test", test, "--lease-dir"])
             .arg(&self.leases)
             .arg("--report-file")
             .arg(&self.report)

@@ -413,7 +413,7 @@ fn branch_only_on_origin_gets_its_own_linked_worktree() {
     );
     let fresh = fx.tmp.path().join("fresh");
     let new_main = fx.advance_main("d.txt", "delta\n");
-    let mut cmd = fx.gate("test -f c.txt && test -f d.txt");
+    let cmd = fx.gate("test -f c.txt && test -f d.txt");
     let args: Vec<String> = cmd
         .get_args()
         .map(|a| a.to_string_lossy().into_owned())

@@ -742,7 +742,7 @@ fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<PathBuf, Fa
 
 fn rebase(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure> {
     let out = wt
-        .run(&["rebase", "--no-autosquash", "--no-update-refs", base])
+        .run(&["rebase", "--no-autosquash", base])
         .map_err(git_err)?;
     if out.ok() {
         return Ok(());

@@ -83,6 +83,8 @@ pub(crate) fn run_with(
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
     let pgid = child.id();
+    // Poll quickly at first (most git commands finish in milliseconds), then every 20 ms.
+    let mut pause = Duration::from_millis(1);
     let end = loop {
         match child.try_wait() {
             Ok(Some(status)) => {
@@ -109,7 +111,8 @@ pub(crate) fn run_with(
             let _ = child.wait();
             break RunEnd::Stopped;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
     };
     let elapsed = start.elapsed();
     let (stdout, output) = if merged {

@@ -534,3 +534,22 @@ fn unknown_remote_is_a_git_error_verdict() {
     assert_eq!(field(&v, "reason").as_deref(), Some("git_error"));
     assert!(!v.reasons.is_empty());
 }
+
+#[test]
+fn unwritable_report_is_a_fail_and_does_not_leave_the_lease_held() {
+    let fx = Fixture::new();
+    let blocker = fx.tmp.path().join("not-a-dir");
+    std::fs::write(&blocker, b"file").unwrap();
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["gate", "merge", "--repo"])
+        .arg(&fx.work)
+        .args(["--branch", "task", "--test", "true", "--lease-dir"])
+        .arg(&fx.leases)
+        .arg("--report-file")
+        .arg(blocker.join("merge-report.md"));
+    git_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verdict: FAIL"));
+    assert_free(&fx);
+}

@@ -13,6 +13,12 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
 /// Environment that isolates git from the machine's configuration and gives it an identity.
 pub fn git_env(cmd: &mut Command) -> &mut Command {
+    // Settings from the environment running the tests must not leak into the gate.
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("PORTCULLIS_") {
+            cmd.env_remove(k);
+        }
+    }
     cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_NAME", "Test Author")
@@ -22,8 +28,6 @@ pub fn git_env(cmd: &mut Command) -> &mut Command {
         .env("GIT_TERMINAL_PROMPT", "0")
         .env_remove("GIT_DIR")
         .env_remove("GIT_WORK_TREE")
-        .env_remove("PORTCULLIS_LEASE_DIR")
-        .env_remove("PORTCULLIS_TEST_COMMAND")
 }
 
 /// Run git in `dir`; panics with git's stderr on failure (test setup only).

@@ -225,7 +225,7 @@ pub fn merge(req: &MergeRequest) -> Verdict {
         return Verdict::fail(format!("merge gate: cannot write report: {e}"));
     }
     let verdict = read_verdict(&path);
-    if !verdict.is_pass() && run.fm.verdict == "PASS" {
+    if !verdict.is_pass() {
         // The report does not say PASS after all: do not leave the lease held.
         release_held(&mut run);
     }
@@ -640,8 +640,8 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         },
         rec.fencing_token
     ));
-    // The lease must survive this process: forget it so nothing releases it.
-    run.held = None;
+    // `run.held` stays set: `merge` releases it only if the PASS report cannot be written
+    // or read back as PASS; otherwise the lease outlives this process.
     Ok(End::Pass)
 }
 

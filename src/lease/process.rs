@@ -18,6 +18,10 @@ pub struct ProcessBinding {
     /// The kernel boot id at the time of binding (empty when unknown).
     #[serde(default)]
     pub boot_id: String,
+    /// The pid namespace of the process (`/proc/<pid>/ns/pid`, e.g. `pid:[4026531836]`;
+    /// empty when unknown). Pids from another namespace are never judged dead.
+    #[serde(default)]
+    pub pid_ns: String,
 }
 
 impl ProcessBinding {
@@ -41,6 +45,7 @@ impl ProcessBinding {
             pid,
             start_time: stat.start_time,
             boot_id: boot_id().unwrap_or_default(),
+            pid_ns: pid_namespace(&format!("/proc/{pid}/ns/pid")).unwrap_or_default(),
         })
     }
 }
@@ -67,6 +72,12 @@ pub(crate) fn liveness(host: &str, b: &ProcessBinding) -> Liveness {
         && *mine != b.boot_id
     {
         return Liveness::Dead;
+    }
+    // A pid from another pid namespace (another container sharing the lease directory)
+    // means nothing here: only the TTL can decide.
+    let my_ns = pid_namespace("/proc/self/ns/pid").unwrap_or_default();
+    if !b.pid_ns.is_empty() && !my_ns.is_empty() && b.pid_ns != my_ns {
+        return Liveness::Unknown;
     }
     match read_stat(b.pid) {
         Ok(None) => Liveness::Dead,
@@ -105,6 +116,12 @@ fn read_stat(pid: u32) -> Result<Option<Stat>, ()> {
     let state = fields.first().and_then(|s| s.chars().next()).ok_or(())?;
     let start_time = fields.get(19).and_then(|s| s.parse().ok()).ok_or(())?;
     Ok(Some(Stat { state, start_time }))
+}
+
+fn pid_namespace(link: &str) -> Option<String> {
+    std::fs::read_link(link)
+        .ok()
+        .map(|p| p.to_string_lossy().into_owned())
 }
 
 /// The kernel boot id (Linux), trimmed.
@@ -148,6 +165,11 @@ mod tests {
             ..me.clone()
         };
         assert_eq!(liveness(&hostname(), &other_boot), Liveness::Dead);
+        let other_ns = ProcessBinding {
+            pid_ns: "pid:[1]".into(),
+            ..reused.clone()
+        };
+        assert_eq!(liveness(&hostname(), &other_ns), Liveness::Unknown);
         assert_eq!(liveness("some-other-host", &reused), Liveness::Unknown);
     }
 

@@ -970,6 +970,29 @@ mod tests {
     }
 
     #[test]
+    fn merge_gate_repos_match_keys_urls_paths_and_names() {
+        let top = std::env::temp_dir();
+        let name = top
+            .canonicalize()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let key = "github.com/acme/app";
+        assert!(applies_to(&[], key, &top));
+        assert!(applies_to(&["*".into()], key, &top));
+        assert!(applies_to(&[key.into()], key, &top));
+        assert!(applies_to(
+            &["git@github.com:acme/app.git".into()],
+            key,
+            &top
+        ));
+        assert!(applies_to(&[name], key, &top));
+        assert!(!applies_to(&["github.com/acme/other".into()], key, &top));
+    }
+
+    #[test]
     fn push_refuses_protected_refs_before_running_git() {
         let p = Protected::new("main", None, &[]);
         // A directory that is not a repository: if git ran, this would be git_error.

@@ -63,7 +63,7 @@ fn stress_worker_entry() {
     let bound = slot < FIRST_UNBOUND_SLOT;
     let mut opts = AcquireOptions::new(holder.clone(), if bound { BOUND_TTL } else { UNBOUND_TTL });
     if bound {
-        opts.process = Some(ProcessBinding::current().unwrap());
+        opts.process = ProcessBinding::current();
     }
     let mut done = 0;
     while done < cycles {

@@ -5,7 +5,8 @@
 //!
 //! 1. Refuse protected targets (main, `master`, the remote's default branch, settings
 //!    `protected_refs`) before anything happens: FAIL `protected_ref`.
-//! 2. `git fetch` main (and the branch, if the remote has it) from the remote.
+//! 2. `git fetch` main (and the branch, if the remote has it) from the remote; again once
+//!    the lease is held, so testing starts from the current main.
 //! 3. Acquire the repository's lease, keyed by the remote's normalised URL and bound to this
 //!    process. Busy → DEFER (`holder`, `held_since`, `retry_after_s` with jitter); nothing
 //!    changed, nothing held.
@@ -401,48 +402,9 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         ));
     }
 
-    // 2. Fetch.
-    let remote_branch = format!("refs/remotes/{}/{}", req.remote, req.branch);
-    let remote_main = format!("refs/remotes/{}/{}", req.remote, req.main);
-    let listed = repo_git
-        .check(&[
-            "ls-remote",
-            "--heads",
-            &req.remote,
-            &format!("refs/heads/{}", req.branch),
-        ])
-        .map_err(git_err)?;
-    let branch_on_remote = listed
-        .lines()
-        .any(|l| l.ends_with(&format!("\trefs/heads/{}", req.branch)));
-    let mut fetch_args = vec![
-        "fetch".to_string(),
-        "--no-tags".into(),
-        "--no-write-fetch-head".into(),
-        req.remote.clone(),
-        format!("+refs/heads/{}:{remote_main}", req.main),
-    ];
-    if branch_on_remote {
-        fetch_args.push(format!("+refs/heads/{}:{remote_branch}", req.branch));
-    }
-    let fetch_refs: Vec<&str> = fetch_args.iter().map(String::as_str).collect();
-    repo_git.check(&fetch_refs).map_err(git_err)?;
-    let base = repo_git
-        .commit_of(&remote_main)
-        .map_err(git_err)?
-        .ok_or_else(|| git_err(format!("{remote_main} does not exist after fetch")))?;
+    // 2. Fetch (again after the lease is ours, so the base is current when testing starts).
+    let (base, _) = fetch_refs(&repo_git, req)?;
     run.fm.base_sha = Some(base.clone());
-    let seen = if branch_on_remote {
-        Some(
-            repo_git
-                .commit_of(&remote_branch)
-                .map_err(git_err)?
-                .ok_or_else(|| git_err(format!("{remote_branch} does not exist after fetch")))?,
-        )
-    } else {
-        None
-    };
-    run.fm.remote_branch_sha = seen.clone();
 
     // 3. Lease.
     let lease_dir = req
@@ -482,6 +444,10 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
             run.held = Some(Held { loc, record, ttl });
         }
     }
+
+    let (base, seen) = fetch_refs(&repo_git, req)?;
+    run.fm.base_sha = Some(base.clone());
+    run.fm.remote_branch_sha = seen.clone();
 
     // 4. The branch and its worktree.
     let local = repo_git
@@ -545,9 +511,12 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     }
 
     // 5. Behind? Rebase.
-    let merge_base = wt_git
-        .check(&["merge-base", &old, &base])
-        .map_err(|e| git_err(format!("branch and {remote_main} share no history: {e}")))?;
+    let merge_base = wt_git.check(&["merge-base", &old, &base]).map_err(|e| {
+        git_err(format!(
+            "branch and {}/{} share no history: {e}",
+            req.remote, req.main
+        ))
+    })?;
     let behind = merge_base != base;
     run.fm.merge_base = Some(merge_base);
     run.fm.behind = Some(behind);
@@ -643,6 +612,51 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     // `run.held` stays set: `merge` releases it only if the PASS report cannot be written
     // or read back as PASS; otherwise the lease outlives this process.
     Ok(End::Pass)
+}
+
+/// Fetch main (and the branch, if the remote has it) into the remote-tracking refs; returns
+/// main's tip and the remote branch's tip as fetched (`None`: absent on the remote).
+fn fetch_refs(repo_git: &Git, req: &MergeRequest) -> Result<(String, Option<String>), Failure> {
+    let remote_branch = format!("refs/remotes/{}/{}", req.remote, req.branch);
+    let remote_main = format!("refs/remotes/{}/{}", req.remote, req.main);
+    let listed = repo_git
+        .check(&[
+            "ls-remote",
+            "--heads",
+            &req.remote,
+            &format!("refs/heads/{}", req.branch),
+        ])
+        .map_err(git_err)?;
+    let branch_on_remote = listed
+        .lines()
+        .any(|l| l.ends_with(&format!("\trefs/heads/{}", req.branch)));
+    let mut fetch_args = vec![
+        "fetch".to_string(),
+        "--no-tags".into(),
+        "--no-write-fetch-head".into(),
+        req.remote.clone(),
+        format!("+refs/heads/{}:{remote_main}", req.main),
+    ];
+    if branch_on_remote {
+        fetch_args.push(format!("+refs/heads/{}:{remote_branch}", req.branch));
+    }
+    let fetch_refs: Vec<&str> = fetch_args.iter().map(String::as_str).collect();
+    repo_git.check(&fetch_refs).map_err(git_err)?;
+    let base = repo_git
+        .commit_of(&remote_main)
+        .map_err(git_err)?
+        .ok_or_else(|| git_err(format!("{remote_main} does not exist after fetch")))?;
+    let seen = if branch_on_remote {
+        Some(
+            repo_git
+                .commit_of(&remote_branch)
+                .map_err(git_err)?
+                .ok_or_else(|| git_err(format!("{remote_branch} does not exist after fetch")))?,
+        )
+    } else {
+        None
+    };
+    Ok((base, seen))
 }
 
 fn short(sha: &str) -> &str {

@@ -18,6 +18,10 @@ pub const EXIT_DEFER: i32 = 3;
 
 /// `gate merge` flags.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 PASS (lease left held), 1 FAIL, 2 usage error, \
+3 DEFER (lease busy; retry after retry_after_s). The verdict frontmatter is printed as YAML."
+)]
 pub struct MergeArgs {
     /// Repository (any worktree of it).
     #[arg(long)]

@@ -24,6 +24,10 @@ pub const EXIT_REFUSED: i32 = 1;
 
 /// Lease commands.
 #[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Output: one JSON object on stdout. Exit status: 0 done, 1 refused \
+(other holder or nonce; nothing changed), 2 usage or I/O error, 3 busy (acquire)."
+)]
 pub enum LeaseCommand {
     /// Acquire the repository's lease (exit 3 if another holder has it).
     Acquire(AcquireArgs),

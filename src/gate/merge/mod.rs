@@ -30,11 +30,13 @@
 
 mod git;
 mod proc;
+mod protect;
 mod report;
+mod steps;
+mod testrun;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -46,17 +48,14 @@ use crate::report::frontmatter::write_report;
 use crate::report::{Verdict, read_verdict};
 use crate::settings::Settings;
 
-use git::{Git, first_lines, scrub_git_env, worktrees};
-use proc::{RunEnd, run_with};
+use git::Git;
+use protect::{Protected, applies_to};
 use report::{MergeFrontmatter, render_body};
+use steps::{fetch_refs, find_or_create_worktree, push_branch, rebase};
+use testrun::run_tests;
 
 /// Default report file name, relative to the repository.
 pub const DEFAULT_REPORT_FILE: &str = "merge-report.md";
-
-/// Lines of test output kept in the report.
-const TAIL_LINES: usize = 40;
-/// Bytes of test output kept in the report (at most).
-const TAIL_BYTES: usize = 4000;
 
 /// One merge gate run.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,19 +115,19 @@ impl MergeRequest {
 }
 
 /// A FAIL with its reason code and one explanatory line.
-struct Failure {
+pub(crate) struct Failure {
     reason: &'static str,
     message: String,
 }
 
-fn fail(reason: &'static str, message: impl Into<String>) -> Failure {
+pub(crate) fn fail(reason: &'static str, message: impl Into<String>) -> Failure {
     Failure {
         reason,
         message: message.into(),
     }
 }
 
-fn git_err(message: String) -> Failure {
+pub(crate) fn git_err(message: String) -> Failure {
     fail("git_error", message)
 }
 
@@ -140,14 +139,14 @@ enum End {
 }
 
 /// The lease while this run holds it.
-struct Held {
+pub(crate) struct Held {
     loc: LeaseLocation,
     record: LeaseRecord,
     ttl: Duration,
 }
 
 /// Mutable run state (kept outside `catch_unwind` so a panic still releases the lease).
-struct Run {
+pub(crate) struct Run {
     fm: MergeFrontmatter,
     held: Option<Held>,
 }
@@ -248,67 +247,6 @@ fn now_string() -> String {
     Timestamp::from_millisecond(now.as_millisecond())
         .unwrap_or(now)
         .to_string()
-}
-
-/// Simple glob: `*` matches any run of characters (including `/`).
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let mut rest = text;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            match rest.strip_prefix(part) {
-                Some(r) => rest = r,
-                None => return false,
-            }
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            match rest.find(part) {
-                Some(pos) => rest = &rest[pos + part.len()..],
-                None => return false,
-            }
-        }
-    }
-    true
-}
-
-/// The refs this gate must never push, whatever its arguments say.
-#[derive(Debug, Clone)]
-struct Protected {
-    patterns: Vec<String>,
-}
-
-impl Protected {
-    fn new(main: &str, remote_head: Option<String>, configured: &[String]) -> Protected {
-        let mut patterns = vec![
-            format!("refs/heads/{main}"),
-            "refs/heads/main".to_string(),
-            "refs/heads/master".to_string(),
-        ];
-        if let Some(h) = remote_head {
-            patterns.push(format!("refs/heads/{h}"));
-        }
-        for p in configured {
-            let p = p.trim();
-            if p.is_empty() {
-                continue;
-            }
-            if p.starts_with("refs/") {
-                patterns.push(p.to_string());
-            } else {
-                patterns.push(format!("refs/heads/{p}"));
-            }
-        }
-        Protected { patterns }
-    }
-
-    fn is_protected(&self, branch: &str) -> bool {
-        let full = format!("refs/heads/{branch}");
-        self.patterns.iter().any(|p| glob_match(p, &full))
-    }
 }
 
 fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
@@ -614,68 +552,8 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     Ok(End::Pass)
 }
 
-/// Fetch main (and the branch, if the remote has it) into the remote-tracking refs; returns
-/// main's tip and the remote branch's tip as fetched (`None`: absent on the remote).
-fn fetch_refs(repo_git: &Git, req: &MergeRequest) -> Result<(String, Option<String>), Failure> {
-    let remote_branch = format!("refs/remotes/{}/{}", req.remote, req.branch);
-    let remote_main = format!("refs/remotes/{}/{}", req.remote, req.main);
-    let listed = repo_git
-        .check(&[
-            "ls-remote",
-            "--heads",
-            &req.remote,
-            &format!("refs/heads/{}", req.branch),
-        ])
-        .map_err(git_err)?;
-    let branch_on_remote = listed
-        .lines()
-        .any(|l| l.ends_with(&format!("\trefs/heads/{}", req.branch)));
-    let mut fetch_args = vec![
-        "fetch".to_string(),
-        "--no-tags".into(),
-        "--no-write-fetch-head".into(),
-        req.remote.clone(),
-        format!("+refs/heads/{}:{remote_main}", req.main),
-    ];
-    if branch_on_remote {
-        fetch_args.push(format!("+refs/heads/{}:{remote_branch}", req.branch));
-    }
-    let fetch_refs: Vec<&str> = fetch_args.iter().map(String::as_str).collect();
-    repo_git.check(&fetch_refs).map_err(git_err)?;
-    let base = repo_git
-        .commit_of(&remote_main)
-        .map_err(git_err)?
-        .ok_or_else(|| git_err(format!("{remote_main} does not exist after fetch")))?;
-    let seen = if branch_on_remote {
-        Some(
-            repo_git
-                .commit_of(&remote_branch)
-                .map_err(git_err)?
-                .ok_or_else(|| git_err(format!("{remote_branch} does not exist after fetch")))?,
-        )
-    } else {
-        None
-    };
-    Ok((base, seen))
-}
-
-fn short(sha: &str) -> &str {
+pub(crate) fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
-}
-
-fn applies_to(list: &[String], key: &str, top: &Path) -> bool {
-    if list.is_empty() || list.iter().any(|r| r.trim() == "*") {
-        return true;
-    }
-    let canon = top.canonicalize().unwrap_or_else(|_| top.to_path_buf());
-    let name = canon.file_name().map(|n| n.to_string_lossy().into_owned());
-    list.iter().any(|r| {
-        let r = r.trim();
-        r == key
-            || lease::normalise_remote_url(r, &canon) == key
-            || Path::new(r) == canon
-            || name.as_deref() == Some(r)
-    })
 }
 
 /// Renew the lease (proving it is still ours); failure is FAIL `lease_lost`.
@@ -696,342 +574,5 @@ fn keep_lease(run: &mut Run) -> Result<(), Failure> {
                 format!("the lease is no longer ours: {e}"),
             ))
         }
-    }
-}
-
-fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<PathBuf, Failure> {
-    let full = format!("refs/heads/{}", req.branch);
-    let mut list = worktrees(repo).map_err(git_err)?;
-    if list.iter().any(|w| w.prunable) {
-        repo.check(&["worktree", "prune"]).map_err(git_err)?;
-        list = worktrees(repo).map_err(git_err)?;
-    }
-    let existing = list
-        .iter()
-        .find(|w| w.branch.as_deref() == Some(full.as_str()))
-        .map(|w| w.path.clone());
-    if let Some(path) = existing {
-        if let Some(want) = &req.worktree {
-            let a = want.canonicalize().unwrap_or_else(|_| want.clone());
-            let b = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if a != b {
-                return Err(git_err(format!(
-                    "branch '{}' is checked out in {}, not in --worktree {}",
-                    req.branch,
-                    path.display(),
-                    want.display()
-                )));
-            }
-        }
-        return Ok(path);
-    }
-    let path = match &req.worktree {
-        Some(p) => p.clone(),
-        None => {
-            let common = repo
-                .check(&["rev-parse", "--path-format=absolute", "--git-common-dir"])
-                .map_err(git_err)?;
-            let safe: String = req
-                .branch
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            Path::new(&common)
-                .join("portcullis")
-                .join("worktrees")
-                .join(safe)
-        }
-    };
-    let p = path.to_string_lossy().into_owned();
-    repo.check(&["worktree", "add", &p, &req.branch])
-        .map_err(git_err)?;
-    Ok(path)
-}
-
-fn rebase(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure> {
-    let out = wt
-        .run(&["rebase", "--no-autosquash", base])
-        .map_err(git_err)?;
-    if out.ok() {
-        return Ok(());
-    }
-    if !wt.rebase_in_progress().map_err(git_err)? {
-        return Err(git_err(format!(
-            "git rebase failed: {}",
-            first_lines(&out.stderr, 4)
-        )));
-    }
-    let mut files: Vec<String> = wt
-        .check(&["diff", "--name-only", "--diff-filter=U"])
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if files.is_empty() {
-        files.push("(git reported a conflict without unmerged paths)".into());
-    }
-    let abort = wt.run(&["rebase", "--abort"]);
-    let clean = !wt.rebase_in_progress().unwrap_or(true)
-        && wt.tracked_changes().map(|c| c.is_empty()).unwrap_or(false)
-        && wt.commit_of("HEAD").ok().flatten().as_deref() == Some(old);
-    if !clean {
-        let detail = match abort {
-            Ok(o) => first_lines(&o.stderr, 3),
-            Err(e) => e,
-        };
-        return Err(git_err(format!(
-            "rebase conflicted in {} and `git rebase --abort` did not restore the worktree: {detail}",
-            files.join(", ")
-        )));
-    }
-    run.fm.reasons.push(format!(
-        "rebase onto {} conflicts in {} file(s); aborted, worktree clean",
-        short(base),
-        files.len()
-    ));
-    run.fm.conflict_files = files.clone();
-    Err(fail("conflict", files.join(", ")))
-}
-
-fn output_tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    let from = lines.len().saturating_sub(TAIL_LINES);
-    let mut tail = lines[from..].join("\n");
-    if tail.len() > TAIL_BYTES {
-        let mut cut = tail.len() - TAIL_BYTES;
-        while !tail.is_char_boundary(cut) {
-            cut += 1;
-        }
-        tail = tail[cut..].to_string();
-    }
-    tail
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_tests(
-    run: &mut Run,
-    wt: &Path,
-    command: &str,
-    timeout: Duration,
-    base: &str,
-    tested: &str,
-    branch: &str,
-) -> Result<(), Failure> {
-    let (loc, holder, nonce, ttl, token) = match &run.held {
-        Some(h) => (
-            h.loc.clone(),
-            h.record.holder.clone(),
-            h.record.nonce.clone(),
-            h.ttl,
-            h.record.fencing_token,
-        ),
-        None => return Err(fail("lease_lost", "lease not held")),
-    };
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(command)
-        .current_dir(wt)
-        .env("PORTCULLIS_BASE_SHA", base)
-        .env("PORTCULLIS_TESTED_SHA", tested)
-        .env("PORTCULLIS_BRANCH", branch)
-        .env("PORTCULLIS_FENCING_TOKEN", token.to_string());
-    scrub_git_env(&mut cmd);
-    // Renew the lease a few times per TTL while the test runs; stop the test if it is lost.
-    let every = (ttl / 3).max(Duration::from_millis(200));
-    let mut last = Instant::now();
-    let mut lost: Option<String> = None;
-    let mut tick = || {
-        if last.elapsed() < every {
-            return true;
-        }
-        last = Instant::now();
-        match lease::renew(&loc, &holder, Some(&nonce), ttl) {
-            Ok(_) => true,
-            Err(e) => {
-                lost = Some(e.to_string());
-                false
-            }
-        }
-    };
-    let result = run_with(cmd, timeout, &mut tick, true, 256 * 1024);
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => {
-            run.fm.test_output_tail = Some(e.clone());
-            return Err(fail(
-                "tests_failed",
-                format!("test command could not run: {e}"),
-            ));
-        }
-    };
-    run.fm.test_duration_ms = Some(u64::try_from(result.elapsed.as_millis()).unwrap_or(u64::MAX));
-    run.fm.test_output_tail = Some(output_tail(&result.output));
-    match result.end {
-        RunEnd::Exited(Some(0)) => {
-            run.fm.test_exit_code = Some(0);
-            Ok(())
-        }
-        RunEnd::Exited(code) => {
-            run.fm.test_exit_code = code;
-            Err(fail(
-                "tests_failed",
-                format!(
-                    "test command failed ({}) on {}",
-                    code.map_or("killed by a signal".into(), |c| format!("exit {c}")),
-                    short(tested)
-                ),
-            ))
-        }
-        RunEnd::TimedOut => Err(fail(
-            "test_timeout",
-            format!(
-                "test command exceeded {}s; its process group was killed",
-                timeout.as_secs()
-            ),
-        )),
-        RunEnd::Stopped => {
-            run.held = None;
-            Err(fail(
-                "lease_lost",
-                format!(
-                    "lease lost while testing ({}); test stopped",
-                    lost.unwrap_or_default()
-                ),
-            ))
-        }
-    }
-}
-
-/// Push `tested` to `refs/heads/<branch>` only, with an explicit lease on the sha the gate
-/// saw (`None`: the branch must not exist on the remote). Protected refs are refused here,
-/// whatever the caller computed before.
-fn push_branch(
-    repo: &Git,
-    protected: &Protected,
-    remote: &str,
-    branch: &str,
-    tested: &str,
-    seen: Option<&str>,
-) -> Result<(), Failure> {
-    if protected.is_protected(branch) || branch.contains(':') || branch.starts_with(['+', '-']) {
-        return Err(fail(
-            "protected_ref",
-            format!("refusing to push protected ref refs/heads/{branch}"),
-        ));
-    }
-    let dst = format!("refs/heads/{branch}");
-    let lease_arg = format!("--force-with-lease={dst}:{}", seen.unwrap_or(""));
-    let refspec = format!("{tested}:{dst}");
-    let out = repo
-        .run(&[
-            "push",
-            "--porcelain",
-            "--no-verify",
-            &lease_arg,
-            remote,
-            &refspec,
-        ])
-        .map_err(git_err)?;
-    if out.ok() {
-        return Ok(());
-    }
-    let rejected = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with('!'))
-        .map(str::to_string);
-    match rejected {
-        Some(line) => Err(fail(
-            "push_rejected",
-            format!(
-                "push of {dst} rejected (someone else moved it since {}): {}",
-                seen.map_or("it was absent".to_string(), |s| short(s).to_string()),
-                line.trim()
-            ),
-        )),
-        None => Err(git_err(format!(
-            "git push failed: {}",
-            first_lines(&out.stderr, 4)
-        ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn protection_covers_main_master_configured_and_globs() {
-        let p = Protected::new(
-            "trunk",
-            Some("develop".into()),
-            &["release/*".into(), "refs/heads/prod".into()],
-        );
-        for b in ["trunk", "main", "master", "develop", "release/1.0", "prod"] {
-            assert!(p.is_protected(b), "{b}");
-        }
-        for b in ["task-1", "feature/main", "mainline"] {
-            assert!(!p.is_protected(b), "{b}");
-        }
-    }
-
-    #[test]
-    fn merge_gate_repos_match_keys_urls_paths_and_names() {
-        let top = std::env::temp_dir();
-        let name = top
-            .canonicalize()
-            .unwrap()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let key = "github.com/acme/app";
-        assert!(applies_to(&[], key, &top));
-        assert!(applies_to(&["*".into()], key, &top));
-        assert!(applies_to(&[key.into()], key, &top));
-        assert!(applies_to(
-            &["git@github.com:acme/app.git".into()],
-            key,
-            &top
-        ));
-        assert!(applies_to(&[name], key, &top));
-        assert!(!applies_to(&["github.com/acme/other".into()], key, &top));
-    }
-
-    #[test]
-    fn push_refuses_protected_refs_before_running_git() {
-        let p = Protected::new("main", None, &[]);
-        // A directory that is not a repository: if git ran, this would be git_error.
-        let g = Git::new("/nonexistent-portcullis-dir");
-        let e = push_branch(
-            &g,
-            &p,
-            "origin",
-            "main",
-            "0000000000000000000000000000000000000000",
-            None,
-        )
-        .err()
-        .map(|f| f.reason);
-        assert_eq!(e, Some("protected_ref"));
-    }
-
-    #[test]
-    fn tail_keeps_last_lines_within_budget() {
-        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let t = output_tail(text.as_bytes());
-        assert!(t.ends_with("line 99"));
-        assert!(!t.contains("line 59\n"));
-        assert!(t.contains("line 60"));
-        let long = "é".repeat(5000);
-        assert!(output_tail(long.as_bytes()).len() <= TAIL_BYTES + 1);
     }
 }

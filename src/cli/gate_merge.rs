@@ -1,18 +1,111 @@
 //! `portcullis gate merge`.
+//!
+//! Exit codes: 0 PASS, 1 FAIL, 3 DEFER (lease busy: retry after `retry_after_s`), 2 usage
+//! error (bad flags, no test command). The verdict's frontmatter is printed as YAML on
+//! stdout; the report file holds the same frontmatter plus a Markdown body.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
+use crate::gate::merge::{MergeRequest, merge};
+use crate::report::Outcome;
+use crate::settings::Settings;
+
+/// Exit status for DEFER.
+pub const EXIT_DEFER: i32 = 3;
+
 /// `gate merge` flags.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 PASS (lease left held), 1 FAIL, 2 usage error, \
+3 DEFER (lease busy; retry after retry_after_s). The verdict frontmatter is printed as YAML."
+)]
 pub struct MergeArgs {
-    /// Repository.
+    /// Repository (any worktree of it).
     #[arg(long)]
     pub repo: PathBuf,
+    /// Task branch to catch up, re-test and push.
+    #[arg(long)]
+    pub branch: String,
+    /// Main branch on the remote.
+    #[arg(long, default_value = "main")]
+    pub main: String,
+    /// Remote.
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+    /// Test command, run with `sh -c` in the branch's worktree (default: settings
+    /// `test_command`).
+    #[arg(long)]
+    pub test: Option<String>,
+    /// Test timeout in seconds (default: settings `test_timeout_s`).
+    #[arg(long)]
+    pub test_timeout: Option<u64>,
+    /// The branch's worktree (created if missing).
+    #[arg(long)]
+    pub worktree: Option<PathBuf>,
+    /// Lease directory (default: settings `lease_dir`, else the platform state dir).
+    #[arg(long)]
+    pub lease_dir: Option<PathBuf>,
+    /// Lease holder id (default `merge-gate:<branch>@<host>`).
+    #[arg(long)]
+    pub holder: Option<String>,
+    /// Lease TTL in seconds (default: settings `lease_ttl_s`).
+    #[arg(long)]
+    pub ttl: Option<u64>,
+    /// Report file (default `<repo>/merge-report.md`).
+    #[arg(long)]
+    pub report_file: Option<PathBuf>,
+    /// Settings file (default `<repo>/portcullis.toml` if present).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
 }
 
-/// Run the merge gate.
-pub fn run(_args: MergeArgs) -> i32 {
-    super::fail("gate merge: not built yet")
+/// Run the merge gate; returns the exit status (see the module docs).
+pub fn run(args: MergeArgs) -> i32 {
+    // Usage errors (exit 2) are decided before the gate runs; everything after is a verdict.
+    let settings = match Settings::load(&args.repo, args.settings.as_deref()) {
+        Ok(s) => s.settings,
+        Err(e) => return super::fail(e),
+    };
+    let has_test = args.test.as_deref().is_some_and(|t| !t.trim().is_empty())
+        || settings
+            .test_command
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty());
+    if !has_test && settings.merge_gate_enabled {
+        return super::fail("gate merge: no test command (--test or settings test_command)");
+    }
+    let req = MergeRequest {
+        repo: args.repo,
+        branch: args.branch,
+        main: args.main,
+        remote: args.remote,
+        test_command: args.test,
+        test_timeout: args.test_timeout.map(Duration::from_secs),
+        worktree: args.worktree,
+        lease_dir: args.lease_dir,
+        holder: args.holder,
+        report_file: args.report_file,
+        settings_file: args.settings,
+        lease_ttl: args.ttl.map(Duration::from_secs),
+    };
+    let verdict = merge(&req);
+    match &verdict.frontmatter {
+        Some(fm) => match serde_norway::to_string(fm) {
+            Ok(y) => print!("{y}"),
+            Err(_) => println!("verdict: {}", verdict.outcome),
+        },
+        None => println!("verdict: {}", verdict.outcome),
+    }
+    println!("report: {}", req.report_path().display());
+    for r in &verdict.reasons {
+        eprintln!("portcullis: {r}");
+    }
+    match verdict.outcome {
+        Outcome::Pass => 0,
+        Outcome::Fail => 1,
+        Outcome::Defer => EXIT_DEFER,
+    }
 }

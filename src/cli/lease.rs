@@ -1,15 +1,299 @@
 //! `portcullis lease acquire|renew|release|status`.
+//!
+//! Output: one JSON object on stdout (`result`, `key`, `lease_path`, `record`, ...).
+//! Exit codes: 0 acquired / renewed / released (or already released, or nothing held) /
+//! status shown; 1 refused (another holder or nonce, or renew with no lease); 2 usage or
+//! I/O error; 3 busy (acquire only: another live holder).
 
-use clap::Subcommand;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::lease::{
+    self, AcquireOptions, Acquisition, LeaseError, LeaseLocation, LeaseState, ProcessBinding,
+    Released,
+};
+use crate::settings::Settings;
+
+/// Exit status when the lease is busy (acquire), as for the merge gate's DEFER.
+pub const EXIT_BUSY: i32 = 3;
+/// Exit status when the request was refused (wrong holder or nonce, nothing held to renew).
+pub const EXIT_REFUSED: i32 = 1;
 
 /// Lease commands.
 #[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Output: one JSON object on stdout. Exit status: 0 done, 1 refused \
+(other holder or nonce; nothing changed), 2 usage or I/O error, 3 busy (acquire)."
+)]
 pub enum LeaseCommand {
+    /// Acquire the repository's lease (exit 3 if another holder has it).
+    Acquire(AcquireArgs),
+    /// Extend the lease's expiry to now + TTL (holder must match).
+    Renew(RenewArgs),
+    /// Release the lease (holder must match; idempotent for the rightful holder).
+    Release(ReleaseArgs),
     /// Show the lease of a repository.
-    Status,
+    Status(StatusArgs),
 }
 
-/// Run a lease command.
-pub fn run(_cmd: LeaseCommand) -> i32 {
-    super::fail("lease: not built yet")
+/// `lease status` flags.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Which lease.
+    #[command(flatten)]
+    pub target: Target,
+    /// Also report whether this holder id holds the lease (`"yours"`).
+    #[arg(long)]
+    pub holder: Option<String>,
+}
+
+/// Which lease: a repository (keyed by its remote's normalised URL) or an explicit key.
+#[derive(Debug, Args)]
+pub struct Target {
+    /// Repository whose remote URL names the lease.
+    #[arg(
+        long,
+        required_unless_present = "repo_key",
+        conflicts_with = "repo_key"
+    )]
+    pub repo: Option<PathBuf>,
+    /// Explicit lease key (e.g. `github.com/acme/app`), instead of --repo.
+    #[arg(long)]
+    pub repo_key: Option<String>,
+    /// Remote whose URL is the key (with --repo).
+    #[arg(long, default_value = "origin")]
+    pub remote: String,
+    /// Lease directory (default: settings `lease_dir`, else the platform state dir).
+    #[arg(long)]
+    pub lease_dir: Option<PathBuf>,
+    /// Settings file (default: `<repo>/portcullis.toml` if present).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+}
+
+/// `lease acquire` flags.
+#[derive(Debug, Args)]
+pub struct AcquireArgs {
+    /// Which lease.
+    #[command(flatten)]
+    pub target: Target,
+    /// Holder id.
+    #[arg(long)]
+    pub holder: String,
+    /// Time to live in seconds (default: settings `lease_ttl_s`).
+    #[arg(long)]
+    pub ttl: Option<u64>,
+    /// Branch being merged (recorded).
+    #[arg(long)]
+    pub branch: Option<String>,
+    /// Main tip being merged onto (recorded).
+    #[arg(long)]
+    pub base_sha: Option<String>,
+    /// Bind the lease to this running process: it goes stale as soon as the process exits.
+    #[arg(long)]
+    pub bind_pid: Option<u32>,
+}
+
+/// `lease renew` flags.
+#[derive(Debug, Args)]
+pub struct RenewArgs {
+    /// Which lease.
+    #[command(flatten)]
+    pub target: Target,
+    /// Holder id (must match).
+    #[arg(long)]
+    pub holder: String,
+    /// Nonce of the acquisition (must match if given).
+    #[arg(long)]
+    pub nonce: Option<String>,
+    /// New time to live from now, in seconds (default: settings `lease_ttl_s`).
+    #[arg(long)]
+    pub ttl: Option<u64>,
+}
+
+/// `lease release` flags.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// Which lease.
+    #[command(flatten)]
+    pub target: Target,
+    /// Holder id (must match).
+    #[arg(long)]
+    pub holder: String,
+    /// Nonce of the acquisition (must match if given).
+    #[arg(long)]
+    pub nonce: Option<String>,
+}
+
+struct Resolved {
+    loc: LeaseLocation,
+    settings: Settings,
+}
+
+fn resolve(t: &Target) -> Result<Resolved, String> {
+    let root = t.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let settings = Settings::load(&root, t.settings.as_deref())
+        .map_err(|e| e.to_string())?
+        .settings;
+    let key = match (&t.repo_key, &t.repo) {
+        (Some(k), _) => k.clone(),
+        (None, Some(repo)) => lease::repo_key(repo, &t.remote).map_err(|e| e.to_string())?,
+        (None, None) => return Err("one of --repo or --repo-key is required".into()),
+    };
+    let dir = t
+        .lease_dir
+        .clone()
+        .or_else(|| settings.lease_dir.clone())
+        .unwrap_or_else(lease::default_lease_dir);
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
+    let loc = LeaseLocation::new(dir, &key).map_err(|e| e.to_string())?;
+    Ok(Resolved { loc, settings })
+}
+
+fn emit(loc: &LeaseLocation, result: &str, mut extra: Value) {
+    let mut out = json!({
+        "result": result,
+        "key": loc.key(),
+        "lease_path": loc.lease_path(),
+    });
+    if let (Some(o), Some(e)) = (out.as_object_mut(), extra.as_object_mut()) {
+        o.append(e);
+    }
+    println!("{out}");
+}
+
+fn refused_or_error(loc: &LeaseLocation, e: LeaseError) -> i32 {
+    match e {
+        LeaseError::WrongHolder { .. } | LeaseError::NonceMismatch { .. } => {
+            emit(loc, "refused", json!({ "error": e.to_string() }));
+            EXIT_REFUSED
+        }
+        LeaseError::NotHeld { .. } => {
+            emit(loc, "not_held", json!({ "error": e.to_string() }));
+            EXIT_REFUSED
+        }
+        other => super::fail(other),
+    }
+}
+
+fn ttl_of(flag: Option<u64>, s: &Settings) -> Duration {
+    Duration::from_secs(flag.unwrap_or(s.lease_ttl_s))
+}
+
+/// Run a lease command; returns the exit status (see the module docs).
+pub fn run(cmd: LeaseCommand) -> i32 {
+    match cmd {
+        LeaseCommand::Acquire(a) => acquire(a),
+        LeaseCommand::Renew(a) => renew(a),
+        LeaseCommand::Release(a) => release(a),
+        LeaseCommand::Status(a) => status(&a),
+    }
+}
+
+fn acquire(a: AcquireArgs) -> i32 {
+    let r = match resolve(&a.target) {
+        Ok(r) => r,
+        Err(e) => return super::fail(e),
+    };
+    let process = match a.bind_pid {
+        None => None,
+        Some(pid) => match ProcessBinding::of_pid(pid) {
+            Some(b) => Some(b),
+            None => return super::fail(format!("--bind-pid {pid}: no such process")),
+        },
+    };
+    let opts = AcquireOptions {
+        holder: a.holder,
+        branch: a.branch,
+        base_sha: a.base_sha,
+        ttl: ttl_of(a.ttl, &r.settings),
+        process,
+    };
+    match lease::acquire(&r.loc, &opts) {
+        Ok(Acquisition::Acquired(rec)) => {
+            emit(&r.loc, "acquired", json!({ "record": rec }));
+            0
+        }
+        Ok(Acquisition::Busy(rec)) => {
+            let base = r.settings.defer_retry_after_s;
+            emit(
+                &r.loc,
+                "busy",
+                json!({ "record": rec, "retry_after_s": base + fastrand::u64(0..=base / 2 + 1) }),
+            );
+            EXIT_BUSY
+        }
+        Err(e) => super::fail(e),
+    }
+}
+
+fn renew(a: RenewArgs) -> i32 {
+    let r = match resolve(&a.target) {
+        Ok(r) => r,
+        Err(e) => return super::fail(e),
+    };
+    let ttl = ttl_of(a.ttl, &r.settings);
+    match lease::renew(&r.loc, &a.holder, a.nonce.as_deref(), ttl) {
+        Ok(rec) => {
+            emit(&r.loc, "renewed", json!({ "record": rec }));
+            0
+        }
+        Err(e) => refused_or_error(&r.loc, e),
+    }
+}
+
+fn release(a: ReleaseArgs) -> i32 {
+    let r = match resolve(&a.target) {
+        Ok(r) => r,
+        Err(e) => return super::fail(e),
+    };
+    match lease::release(&r.loc, &a.holder, a.nonce.as_deref()) {
+        Ok(Released::Released(rec)) => {
+            emit(&r.loc, "released", json!({ "record": rec }));
+            0
+        }
+        Ok(Released::AlreadyReleased) => {
+            emit(&r.loc, "already_released", json!({}));
+            0
+        }
+        Ok(Released::WasReclaimed) => {
+            emit(&r.loc, "was_reclaimed", json!({}));
+            0
+        }
+        Ok(Released::NotHeld) => {
+            emit(&r.loc, "not_held", json!({}));
+            0
+        }
+        Err(e) => refused_or_error(&r.loc, e),
+    }
+}
+
+fn status(a: &StatusArgs) -> i32 {
+    let r = match resolve(&a.target) {
+        Ok(r) => r,
+        Err(e) => return super::fail(e),
+    };
+    match lease::status(&r.loc) {
+        Ok(LeaseState::Free) => {
+            emit(
+                &r.loc,
+                "free",
+                json!({ "last_fencing_token": lease::last_fencing_token(&r.loc).ok() }),
+            );
+            0
+        }
+        Ok(LeaseState::Held { record, stale }) => {
+            let yours = a.holder.as_deref().map(|h| h == record.holder);
+            emit(
+                &r.loc,
+                "held",
+                json!({ "record": record, "stale": stale.map(|s| s.as_str()), "yours": yours }),
+            );
+            0
+        }
+        Err(e) => super::fail(e),
+    }
 }

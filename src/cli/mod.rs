@@ -49,6 +49,7 @@ pub enum Command {
 }
 
 /// The gates.
+#[allow(clippy::large_enum_variant)] // parsed once per process
 #[derive(Debug, Subcommand)]
 pub enum GateCommand {
     /// Security gate: secrets and vulnerable dependencies added by a branch.

@@ -1,0 +1,208 @@
+//! Running the git CLI for the merge gate: a fixed, hook-free, prompt-free configuration.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::proc::{RunEnd, run_bounded};
+
+/// Bound on any single git command (fetch and push included).
+pub(crate) const GIT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Output of one git command.
+#[derive(Debug)]
+pub(crate) struct GitOut {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl GitOut {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Git runner bound to one working directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Git {
+    pub dir: PathBuf,
+}
+
+/// Environment variables that would redirect git away from `-C <dir>`.
+const SCRUB: &[&str] = &[
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+];
+
+/// Remove variables that would make a child git process act on another repository.
+pub(crate) fn scrub_git_env(cmd: &mut Command) {
+    for v in SCRUB {
+        cmd.env_remove(v);
+    }
+}
+
+impl Git {
+    pub fn new(dir: impl Into<PathBuf>) -> Git {
+        Git { dir: dir.into() }
+    }
+
+    /// Run `git <args>` in `self.dir`; `Err` only if git could not be run at all.
+    pub fn run(&self, args: &[&str]) -> Result<GitOut, String> {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(&self.dir);
+        for c in [
+            "rerere.enabled=false",
+            "rebase.autoStash=false",
+            "rebase.updateRefs=false",
+            "rebase.autoSquash=false",
+            "commit.gpgSign=false",
+            "core.hooksPath=/dev/null",
+            "advice.detachedHead=false",
+            "pull.rebase=false",
+        ] {
+            cmd.arg("-c").arg(c);
+        }
+        cmd.args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_EDITOR", "true")
+            .env("GIT_SEQUENCE_EDITOR", "true")
+            .env("GIT_MERGE_AUTOEDIT", "no")
+            .env("LC_ALL", "C")
+            .env("LANGUAGE", "C");
+        scrub_git_env(&mut cmd);
+        let what = format!("git {}", args.join(" "));
+        let run =
+            run_bounded(cmd, GIT_TIMEOUT, &mut || true).map_err(|e| format!("{what}: {e}"))?;
+        let code = match run.end {
+            RunEnd::Exited(c) => c,
+            RunEnd::TimedOut => {
+                return Err(format!(
+                    "{what}: timed out after {}s",
+                    GIT_TIMEOUT.as_secs()
+                ));
+            }
+            RunEnd::Stopped => return Err(format!("{what}: stopped")),
+        };
+        Ok(GitOut {
+            code,
+            stdout: String::from_utf8_lossy(&run.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&run.output).into_owned(),
+        })
+    }
+
+    /// Run and require success; the error carries git's first stderr lines.
+    pub fn check(&self, args: &[&str]) -> Result<String, String> {
+        let out = self.run(args)?;
+        if out.ok() {
+            Ok(out.stdout.trim_end().to_string())
+        } else {
+            Err(format!(
+                "git {} failed ({}): {}",
+                args.join(" "),
+                out.code
+                    .map_or("signal".to_string(), |c| format!("exit {c}")),
+                first_lines(&out.stderr, 4)
+            ))
+        }
+    }
+
+    /// Resolve a revision to a full commit id, or `None` if it does not exist.
+    pub fn commit_of(&self, rev: &str) -> Result<Option<String>, String> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = self.run(&["rev-parse", "--verify", "--quiet", &spec])?;
+        Ok(out
+            .ok()
+            .then(|| out.stdout.trim().to_string())
+            .filter(|s| !s.is_empty()))
+    }
+
+    /// `git merge-base --is-ancestor a b`: `Ok(true/false)`, or an error for anything else.
+    pub fn is_ancestor(&self, a: &str, b: &str) -> Result<bool, String> {
+        let out = self.run(&["merge-base", "--is-ancestor", a, b])?;
+        match out.code {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(format!(
+                "git merge-base --is-ancestor {a} {b}: {}",
+                first_lines(&out.stderr, 3)
+            )),
+        }
+    }
+
+    /// Tracked-file changes (staged or not) in this worktree, as `git status` lines.
+    pub fn tracked_changes(&self) -> Result<Vec<String>, String> {
+        let s = self.check(&["status", "--porcelain", "--untracked-files=no"])?;
+        Ok(s.lines().map(str::to_string).collect())
+    }
+
+    /// True while a rebase (merge or apply backend) is in progress in this worktree.
+    pub fn rebase_in_progress(&self) -> Result<bool, String> {
+        for p in ["rebase-merge", "rebase-apply"] {
+            let path = self.check(&["rev-parse", "--path-format=absolute", "--git-path", p])?;
+            if Path::new(&path).exists() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The first `n` non-empty lines of `s`, joined with " | ".
+pub(crate) fn first_lines(s: &str, n: usize) -> String {
+    let v: Vec<&str> = s
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(n)
+        .collect();
+    if v.is_empty() {
+        "(no output)".into()
+    } else {
+        v.join(" | ")
+    }
+}
+
+/// One entry of `git worktree list --porcelain`.
+#[derive(Debug, Clone)]
+pub(crate) struct WorktreeEntry {
+    pub path: PathBuf,
+    pub branch: Option<String>,
+    pub prunable: bool,
+}
+
+pub(crate) fn worktrees(git: &Git) -> Result<Vec<WorktreeEntry>, String> {
+    let text = git.check(&["worktree", "list", "--porcelain"])?;
+    let mut out = Vec::new();
+    let mut cur: Option<WorktreeEntry> = None;
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("worktree ") {
+            if let Some(c) = cur.take() {
+                out.push(c);
+            }
+            cur = Some(WorktreeEntry {
+                path: PathBuf::from(p),
+                branch: None,
+                prunable: false,
+            });
+        } else if let Some(b) = line.strip_prefix("branch ") {
+            if let Some(c) = cur.as_mut() {
+                c.branch = Some(b.to_string());
+            }
+        } else if line.starts_with("prunable")
+            && let Some(c) = cur.as_mut()
+        {
+            c.prunable = true;
+        }
+    }
+    if let Some(c) = cur.take() {
+        out.push(c);
+    }
+    Ok(out)
+}

@@ -1,0 +1,146 @@
+//! Running the test command on the combined tree: own process group, timeout, lease
+//! renewal while it runs, output tail.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::lease;
+
+use super::git::scrub_git_env;
+use super::proc::{RunEnd, run_with};
+use super::{Failure, Run, fail, short};
+
+/// Lines of test output kept in the report.
+const TAIL_LINES: usize = 40;
+/// Bytes of test output kept in the report (at most).
+const TAIL_BYTES: usize = 4000;
+
+/// The last lines of the output, within the byte budget.
+fn output_tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    let from = lines.len().saturating_sub(TAIL_LINES);
+    let mut tail = lines[from..].join("\n");
+    if tail.len() > TAIL_BYTES {
+        let mut cut = tail.len() - TAIL_BYTES;
+        while !tail.is_char_boundary(cut) {
+            cut += 1;
+        }
+        tail = tail[cut..].to_string();
+    }
+    tail
+}
+
+/// Run the test command in `wt`; `Ok` only when it exits 0 within `timeout` while the
+/// lease stays ours.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run_tests(
+    run: &mut Run,
+    wt: &Path,
+    command: &str,
+    timeout: Duration,
+    base: &str,
+    tested: &str,
+    branch: &str,
+) -> Result<(), Failure> {
+    let (loc, holder, nonce, ttl, token) = match &run.held {
+        Some(h) => (
+            h.loc.clone(),
+            h.record.holder.clone(),
+            h.record.nonce.clone(),
+            h.ttl,
+            h.record.fencing_token,
+        ),
+        None => return Err(fail("lease_lost", "lease not held")),
+    };
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(command)
+        .current_dir(wt)
+        .env("PORTCULLIS_BASE_SHA", base)
+        .env("PORTCULLIS_TESTED_SHA", tested)
+        .env("PORTCULLIS_BRANCH", branch)
+        .env("PORTCULLIS_FENCING_TOKEN", token.to_string());
+    scrub_git_env(&mut cmd);
+    // Renew the lease a few times per TTL while the test runs; stop the test if it is lost.
+    let every = (ttl / 3).max(Duration::from_millis(200));
+    let mut last = Instant::now();
+    let mut lost: Option<String> = None;
+    let mut tick = || {
+        if last.elapsed() < every {
+            return true;
+        }
+        last = Instant::now();
+        match lease::renew(&loc, &holder, Some(&nonce), ttl) {
+            Ok(_) => true,
+            Err(e) => {
+                lost = Some(e.to_string());
+                false
+            }
+        }
+    };
+    let result = run_with(cmd, timeout, &mut tick, true, 256 * 1024);
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            run.fm.test_output_tail = Some(e.clone());
+            return Err(fail(
+                "tests_failed",
+                format!("test command could not run: {e}"),
+            ));
+        }
+    };
+    run.fm.test_duration_ms = Some(u64::try_from(result.elapsed.as_millis()).unwrap_or(u64::MAX));
+    run.fm.test_output_tail = Some(output_tail(&result.output));
+    match result.end {
+        RunEnd::Exited(Some(0)) => {
+            run.fm.test_exit_code = Some(0);
+            Ok(())
+        }
+        RunEnd::Exited(code) => {
+            run.fm.test_exit_code = code;
+            Err(fail(
+                "tests_failed",
+                format!(
+                    "test command failed ({}) on {}",
+                    code.map_or("killed by a signal".into(), |c| format!("exit {c}")),
+                    short(tested)
+                ),
+            ))
+        }
+        RunEnd::TimedOut => Err(fail(
+            "test_timeout",
+            format!(
+                "test command exceeded {}s; its process group was killed",
+                timeout.as_secs()
+            ),
+        )),
+        RunEnd::Stopped => {
+            run.held = None;
+            Err(fail(
+                "lease_lost",
+                format!(
+                    "lease lost while testing ({}); test stopped",
+                    lost.unwrap_or_default()
+                ),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_last_lines_within_budget() {
+        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let t = output_tail(text.as_bytes());
+        assert!(t.ends_with("line 99"));
+        assert!(!t.contains("line 59\n"));
+        assert!(t.contains("line 60"));
+        let long = "é".repeat(5000);
+        assert!(output_tail(long.as_bytes()).len() <= TAIL_BYTES + 1);
+    }
+}

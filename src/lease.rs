@@ -1,1 +1,0 @@
-//! The crash-safe per-repository merge lease.

@@ -1,0 +1,75 @@
+//! The lease record: what the lease file contains (JSON, written complete before it is
+//! published).
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::process::ProcessBinding;
+
+/// Version of the record format.
+pub const RECORD_VERSION: u32 = 1;
+
+/// One lease: who holds it, for what, until when, and with which fencing token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    /// Record format version ([`RECORD_VERSION`]).
+    pub version: u32,
+    /// The lease key (normalised remote URL of the repository).
+    pub key: String,
+    /// Holder id chosen by the caller (e.g. a pipeline task id).
+    pub holder: String,
+    /// Host name of the machine that acquired the lease.
+    pub host: String,
+    /// The branch being merged, if the holder said.
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// The main tip the holder works against, if known.
+    #[serde(default)]
+    pub base_sha: Option<String>,
+    /// When the lease was acquired (RFC 3339, UTC).
+    #[serde(with = "rfc3339")]
+    pub acquired_at: Timestamp,
+    /// When the lease becomes stale unless renewed (RFC 3339, UTC).
+    #[serde(with = "rfc3339")]
+    pub expires_at: Timestamp,
+    /// Fencing token: strictly greater than every token handed out before for this key.
+    pub fencing_token: u64,
+    /// Random id of this acquisition; renew/release may require it.
+    pub nonce: String,
+    /// The gate process holding the lease, while one does; the lease is stale once it is gone.
+    #[serde(default)]
+    pub process: Option<ProcessBinding>,
+}
+
+impl LeaseRecord {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<LeaseRecord, String> {
+        let rec: LeaseRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if rec.version != RECORD_VERSION {
+            return Err(format!("unsupported lease record version {}", rec.version));
+        }
+        if rec.nonce.is_empty() || rec.holder.is_empty() {
+            return Err("lease record has an empty holder or nonce".into());
+        }
+        Ok(rec)
+    }
+}
+
+mod rfc3339 {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ts: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(ts)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}

@@ -1,2 +1,6 @@
 //! The gates: the security gate (secrets + dependency audit of a branch) and the merge gate
 //! (catch up, re-test, serialise merges under a lease).
+
+pub mod security;
+
+pub use security::security;

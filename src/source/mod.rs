@@ -1,1 +1,2 @@
 //! Where bytes come from: git history, directories, stdin.
+pub mod git;

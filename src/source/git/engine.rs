@@ -1,0 +1,325 @@
+//! The blob-once engine: changes are grouped by `(old blobs, new blob)`; each distinct group is
+//! read and prefiltered once; only candidate blobs get a line diff and a detector pass per
+//! added hunk; findings are then mapped to every commit (and path) that carries the change.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gix::ObjectId;
+
+use super::FragmentScanner;
+use super::changes::Change;
+use super::content::{ContentKind, classify};
+use super::lines::added_runs;
+use super::progress::Progress;
+use crate::detect::Fragment;
+use crate::report::finding::Finding;
+
+/// Commit index used for index/work-tree changes (no commit).
+pub(crate) const NO_COMMIT: u32 = u32::MAX;
+
+/// Where a change appears: a commit (index into the walk) and the new path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Use {
+    pub path: String,
+    pub commit: u32,
+}
+
+/// The new side of a change.
+#[derive(Debug, Clone)]
+pub(crate) enum NewSide {
+    /// A blob in the object database.
+    Blob(ObjectId),
+    /// Bytes read from the work tree.
+    Bytes(Vec<u8>),
+}
+
+/// One distinct content change and everywhere it occurs.
+#[derive(Debug, Clone)]
+pub(crate) struct Job {
+    pub olds: Vec<ObjectId>,
+    pub new: NewSide,
+    pub uses: Vec<Use>,
+}
+
+/// Group changes by `(olds, new)`; the result is sorted by key for determinism.
+pub(crate) fn group(changes: Vec<Change>) -> Vec<Job> {
+    let mut map: HashMap<(Vec<ObjectId>, ObjectId), Vec<Use>> =
+        HashMap::with_capacity(changes.len());
+    for c in changes {
+        map.entry((c.olds, c.new)).or_default().push(Use {
+            path: c.path.to_string(),
+            commit: c.commit,
+        });
+    }
+    let mut jobs: Vec<Job> = map
+        .into_iter()
+        .map(|((olds, new), mut uses)| {
+            uses.sort();
+            uses.dedup();
+            Job {
+                olds,
+                new: NewSide::Blob(new),
+                uses,
+            }
+        })
+        .collect();
+    jobs.sort_by(|a, b| match (&a.new, &b.new) {
+        (NewSide::Blob(x), NewSide::Blob(y)) => x.cmp(y).then_with(|| a.olds.cmp(&b.olds)),
+        _ => std::cmp::Ordering::Equal,
+    });
+    jobs
+}
+
+/// Counters of blobs by what happened to them.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct BlobCounts {
+    pub distinct_changes: u64,
+    pub blobs_read: u64,
+    pub candidates: u64,
+    pub binary: u64,
+    pub lfs: u64,
+    pub oversize: u64,
+}
+
+impl BlobCounts {
+    fn add(&mut self, o: &BlobCounts) {
+        self.distinct_changes += o.distinct_changes;
+        self.blobs_read += o.blobs_read;
+        self.candidates += o.candidates;
+        self.binary += o.binary;
+        self.lfs += o.lfs;
+        self.oversize += o.oversize;
+    }
+}
+
+/// What scanning the jobs produced.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    /// Findings with the index of their commit ([`NO_COMMIT`] outside history).
+    pub findings: Vec<(u32, Finding)>,
+    pub errors: Vec<String>,
+    pub bytes: u64,
+    pub counts: BlobCounts,
+    pub oversize: Vec<String>,
+}
+
+/// Everything a worker needs besides its repository handle.
+pub(crate) struct Ctx<'a, S: ?Sized> {
+    pub scanner: &'a S,
+    /// Full hex id of each walked commit.
+    pub commit_hex: &'a [String],
+    pub max_bytes: Option<u64>,
+    pub progress: &'a Progress,
+}
+
+impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
+    fn hex(&self, commit: u32) -> &str {
+        self.commit_hex
+            .get(commit as usize)
+            .map_or("", String::as_str)
+    }
+
+    fn place(&self, u: &Use) -> String {
+        if u.commit == NO_COMMIT {
+            format!("file {}", u.path)
+        } else {
+            format!("file {} in commit {}", u.path, self.hex(u.commit))
+        }
+    }
+
+    /// Process one job with `repo` (a thread-local handle).
+    pub(crate) fn process(&self, repo: &gix::Repository, job: &Job, out: &mut Outcome) {
+        out.counts.distinct_changes += 1;
+        let Some(first) = job.uses.first() else {
+            return;
+        };
+        let owned;
+        let data: &[u8] = match &job.new {
+            NewSide::Bytes(b) => b,
+            NewSide::Blob(id) => {
+                if let Some(max) = self.max_bytes {
+                    match repo.find_header(*id) {
+                        Ok(h) if h.size() > max => {
+                            out.counts.oversize += 1;
+                            if out.oversize.len() < 20 {
+                                out.oversize.push(format!(
+                                    "{} (blob {id}, {} bytes)",
+                                    self.place(first),
+                                    h.size()
+                                ));
+                            }
+                            return;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            out.errors.push(format!(
+                                "object {id} ({}) is missing or corrupt: {e}",
+                                self.place(first)
+                            ));
+                            return;
+                        }
+                    }
+                }
+                match repo.find_object(*id) {
+                    Ok(obj) => {
+                        owned = obj.detach().data;
+                        &owned
+                    }
+                    Err(e) => {
+                        out.errors.push(format!(
+                            "object {id} ({}) is missing or corrupt: {e}",
+                            self.place(first)
+                        ));
+                        return;
+                    }
+                }
+            }
+        };
+        out.counts.blobs_read += 1;
+        out.bytes += data.len() as u64;
+        match classify(data) {
+            ContentKind::Binary => {
+                out.counts.binary += 1;
+                return;
+            }
+            ContentKind::LfsPointer => {
+                out.counts.lfs += 1;
+                return;
+            }
+            ContentKind::Text => {}
+        }
+        let candidate = self.scanner.might_match(data);
+        if !candidate && !self.scanner.has_path_rules() {
+            return;
+        }
+        let runs = if candidate {
+            out.counts.candidates += 1;
+            let mut olds: Vec<Vec<u8>> = Vec::with_capacity(job.olds.len());
+            for id in &job.olds {
+                match repo.find_object(*id) {
+                    Ok(obj) => {
+                        let bytes = obj.detach().data;
+                        // A binary old version: every line of the new text counts as added.
+                        if classify(&bytes) == ContentKind::Text {
+                            olds.push(bytes);
+                        } else {
+                            olds.clear();
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        // Fail safe: report the error and treat every line as added.
+                        out.errors.push(format!(
+                            "object {id} (previous version of {}) is missing or corrupt: {e}",
+                            self.place(first)
+                        ));
+                        olds.clear();
+                        break;
+                    }
+                }
+            }
+            let refs: Vec<&[u8]> = olds.iter().map(Vec::as_slice).collect();
+            added_runs(&refs, data)
+        } else {
+            Vec::new()
+        };
+        self.scan_uses(data, &runs, &job.uses, candidate, out);
+    }
+
+    /// Scan the added runs once per distinct path, then copy the findings to the other commits
+    /// that carry the same change (commit and fingerprint recomputed).
+    fn scan_uses(
+        &self,
+        data: &[u8],
+        runs: &[super::lines::AddedRun],
+        uses: &[Use],
+        candidate: bool,
+        out: &mut Outcome,
+    ) {
+        let mut i = 0;
+        let mut found = Vec::new();
+        while i < uses.len() {
+            let path = &uses[i].path;
+            let mut j = i;
+            while j < uses.len() && uses[j].path == *path {
+                j += 1;
+            }
+            let c0 = uses[i].commit;
+            found.clear();
+            let base = Fragment {
+                text: b"",
+                path,
+                symlink_file: "",
+                commit: self.hex(c0),
+                start_line: 0,
+            };
+            if candidate && !runs.is_empty() {
+                for run in runs {
+                    let f = Fragment {
+                        text: &data[run.bytes.clone()],
+                        start_line: run.start_line,
+                        ..base
+                    };
+                    self.scanner.scan(&f, &mut found);
+                }
+            } else if self.scanner.has_path_rules() {
+                self.scanner.scan(&base, &mut found);
+            }
+            for u in &uses[i..j] {
+                for f in &found {
+                    let mut f = f.clone();
+                    f.file = path.clone();
+                    f.commit = self.hex(u.commit).to_string();
+                    f.fingerprint = f.gitleaks_fingerprint();
+                    out.findings.push((u.commit, f));
+                }
+            }
+            i = j;
+        }
+    }
+}
+
+/// Scan `jobs` in parallel, one thread-local repository per rayon thread.
+pub(crate) fn run<S: FragmentScanner + ?Sized>(
+    ts: &gix::ThreadSafeRepository,
+    jobs: &[Job],
+    ctx: &Ctx<'_, S>,
+) -> Outcome {
+    const CHUNK: usize = 16;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+    rayon::broadcast(|_| {
+        let mut repo = ts.to_thread_local();
+        repo.object_cache_size_if_unset(4 << 20);
+        let mut out = Outcome::default();
+        loop {
+            let start = next.fetch_add(CHUNK, Ordering::Relaxed);
+            if start >= jobs.len() {
+                break;
+            }
+            let end = (start + CHUNK).min(jobs.len());
+            let before = out.bytes;
+            for job in &jobs[start..end] {
+                ctx.process(&repo, job, &mut out);
+            }
+            ctx.progress
+                .inc(u64::try_from(end - start).unwrap_or(0), out.bytes - before);
+        }
+        if let Ok(mut r) = results.lock() {
+            r.push(out);
+        }
+    });
+    let mut all = Outcome::default();
+    for o in results.into_inner().unwrap_or_default() {
+        all.findings.extend(o.findings);
+        all.errors.extend(o.errors);
+        all.bytes += o.bytes;
+        all.counts.add(&o.counts);
+        all.oversize.extend(o.oversize);
+    }
+    all.errors.sort();
+    all.oversize.sort();
+    all
+}

@@ -1,0 +1,358 @@
+//! Git history as a scan source, read in-process with gix (no `git` process).
+//!
+//! Semantics (gitleaks-compatible, plus merge resolutions):
+//! * a finding is a secret on a line a commit **adds** relative to its first parent (the `+`
+//!   lines of `git log -p -U0 --full-history --all --diff-filter=tuxdb`); each `-U0` hunk is one
+//!   [`Fragment`](crate::detect::Fragment) whose `start_line` is the hunk's new start line;
+//! * root commits (and commits at a shallow boundary) add every line of every file;
+//! * a merge commit adds the lines that are in **none** of its parents (conflict resolutions,
+//!   evil merges) — gitleaks scans no merge patches and misses these;
+//! * `File` is the new path (renames followed with git's 50 % similarity rule); deleted files,
+//!   100 % renames, submodule (gitlink) entries, binary blobs (NUL in the first 8,000 bytes),
+//!   Git LFS pointer files and blobs over `max_target_megabytes` are not scanned, and each kind
+//!   is counted in [`GitScanStats`]; symlinks are scanned as their target text, as `git log -p`
+//!   shows it; a type change (file ↔ symlink) counts as a new file;
+//! * a missing or corrupt object is listed in [`GitScanReport::errors`] with its id, path and
+//!   commit; the scan goes on (and the CLI exits 2).
+//!
+//! Engine: commits are walked with gix; their tree diffs run in parallel (rayon, one
+//! thread-local repository per thread); changes are grouped by `(old blobs, new blob)` and
+//! each distinct group is read and prefiltered once ([`FragmentScanner::might_match`]); only
+//! candidates get a line diff and a detector pass per added hunk, and the findings are mapped
+//! to every commit that introduces the change.
+
+mod changes;
+mod content;
+mod engine;
+mod error;
+mod lines;
+mod meta;
+mod progress;
+mod revs;
+mod walk;
+mod worktree;
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+pub use error::GitError;
+
+use crate::detect::Fragment;
+use crate::report::finding::Finding;
+
+/// What the history engine needs from a detector: a cheap prefilter over whole blobs and a
+/// full scan of one fragment. [`crate::detect::Detector`] implements it; tests and tools may
+/// plug in their own.
+pub trait FragmentScanner: Sync {
+    /// `false` guarantees that [`scan`](Self::scan) finds nothing in any fragment whose text is
+    /// a substring of `bytes` (path-only rules excepted).
+    fn might_match(&self, bytes: &[u8]) -> bool;
+    /// Append every finding of `frag` to `out`.
+    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>);
+    /// Whether some rule matches on the path alone (then every changed file is offered to
+    /// [`scan`](Self::scan), with an empty fragment when its content cannot match).
+    fn has_path_rules(&self) -> bool {
+        false
+    }
+}
+
+/// Options of a history, index or work-tree scan.
+#[derive(Debug, Clone, Default)]
+pub struct GitScanOptions {
+    /// Revisions and ranges (`A..B`, `A...B`, `rev`, `^rev`; an entry may hold several,
+    /// whitespace-separated). Empty = every ref (`git log --all`, `refs/stash` included).
+    pub revs: Vec<String>,
+    /// One finding per (rule, secret, file): the earliest commit, with `CommitCount`.
+    pub dedup: bool,
+    /// Skip blobs larger than this many megabytes (each skip is a warning).
+    pub max_target_megabytes: Option<u64>,
+    /// Draw a progress bar on stderr (only when it is a terminal and after about a second).
+    pub progress: bool,
+    /// Scan the index against `HEAD` instead of history (pre-commit hooks).
+    pub staged: bool,
+    /// Scan the work tree (tracked files) against `HEAD` instead of history.
+    pub uncommitted: bool,
+    /// Only commits not reachable from this revision (`REV..HEAD`, or `^REV` added to `revs`).
+    pub since_commit: Option<String>,
+}
+
+/// Counters describing what a scan read and skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GitScanStats {
+    /// File changes found by the tree diffs (one per commit and path).
+    pub changes: u64,
+    /// Distinct `(old blobs, new blob)` pairs among them (each processed once).
+    pub distinct_changes: u64,
+    /// Blobs read and prefiltered.
+    pub blobs_read: u64,
+    /// Blobs the prefilter passed on to line diff and full detection.
+    pub candidates: u64,
+    /// Binary blobs skipped.
+    pub binary_skipped: u64,
+    /// Git LFS pointer files skipped (their content is not in the repository).
+    pub lfs_pointers_skipped: u64,
+    /// Blobs over `max_target_megabytes` skipped.
+    pub oversize_skipped: u64,
+    /// Submodule (gitlink) entries skipped.
+    pub submodules_skipped: u64,
+}
+
+/// The result of a git scan.
+#[derive(Debug, Clone, Default)]
+pub struct GitScanReport {
+    /// Findings (deduplicated when requested), newest commit first.
+    pub findings: Vec<Finding>,
+    /// Objects that could not be read (id, path, commit): the scan is incomplete.
+    pub errors: Vec<String>,
+    /// Commits walked.
+    pub commits_scanned: u64,
+    /// Bytes of blob content read and prefiltered.
+    pub bytes_scanned: u64,
+    /// Things the user should know (shallow boundary, skipped oversize blobs, odd refs).
+    pub warnings: Vec<String>,
+    /// What was read and skipped.
+    pub stats: GitScanStats,
+}
+
+/// [`scan_history`] with any [`FragmentScanner`].
+pub fn scan_history_with<S: FragmentScanner + ?Sized>(
+    path: &Path,
+    scanner: &S,
+    opts: &GitScanOptions,
+) -> Result<GitScanReport, GitError> {
+    if opts.staged && opts.uncommitted {
+        return Err(GitError::Options(
+            "--staged and --uncommitted exclude each other".into(),
+        ));
+    }
+    if (opts.staged || opts.uncommitted) && (!opts.revs.is_empty() || opts.since_commit.is_some()) {
+        return Err(GitError::Options(
+            "--staged/--uncommitted cannot be combined with revisions or --since-commit".into(),
+        ));
+    }
+    let mut repo = revs::open(path)?;
+    repo.object_cache_size_if_unset(16 << 20);
+    let mut report = GitScanReport::default();
+    let progress = progress::Progress::new(opts.progress);
+    let max_bytes = opts
+        .max_target_megabytes
+        .map(|m| m.saturating_mul(1_000_000));
+
+    if opts.staged || opts.uncommitted {
+        let jobs = if opts.staged {
+            worktree::staged_jobs(&repo, path, &mut report.warnings)?
+        } else {
+            worktree::uncommitted_jobs(&repo, path, &mut report.errors)?
+        };
+        report.stats.changes = jobs.len() as u64;
+        let ts = repo.into_sync();
+        let ctx = engine::Ctx {
+            scanner,
+            commit_hex: &[],
+            max_bytes,
+            progress: &progress,
+        };
+        progress.phase("files", jobs.len() as u64);
+        let out = engine::run(&ts, &jobs, &ctx);
+        progress.finish();
+        finish(&mut report, out, max_bytes);
+        report.findings.sort_by(|a, b| finding_order(a, b));
+        return Ok(report);
+    }
+
+    // Which commits.
+    let sel = if opts.revs.is_empty() && opts.since_commit.is_none() {
+        revs::Selection {
+            tips: revs::all_refs(&repo, path, &mut report.warnings, &mut report.errors)?,
+            hidden: Vec::new(),
+        }
+    } else {
+        let mut revs_list = opts.revs.clone();
+        if let Some(since) = &opts.since_commit {
+            revs::resolve_one(&repo, path, since)?;
+            revs_list.push(format!("^{since}"));
+        }
+        revs::select(&repo, path, &revs_list)?
+    };
+    let commits = walk::walk(&repo, path, &sel)?;
+    report.commits_scanned = commits.len() as u64;
+
+    // Shallow boundary.
+    let shallow: HashSet<gix::ObjectId> = match repo.shallow_commits() {
+        Ok(Some(list)) => list.iter().copied().collect(),
+        _ => HashSet::new(),
+    };
+    let at_boundary: Vec<_> = commits.iter().filter(|c| shallow.contains(&c.id)).collect();
+    if !at_boundary.is_empty() {
+        report.warnings.push(format!(
+            "shallow clone: the scanned history reaches the shallow boundary at {} commit(s) (e.g. {}); \
+             their parents are not available, so every line of those commits is scanned as added \
+             and older history is not scanned (fetch with --unshallow for a complete scan)",
+            at_boundary.len(),
+            at_boundary[0].id
+        ));
+    }
+
+    // Tree diffs.
+    let ts = repo.into_sync();
+    progress.phase("commits", commits.len() as u64);
+    let (changes, errors, counts) = changes::collect(&ts, &commits, &shallow, &progress);
+    report.errors.extend(errors);
+    report.stats.submodules_skipped = counts.submodules;
+    report.stats.changes = changes.len() as u64;
+
+    // Blob-once scan.
+    let jobs = engine::group(changes);
+    let commit_hex: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
+    let ctx = engine::Ctx {
+        scanner,
+        commit_hex: &commit_hex,
+        max_bytes,
+        progress: &progress,
+    };
+    progress.phase("blobs", jobs.len() as u64);
+    let out = engine::run(&ts, &jobs, &ctx);
+    progress.finish();
+
+    // Metadata, dedup, order.
+    let repo = ts.to_thread_local();
+    let mut metas: HashMap<u32, meta::CommitMeta> = HashMap::new();
+    for (idx, _) in &out.findings {
+        if *idx == engine::NO_COMMIT || metas.contains_key(idx) {
+            continue;
+        }
+        let Some(c) = commits.get(*idx as usize) else {
+            continue;
+        };
+        match meta::read(&repo, c.id) {
+            Ok(m) => {
+                metas.insert(*idx, m);
+            }
+            Err(e) => report.errors.push(e),
+        }
+    }
+    let mut findings = out.findings;
+    let rest = engine::Outcome {
+        findings: Vec::new(),
+        ..out
+    };
+    for (idx, f) in &mut findings {
+        if let Some(m) = metas.get(idx) {
+            f.author = m.author.clone();
+            f.email = m.email.clone();
+            f.date = m.date.clone();
+            f.message = m.message.clone();
+        }
+    }
+    if opts.dedup {
+        findings = dedup(findings, &commits);
+    }
+    findings.sort_by(|(ia, a), (ib, b)| ia.cmp(ib).then_with(|| finding_order(a, b)));
+    finish(&mut report, rest, max_bytes);
+    report.findings = findings.into_iter().map(|(_, f)| f).collect();
+    Ok(report)
+}
+
+fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.file, a.start_line, a.start_column, &a.rule_id, &a.secret).cmp(&(
+        &b.file,
+        b.start_line,
+        b.start_column,
+        &b.rule_id,
+        &b.secret,
+    ))
+}
+
+/// Move the engine outcome into the report (findings are handled by the caller).
+fn finish(report: &mut GitScanReport, out: engine::Outcome, max_bytes: Option<u64>) {
+    if report.findings.is_empty() {
+        report.findings = out.findings.into_iter().map(|(_, f)| f).collect();
+    }
+    report.errors.extend(out.errors);
+    report.bytes_scanned = out.bytes;
+    let c = out.counts;
+    report.stats.distinct_changes = c.distinct_changes;
+    report.stats.blobs_read = c.blobs_read;
+    report.stats.candidates = c.candidates;
+    report.stats.binary_skipped = c.binary;
+    report.stats.lfs_pointers_skipped = c.lfs;
+    report.stats.oversize_skipped = c.oversize;
+    if c.oversize > 0 {
+        let limit = max_bytes.unwrap_or(0) / 1_000_000;
+        report.warnings.push(format!(
+            "{} blob(s) larger than {limit} MB were not scanned (--max-target-megabytes)",
+            c.oversize
+        ));
+        for o in out.oversize {
+            report
+                .warnings
+                .push(format!("not scanned (too large): {o}"));
+        }
+    }
+    if c.lfs > 0 {
+        report.warnings.push(format!(
+            "{} Git LFS pointer file(s) skipped: LFS content is not stored in the repository",
+            c.lfs
+        ));
+    }
+}
+
+/// One finding per (rule, secret, file): the earliest commit (oldest commit time, then walk
+/// order), with `CommitCount` = number of distinct commits carrying it.
+fn dedup(findings: Vec<(u32, Finding)>, commits: &[walk::WalkedCommit]) -> Vec<(u32, Finding)> {
+    let time = |idx: u32| commits.get(idx as usize).map_or(i64::MAX, |c| c.time);
+    let mut groups: HashMap<(String, String, String), (u32, Finding, HashSet<u32>)> =
+        HashMap::new();
+    for (idx, f) in findings {
+        let key = (f.rule_id.clone(), f.secret.clone(), f.file.clone());
+        match groups.get_mut(&key) {
+            None => {
+                groups.insert(key, (idx, f, HashSet::from([idx])));
+            }
+            Some((best, kept, set)) => {
+                set.insert(idx);
+                let earlier =
+                    (time(idx), std::cmp::Reverse(idx)) < (time(*best), std::cmp::Reverse(*best));
+                let same_commit_earlier_line = idx == *best
+                    && (f.start_line, f.start_column) < (kept.start_line, kept.start_column);
+                if earlier || same_commit_earlier_line {
+                    *best = idx;
+                    *kept = f;
+                }
+            }
+        }
+    }
+    groups
+        .into_values()
+        .map(|(idx, mut f, set)| {
+            f.commit_count = u32::try_from(set.len()).unwrap_or(u32::MAX);
+            (idx, f)
+        })
+        .collect()
+}
+
+/// Resolve a revision (branch, tag, `HEAD~3`, abbreviated id, …) of the repository at `repo`
+/// to the full hex id of the commit it names.
+pub fn resolve_rev(repo: &Path, rev: &str) -> Result<String, GitError> {
+    let r = revs::open(repo)?;
+    Ok(revs::resolve_one(&r, repo, rev)?.to_string())
+}
+
+/// The best merge base of revisions `a` and `b` of the repository at `repo`, as full hex id.
+pub fn merge_base(repo: &Path, a: &str, b: &str) -> Result<String, GitError> {
+    let r = revs::open(repo)?;
+    let ia = revs::resolve_one(&r, repo, a)?;
+    let ib = revs::resolve_one(&r, repo, b)?;
+    match r.merge_base(ia, ib) {
+        Ok(Some(id)) => Ok(id.to_string()),
+        Ok(None) => Err(GitError::NoMergeBase {
+            repo: repo.to_path_buf(),
+            a: a.into(),
+            b: b.into(),
+        }),
+        Err(e) => Err(GitError::Walk {
+            repo: repo.to_path_buf(),
+            message: format!("merge base of {a} and {b}: {e}"),
+        }),
+    }
+}

@@ -12,7 +12,7 @@ use super::model::{DependenciesStatus, DepsPart, SecretsPart, SecurityFrontmatte
 ///
 /// ```
 /// use portcullis::gate::security::redact;
-/// assert_eq!(redact("ghp_0123456789abcdefghijABCDEFGHIJ012345"), "ghp_…[REDACTED, 40 chars]");
+/// assert_eq!(redact("correct-horse-battery-staple"), "corr…[REDACTED, 28 chars]");
 /// assert_eq!(redact("hunter2"), "[REDACTED, 7 chars]");
 /// ```
 pub fn redact(secret: &str) -> String {

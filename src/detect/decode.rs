@@ -1,0 +1,524 @@
+//! Decoding of encoded segments (gitleaks detect/codec): percent, unicode escapes, hex and
+//! base64, found by one combined regex and spliced into the text for the next detection
+//! pass, with enough bookkeeping to map a decoded match back to the encoded original.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use regex_automata::meta::Regex;
+
+use crate::rules::goregex;
+
+/// Encoding kinds, as bit flags (gitleaks order and names).
+pub(crate) const PERCENT: u8 = 1;
+pub(crate) const UNICODE: u8 = 2;
+pub(crate) const HEX: u8 = 4;
+pub(crate) const BASE64: u8 = 8;
+const NAMES: [&str; 4] = ["percent", "unicode", "hex", "base64"];
+
+/// A half-open-ish byte span; gitleaks treats touching spans as overlapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Span {
+    pub start: i64,
+    pub end: i64,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as i64,
+            end: end as i64,
+        }
+    }
+    fn sub(self, o: Span) -> Span {
+        Span {
+            start: self.start - o.start,
+            end: self.end - o.end,
+        }
+    }
+    fn add(self, o: Span) -> Span {
+        Span {
+            start: self.start + o.start,
+            end: self.end + o.end,
+        }
+    }
+    /// Inclusive overlap (touching counts), as in gitleaks.
+    pub fn overlaps(self, o: Span) -> bool {
+        o.start <= self.end && o.end >= self.start
+    }
+    fn contains(self, o: Span) -> bool {
+        self.start <= o.start && o.end <= self.end
+    }
+    fn overflow(self, o: Span) -> Span {
+        self.merge(o).sub(self)
+    }
+    fn merge(self, o: Span) -> Span {
+        Span {
+            start: self.start.min(o.start),
+            end: self.end.max(o.end),
+        }
+    }
+}
+
+/// One decoded segment of one pass.
+#[derive(Debug, Clone)]
+pub(crate) struct Segment {
+    /// Span in the original fragment text.
+    pub original: Span,
+    /// Span of the encoded text in the previous pass' text.
+    pub encoded: Span,
+    /// Span of the decoded text in this pass' text.
+    pub decoded: Span,
+    /// Encodings (bit flags), inherited from enclosing layers.
+    pub encodings: u8,
+    /// Decode depth (1 = decoded once).
+    pub depth: u32,
+}
+
+/// Decoding state for one fragment: the segments of every pass so far and a cache.
+#[derive(Default)]
+pub(crate) struct Decoder {
+    /// `passes[k]` = segments produced by the (k+1)-th decode.
+    pub passes: Vec<Vec<Segment>>,
+    cache: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+fn encodings_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        let pat = concat!(
+            r"(%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
+            r"|((?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+))",
+            r"|([0-9A-Fa-f]{32,})",
+            r"|([\w\/+-]{16,}={0,2})"
+        );
+        goregex::compile_go(pat).ok()
+    })
+    .as_ref()
+}
+
+fn precedence(kind: u8) -> u8 {
+    match kind {
+        PERCENT => 4,
+        UNICODE => 3,
+        HEX => 2,
+        _ => 1,
+    }
+}
+
+/// Cheap test: could `data` contain anything the decoder would try to decode?
+pub(crate) fn may_contain_encoded(data: &[u8]) -> bool {
+    let mut run = 0usize;
+    for (i, &b) in data.iter().enumerate() {
+        let next = data.get(i + 1).copied().unwrap_or(0);
+        match b {
+            b'%' if next.is_ascii_hexdigit()
+                && data.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
+            {
+                return true;
+            }
+            b'\\' if matches!(next, b'u' | b'U' | b'\\') => return true,
+            b'U' if next == b'+' => return true,
+            _ => {}
+        }
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'+' | b'-') {
+            run += 1;
+            if run >= 16 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+impl Decoder {
+    /// Decode `data` (the current pass' text). Returns the next pass' text, or `None` when
+    /// nothing was decoded (the loop stops).
+    pub fn decode(&mut self, data: &[u8]) -> Option<Vec<u8>> {
+        let segs = self.find_segments(data);
+        if segs.is_empty() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(data.len());
+        let mut at = 0usize;
+        for (seg, value) in &segs {
+            out.extend_from_slice(&data[at..seg.encoded.start as usize]);
+            out.extend_from_slice(value);
+            at = seg.encoded.end as usize;
+        }
+        out.extend_from_slice(&data[at..]);
+        self.passes.push(segs.into_iter().map(|(s, _)| s).collect());
+        Some(out)
+    }
+
+    fn find_segments(&mut self, data: &[u8]) -> Vec<(Segment, Vec<u8>)> {
+        let Some(re) = encodings_regex() else {
+            return Vec::new();
+        };
+        if data.is_empty() {
+            return Vec::new();
+        }
+        // All matches with their kind.
+        let mut all: Vec<(u8, Span)> = Vec::new();
+        let mut caps = re.create_captures();
+        let mut input = regex_automata::Input::new(data);
+        loop {
+            re.search_captures(&input, &mut caps);
+            let Some(m) = caps.get_match() else { break };
+            for (g, kind) in [(1, PERCENT), (2, UNICODE), (3, HEX), (4, BASE64)] {
+                if let Some(sp) = caps.get_group(g) {
+                    all.push((kind, Span::new(sp.start, sp.end)));
+                }
+            }
+            let next = if m.is_empty() { m.end() + 1 } else { m.end() };
+            if next > data.len() {
+                break;
+            }
+            input.set_start(next);
+        }
+        let total = all.len();
+        let mut filtered: Vec<(u8, Span)> = Vec::with_capacity(total);
+        if total == 1 {
+            filtered = all;
+        } else {
+            for i in 0..total {
+                let (kind, sp) = all[i];
+                if i > 0 {
+                    let (pk, ps) = all[i - 1];
+                    if sp.overlaps(ps) && precedence(pk) > precedence(kind) {
+                        continue;
+                    }
+                }
+                if i + 1 < total {
+                    let (nk, ns) = all[i + 1];
+                    if sp.overlaps(ns) && precedence(nk) > precedence(kind) {
+                        continue;
+                    }
+                }
+                filtered.push((kind, sp));
+            }
+        }
+
+        let preds_level = self.passes.len();
+        let mut shift: i64 = 0;
+        let mut out = Vec::with_capacity(filtered.len());
+        for (kind, sp) in filtered {
+            let enc = &data[sp.start as usize..sp.end as usize];
+            let value = match self.cache.get(enc) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = decode_one(kind, enc);
+                    self.cache.insert(enc.to_vec(), v.clone());
+                    v
+                }
+            };
+            if value.is_empty() {
+                continue;
+            }
+            let original = if preds_level == 0 {
+                sp
+            } else {
+                let preds: Vec<&Segment> = self.passes[preds_level - 1].iter().collect();
+                to_original(&self.passes, preds_level - 1, &preds, sp)
+            };
+            let decoded = Span {
+                start: sp.start + shift,
+                end: sp.start + shift + value.len() as i64,
+            };
+            shift += value.len() as i64 - enc.len() as i64;
+            let mut seg = Segment {
+                original,
+                encoded: sp,
+                decoded,
+                encodings: kind,
+                depth: 1,
+            };
+            if preds_level > 0 {
+                let preds = &self.passes[preds_level - 1];
+                if let Some(p0) = preds.first() {
+                    seg.depth = 1 + p0.depth;
+                }
+                for p in preds {
+                    if seg.encoded.overlaps(p.decoded) {
+                        seg.encodings |= p.encodings;
+                    }
+                }
+            }
+            out.push((seg, value));
+        }
+        out
+    }
+}
+
+/// Map a span in the text of the pass after `preds` back to the original fragment
+/// (gitleaks `toOriginal`). `preds` are segments of `passes[level]`.
+pub(crate) fn to_original(
+    passes: &[Vec<Segment>],
+    level: usize,
+    preds: &[&Segment],
+    decoded: Span,
+) -> Span {
+    if preds.is_empty() {
+        return decoded;
+    }
+    let mut encoded = Span::default();
+    for p in preds {
+        if !p.decoded.overlaps(decoded) {
+            continue;
+        }
+        if p.decoded.contains(decoded) {
+            return p.original;
+        }
+        let x = p.encoded.add(p.decoded.overflow(decoded));
+        encoded = if encoded.end == 0 { x } else { encoded.merge(x) };
+    }
+    if encoded.end == 0 {
+        return decoded;
+    }
+    if level == 0 {
+        return encoded;
+    }
+    let next: Vec<&Segment> = passes[level - 1].iter().collect();
+    to_original(passes, level - 1, &next, encoded)
+}
+
+/// Tags for a decoded finding: `decoded:<kind>` for each encoding, then `decode-depth:N`.
+pub(crate) fn tags(segments: &[&Segment]) -> Vec<String> {
+    let Some(first) = segments.first() else {
+        return Vec::new();
+    };
+    let enc = segments.iter().fold(0u8, |a, s| a | s.encodings);
+    let mut t: Vec<String> = (0..4)
+        .filter(|i| enc & (1 << i) != 0)
+        .map(|i| format!("decoded:{}", NAMES[i]))
+        .collect();
+    t.push(format!("decode-depth:{}", first.depth));
+    t
+}
+
+/// The line of the current (decoded) text around the segments (gitleaks `CurrentLine`).
+pub(crate) fn current_line<'a>(segments: &[&Segment], current: &'a [u8]) -> &'a [u8] {
+    let Some(first) = segments.first() else {
+        return current;
+    };
+    let d = segments[1..]
+        .iter()
+        .fold(first.decoded, |a, s| a.merge(s.decoded));
+    let mut start = 0usize;
+    let mut end = current.len();
+    let ds = (d.start.max(0) as usize).min(current.len().saturating_sub(1));
+    if !current.is_empty() {
+        if let Some(i) = memchr::memrchr(b'\n', &current[..=ds]) {
+            start = i;
+        }
+    }
+    let de = (d.end.max(0) as usize).min(current.len());
+    if let Some(i) = memchr::memchr(b'\n', &current[de..]) {
+        end = de + i;
+    }
+    &current[start..end.max(start)]
+}
+
+fn printable(b: u8) -> bool {
+    (0x09..0x7f).contains(&b)
+}
+
+fn hexval(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|v| v as u8)
+}
+
+fn decode_one(kind: u8, enc: &[u8]) -> Vec<u8> {
+    match kind {
+        PERCENT => decode_percent(enc),
+        UNICODE => decode_unicode(enc),
+        HEX => decode_hex(enc),
+        _ => decode_base64(enc),
+    }
+}
+
+fn decode_percent(enc: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(enc.len());
+    let mut i = 0;
+    while i < enc.len() {
+        if enc[i] == b'%' && i + 2 < enc.len() {
+            if let (Some(a), Some(b)) = (hexval(enc[i + 1]), hexval(enc[i + 2])) {
+                let v = (a << 4) | b;
+                if !printable(v) {
+                    return Vec::new();
+                }
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(enc[i]);
+        i += 1;
+    }
+    out
+}
+
+fn decode_hex(enc: &[u8]) -> Vec<u8> {
+    if enc.len() % 2 != 0 || !enc.iter().any(u8::is_ascii_digit) {
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(enc.len() / 2);
+    for pair in enc.chunks_exact(2) {
+        let (Some(a), Some(b)) = (hexval(pair[0]), hexval(pair[1])) else {
+            return Vec::new();
+        };
+        let v = (a << 4) | b;
+        if !printable(v) {
+            return Vec::new();
+        }
+        out.push(v);
+    }
+    out
+}
+
+fn decode_base64(enc: &[u8]) -> Vec<u8> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    if !enc
+        .iter()
+        .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+    {
+        return Vec::new();
+    }
+    let std = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+    );
+    if let Ok(v) = std.decode(enc) {
+        if v.iter().all(|&b| printable(b)) {
+            return v;
+        }
+    }
+    let url = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
+    if let Ok(v) = url.decode(enc) {
+        if v.iter().all(|&b| printable(b)) {
+            return v;
+        }
+    }
+    Vec::new()
+}
+
+fn push_char(out: &mut Vec<u8>, cp: u32) {
+    let c = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
+fn hex4(b: &[u8]) -> Option<u32> {
+    if b.len() < 4 {
+        return None;
+    }
+    let mut v = 0u32;
+    for &x in &b[..4] {
+        v = v * 16 + u32::from(hexval(x)?);
+    }
+    Some(v)
+}
+
+/// gitleaks `decodeUnicode` for what the segment regex can match: runs of `U+XXXX`
+/// (separated by whitespace) or of `\uXXXX` / `\\uXXXX`.
+fn decode_unicode(enc: &[u8]) -> Vec<u8> {
+    if enc.starts_with(b"U+") {
+        // Each whitespace-separated `U+XXXX` field becomes one character.
+        let mut out = Vec::new();
+        for field in enc.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()) {
+            if field.len() >= 6 && field.starts_with(b"U+") {
+                if let Some(cp) = std::str::from_utf8(&field[2..])
+                    .ok()
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                {
+                    push_char(&mut out, cp);
+                }
+            }
+        }
+        if out.is_empty() || out == enc {
+            return enc.to_vec();
+        }
+        return out;
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < enc.len() {
+        let mut j = i;
+        while j < enc.len() && enc[j] == b'\\' && j - i < 2 {
+            j += 1;
+        }
+        if j > i && j < enc.len() && (enc[j] == b'u' || enc[j] == b'U') {
+            if let Some(cp) = hex4(&enc[j + 1..]) {
+                push_char(&mut out, cp);
+                i = j + 5;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    if out.is_empty() {
+        return enc.to_vec();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_segment_is_decoded_and_mapped_back() {
+        let text = b"key: c2VjcmV0LXZhbHVlLTEyMzQ1Ng== end";
+        let mut d = Decoder::default();
+        let out = d.decode(text).unwrap();
+        assert_eq!(out, b"key: secret-value-123456 end".to_vec());
+        let seg = &d.passes[0][0];
+        assert_eq!(seg.original, Span::new(5, 33));
+        assert_eq!(tags(&[seg]), vec!["decoded:base64", "decode-depth:1"]);
+    }
+
+    #[test]
+    fn hex_and_percent_decode() {
+        assert_eq!(decode_hex(b"41424344"), b"ABCD");
+        assert!(decode_hex(b"abcdef").is_empty()); // no digit
+        assert_eq!(decode_percent(b"%41%42c"), b"ABc");
+        assert!(decode_percent(b"%00").is_empty());
+    }
+
+    #[test]
+    fn unicode_escapes_decode() {
+        assert_eq!(decode_unicode(br"\u0041\u0042"), b"AB");
+        assert_eq!(decode_unicode(b"U+0041 U+0042"), b"AB");
+    }
+
+    #[test]
+    fn nested_encoding_reports_depth_two() {
+        // base64("hex(secret)")
+        let inner = "73656372657431323334"; // "secret1234" in hex (20 chars: too short for hex)
+        let _ = inner;
+        let hexed = "7365637265742d746f6b656e2d31323334353637"; // "secret-token-1234567"
+        let b64 = base64::engine::general_purpose::STANDARD.encode(hexed);
+        let text = format!("x={b64}");
+        let mut d = Decoder::default();
+        let p1 = d.decode(text.as_bytes()).unwrap();
+        assert_eq!(p1, format!("x={hexed}").into_bytes());
+        let p2 = d.decode(&p1).unwrap();
+        assert_eq!(p2, b"x=secret-token-1234567".to_vec());
+        let seg = &d.passes[1][0];
+        assert_eq!(seg.depth, 2);
+        assert_eq!(seg.original, Span::new(2, text.len()));
+        assert_eq!(
+            tags(&[seg]),
+            vec!["decoded:hex", "decoded:base64", "decode-depth:2"]
+        );
+    }
+}

@@ -1,0 +1,649 @@
+//! The detector: gitleaks 8.30 detection semantics on a throughput-oriented engine.
+
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use regex_automata::Input;
+
+use super::compiled::{AllowRt, RuleRegex, RuleRt};
+use super::decode::{self, Decoder, Segment, Span};
+use super::entropy::shannon_entropy;
+use super::filter::{drop_generic_duplicates, redact_finding};
+use super::location::{location, newline_offsets};
+use super::{DetectOptions, Fragment};
+use crate::report::finding::{Finding, secret_fingerprint};
+use crate::rules::{Condition, Config, ConfigError, RegexTarget};
+
+/// One keyword occurrence attributed to one rule.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    rule: u32,
+    start: usize,
+    end: usize,
+}
+
+thread_local! {
+    static HITS: RefCell<Vec<Hit>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The marker that suppresses a finding on its line.
+const ALLOW_MARKER: &[u8] = b"gitleaks:allow";
+
+/// A compiled configuration, ready to scan fragments from many threads.
+///
+/// Rule regexes are compiled on first use; keyword hits are verified in bounded windows
+/// when that is provably exact for the rule (see the `plan` module), otherwise over the whole
+/// text, as gitleaks does.
+#[derive(Debug)]
+pub struct Detector {
+    config: Config,
+    opts: DetectOptions,
+    rules: Vec<RuleRt>,
+    active: Vec<bool>,
+    by_id: HashMap<String, usize>,
+    prefilter: Option<AhoCorasick>,
+    pattern_rules: Vec<Vec<u32>>,
+    has_keywordless_regex_rule: bool,
+    global: Vec<AllowRt>,
+    config_path: Option<String>,
+}
+
+/// Per-fragment context.
+struct Ctx<'f, 'a> {
+    frag: &'f Fragment<'a>,
+    newlines: OnceCell<Vec<usize>>,
+}
+
+impl Ctx<'_, '_> {
+    fn newlines(&self) -> &[usize] {
+        self.newlines.get_or_init(|| newline_offsets(self.frag.text))
+    }
+}
+
+/// The current decode pass.
+struct Pass<'p> {
+    text: &'p [u8],
+    /// Segments of all decode passes so far (empty in pass 0).
+    passes: &'p [Vec<Segment>],
+}
+
+impl Pass<'_> {
+    fn segments(&self) -> &[Segment] {
+        self.passes.last().map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+fn normalise_path(p: &str) -> &str {
+    p.strip_prefix("./").unwrap_or(p)
+}
+
+impl Detector {
+    /// Build a detector. Fails when `opts.enable_rules` names a rule the config lacks.
+    pub fn new(config: Config, opts: DetectOptions) -> Result<Detector, ConfigError> {
+        let cfg_path_buf = config
+            .path()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| "<config>".into());
+        for id in &opts.enable_rules {
+            if config.rule(id).is_none() {
+                return Err(ConfigError::Invalid {
+                    path: cfg_path_buf,
+                    message: format!("--enable-rule: rule `{id}` does not exist in this config"),
+                });
+            }
+        }
+        let rules: Vec<RuleRt> = config.rules().iter().map(RuleRt::new).collect();
+        let active: Vec<bool> = config
+            .rules()
+            .iter()
+            .map(|r| opts.enable_rules.is_empty() || opts.enable_rules.contains(&r.id))
+            .collect();
+        let mut by_id = HashMap::new();
+        let mut keyword_index: HashMap<&str, usize> = HashMap::new();
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+        let mut has_keywordless_regex_rule = false;
+        for (i, r) in config.rules().iter().enumerate() {
+            if !active[i] {
+                continue;
+            }
+            by_id.insert(r.id.clone(), i);
+            if r.keywords.is_empty() && r.regex.is_some() {
+                has_keywordless_regex_rule = true;
+            }
+            for k in &r.keywords {
+                if k.is_empty() {
+                    continue;
+                }
+                let idx = *keyword_index.entry(k.as_str()).or_insert_with(|| {
+                    patterns.push(k.as_str());
+                    pattern_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if !pattern_rules[idx].contains(&(i as u32)) {
+                    pattern_rules[idx].push(i as u32);
+                }
+            }
+        }
+        let prefilter = if patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&patterns)
+                    .or_else(|_| {
+                        AhoCorasick::builder()
+                            .ascii_case_insensitive(true)
+                            .match_kind(MatchKind::Standard)
+                            .build(&patterns)
+                    })
+                    .map_err(|e| ConfigError::Invalid {
+                        path: cfg_path_buf.clone(),
+                        message: format!("keyword automaton: {e}"),
+                    })?,
+            )
+        };
+        let global = config.allowlists().iter().map(AllowRt::new).collect();
+        let config_path = config
+            .path()
+            .map(|p| normalise_path(&p.to_string_lossy()).to_string());
+        Ok(Detector {
+            config,
+            opts,
+            rules,
+            active,
+            by_id,
+            prefilter,
+            pattern_rules,
+            has_keywordless_regex_rule,
+            global,
+            config_path,
+        })
+    }
+
+    /// The configuration this detector runs.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The options this detector was built with.
+    pub fn options(&self) -> &DetectOptions {
+        &self.opts
+    }
+
+    /// Global allowlist paths (used by the dir walker to skip files/dirs, as gitleaks does).
+    pub fn path_allowed_globally(&self, path: &str) -> bool {
+        self.global.iter().any(|a| a.path_allowed(path))
+    }
+
+    /// Cheap superset prefilter: `false` guarantees that [`Detector::scan`] reports no regex
+    /// finding for any fragment made of whole lines of `bytes` (decoding included).
+    /// Path-only rules are not covered.
+    pub fn might_match(&self, bytes: &[u8]) -> bool {
+        if self.has_keywordless_regex_rule {
+            return true;
+        }
+        let Some(ac) = &self.prefilter else {
+            return false;
+        };
+        if ac.is_match(bytes) {
+            return true;
+        }
+        if self.opts.max_decode_depth == 0 || !decode::may_contain_encoded(bytes) {
+            return false;
+        }
+        let mut dec = Decoder::default();
+        let mut cur: Cow<'_, [u8]> = Cow::Borrowed(bytes);
+        for _ in 0..self.opts.max_decode_depth {
+            match dec.decode(&cur) {
+                Some(next) => {
+                    if ac.is_match(&next) {
+                        return true;
+                    }
+                    cur = Cow::Owned(next);
+                }
+                None => break,
+            }
+        }
+        false
+    }
+
+    /// All findings of one fragment, appended to `out`: Fingerprint and SecretFingerprint set,
+    /// redaction applied, path-only rules included (one path finding per call, as gitleaks does
+    /// per fragment). `.gitleaksignore` and baselines are applied separately
+    /// ([`super::Suppressions`]).
+    pub fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+        if !frag.path.is_empty()
+            && self
+                .config_path
+                .as_deref()
+                .is_some_and(|p| p == normalise_path(frag.path))
+        {
+            return;
+        }
+        if fragment_allowed(&self.global, frag) {
+            return;
+        }
+        let ctx = Ctx {
+            frag,
+            newlines: OnceCell::new(),
+        };
+        let mut findings: Vec<Finding> = Vec::new();
+        let mut hits = HITS.with(|h| std::mem::take(&mut *h.borrow_mut()));
+        let mut decoder = Decoder::default();
+        let mut current: Cow<'_, [u8]> = Cow::Borrowed(frag.text);
+        let mut depth = 0u32;
+        loop {
+            {
+                let pass = Pass {
+                    text: &current,
+                    passes: &decoder.passes,
+                };
+                self.collect_hits(pass.text, &mut hits);
+                let mut prev_rule = u32::MAX;
+                let mut hit_rules: Vec<u32> = Vec::new();
+                for h in &hits {
+                    if h.rule != prev_rule {
+                        hit_rules.push(h.rule);
+                        prev_rule = h.rule;
+                    }
+                }
+                for (ri, rule) in self.config.rules().iter().enumerate() {
+                    if !self.active[ri] {
+                        continue;
+                    }
+                    let triggered = rule.keywords.is_empty()
+                        || hit_rules.binary_search(&(ri as u32)).is_ok();
+                    if triggered {
+                        self.detect_rule(&ctx, ri, &pass, &hits, false, &mut findings);
+                    }
+                }
+            }
+            depth += 1;
+            if depth > self.opts.max_decode_depth {
+                break;
+            }
+            match decoder.decode(&current) {
+                Some(next) => current = Cow::Owned(next),
+                None => break,
+            }
+        }
+        hits.clear();
+        HITS.with(|h| *h.borrow_mut() = hits);
+        if findings.is_empty() {
+            return;
+        }
+        drop_generic_duplicates(&mut findings);
+        for mut f in findings {
+            if !f.secret.is_empty() {
+                f.secret_fingerprint = secret_fingerprint(&f.rule_id, &f.secret);
+            }
+            if let Some(p) = self.opts.redact.filter(|p| *p > 0) {
+                redact_finding(&mut f, p);
+            }
+            f.fingerprint = f.gitleaks_fingerprint();
+            out.push(f);
+        }
+    }
+
+    /// All keyword occurrences in `text`, one entry per (rule, occurrence), sorted by rule then
+    /// position.
+    fn collect_hits(&self, text: &[u8], hits: &mut Vec<Hit>) {
+        hits.clear();
+        let Some(ac) = &self.prefilter else {
+            return;
+        };
+        for m in ac.find_overlapping_iter(text) {
+            for &rule in &self.pattern_rules[m.pattern().as_usize()] {
+                hits.push(Hit {
+                    rule,
+                    start: m.start(),
+                    end: m.end(),
+                });
+            }
+        }
+        hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
+    }
+
+    fn rule_hits<'h>(hits: &'h [Hit], ri: usize) -> &'h [Hit] {
+        let r = ri as u32;
+        let lo = hits.partition_point(|h| h.rule < r);
+        let hi = hits.partition_point(|h| h.rule <= r);
+        &hits[lo..hi]
+    }
+
+    /// gitleaks `detectRule` (plus composite processing), appending to `out`.
+    fn detect_rule(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        ri: usize,
+        pass: &Pass<'_>,
+        all_hits: &[Hit],
+        inherited: bool,
+        out: &mut Vec<Finding>,
+    ) {
+        let rule = &self.config.rules()[ri];
+        let rt = &self.rules[ri];
+        let frag = ctx.frag;
+        if rule.skip_report && !inherited {
+            return;
+        }
+        if fragment_allowed(&rt.allowlists, frag) {
+            return;
+        }
+        let segments = pass.segments();
+        if let Some(path_re) = &rt.path {
+            let path_ok = path_re.is_match(frag.path.as_bytes());
+            if !rt.has_regex() && segments.is_empty() {
+                if path_ok {
+                    out.push(Finding {
+                        rule_id: rule.id.clone(),
+                        description: rule.description.clone(),
+                        r#match: format!("file detected: {}", frag.path),
+                        file: frag.path.to_string(),
+                        symlink_file: frag.symlink_file.to_string(),
+                        commit: frag.commit.to_string(),
+                        tags: rule.tags.clone(),
+                        ..Finding::default()
+                    });
+                }
+                return;
+            } else if !path_ok {
+                return;
+            }
+        }
+        if !rt.has_regex() {
+            return;
+        }
+        if let Some(n) = self.opts.max_target_megabytes {
+            if n > 0 && (pass.text.len() / 1_000_000) as u64 > n {
+                return;
+            }
+        }
+        let Some(rx) = rt.regex() else {
+            return;
+        };
+        let matches = find_matches(rx, pass.text, Self::rule_hits(all_hits, ri));
+        if matches.is_empty() {
+            return;
+        }
+        let first_new = out.len();
+        for (s, e) in matches {
+            if let Some(f) = self.build_finding(ctx, ri, rx, pass, s, e) {
+                out.push(f);
+            }
+        }
+        if inherited || rule.required.is_empty() || out.len() == first_new {
+            return;
+        }
+        // Composite rule: keep a primary finding only if every required rule has a finding
+        // within range in the same fragment and pass.
+        let mut required: Vec<(usize, Vec<Finding>)> = Vec::new();
+        for (qi, req) in rule.required.iter().enumerate() {
+            if let Some(&rq) = self.by_id.get(&req.id) {
+                let mut v = Vec::new();
+                self.detect_rule(ctx, rq, pass, all_hits, true, &mut v);
+                required.push((qi, v));
+            }
+        }
+        let primaries = out.split_off(first_new);
+        for p in primaries {
+            let satisfied = rule.required.iter().enumerate().all(|(qi, req)| {
+                required
+                    .iter()
+                    .find(|(i, _)| *i == qi)
+                    .is_some_and(|(_, found)| {
+                        found.iter().any(|q| {
+                            req.within_lines.is_none_or(|n| {
+                                (i64::from(p.start_line) - i64::from(q.start_line)).abs() <= n
+                            }) && req.within_columns.is_none_or(|n| {
+                                (i64::from(p.start_column) - i64::from(q.start_column)).abs()
+                                    <= n
+                            })
+                        })
+                    })
+            });
+            if satisfied {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Turn one regex match `[s, e)` of the current pass into a finding (or `None` when it
+    /// is filtered out).
+    fn build_finding(
+        &self,
+        ctx: &Ctx<'_, '_>,
+        ri: usize,
+        rx: &RuleRegex,
+        pass: &Pass<'_>,
+        s: usize,
+        e: usize,
+    ) -> Option<Finding> {
+        let rule = &self.config.rules()[ri];
+        let rt = &self.rules[ri];
+        let frag = ctx.frag;
+        let raw = frag.text;
+        let text = pass.text;
+        let matched = trim_newlines(&text[s..e]);
+        let segments = pass.segments();
+        let mut tags = rule.tags.clone();
+        let (ms, me, current_line): (usize, usize, Option<&[u8]>) = if segments.is_empty() {
+            (s, s + matched.len(), None)
+        } else {
+            let span = Span::new(s, e);
+            let overlapping: Vec<&Segment> = segments
+                .iter()
+                .filter(|g| g.decoded.overlaps(span))
+                .collect();
+            if overlapping.is_empty() {
+                return None;
+            }
+            let adj = decode::to_original(pass.passes, pass.passes.len() - 1, &overlapping, span);
+            tags.extend(decode::tags(&overlapping));
+            let clamp = |v: i64| (v.max(0) as usize).min(raw.len());
+            (
+                clamp(adj.start),
+                clamp(adj.end),
+                Some(decode::current_line(&overlapping, text)),
+            )
+        };
+        let mut loc = location(ctx.newlines(), raw, ms, me);
+        if me > loc.end_line_index {
+            loc.end_line_index = me;
+        }
+        let (ls, le) = (
+            loc.start_line_index.min(raw.len()),
+            loc.end_line_index.min(raw.len()),
+        );
+        let line: &[u8] = if ls <= le { &raw[ls..le] } else { &[] };
+        if !self.opts.ignore_gitleaks_allow && memchr::memmem::find(line, ALLOW_MARKER).is_some()
+        {
+            return None;
+        }
+        let current_line = current_line.unwrap_or(line);
+
+        // Secret: re-run the regex on the trimmed match alone.
+        let mut secret: &[u8] = matched;
+        let groups = rx.re.group_info().group_len(regex_automata::PatternID::ZERO);
+        if groups >= 2 {
+            let mut caps = rx.re.create_captures();
+            rx.re.captures(Input::new(matched), &mut caps);
+            if caps.is_match() {
+                if rule.secret_group > 0 {
+                    if rule.secret_group >= groups {
+                        return None;
+                    }
+                    secret = caps
+                        .get_group(rule.secret_group)
+                        .map_or(&[][..], |sp| &matched[sp.range()]);
+                } else if let Some(sp) = (1..groups)
+                    .filter_map(|g| caps.get_group(g))
+                    .find(|sp| !sp.is_empty())
+                {
+                    secret = &matched[sp.range()];
+                }
+            }
+        }
+
+        let entropy = shannon_entropy(secret);
+        if rule.entropy != 0.0 && entropy <= rule.entropy {
+            return None;
+        }
+        if finding_allowed(&self.global, frag, secret, matched, current_line)
+            || finding_allowed(&rt.allowlists, frag, secret, matched, current_line)
+        {
+            return None;
+        }
+        let start_line = i64::from(frag.start_line) + loc.start_line as i64;
+        let end_line = i64::from(frag.start_line) + loc.end_line as i64;
+        let to_u32 = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+        Some(Finding {
+            rule_id: rule.id.clone(),
+            description: rule.description.clone(),
+            start_line: to_u32(start_line),
+            end_line: to_u32(end_line),
+            start_column: to_u32(loc.start_column),
+            end_column: to_u32(loc.end_column),
+            r#match: String::from_utf8_lossy(matched).into_owned(),
+            secret: String::from_utf8_lossy(secret).into_owned(),
+            file: frag.path.to_string(),
+            symlink_file: frag.symlink_file.to_string(),
+            commit: frag.commit.to_string(),
+            entropy: entropy as f32,
+            tags,
+            line: String::from_utf8_lossy(line).into_owned(),
+            ..Finding::default()
+        })
+    }
+}
+
+/// `strings.Trim(s, "\n")`.
+fn trim_newlines(b: &[u8]) -> &[u8] {
+    let mut s = 0;
+    let mut e = b.len();
+    while s < e && b[s] == b'\n' {
+        s += 1;
+    }
+    while e > s && b[e - 1] == b'\n' {
+        e -= 1;
+    }
+    &b[s..e]
+}
+
+/// gitleaks `checkCommitOrPathAllowed`: fragment-level commit/path allowlists.
+fn fragment_allowed(allowlists: &[AllowRt], frag: &Fragment<'_>) -> bool {
+    if frag.path.is_empty() && frag.commit.is_empty() {
+        return false;
+    }
+    allowlists.iter().any(|a| {
+        let commit_ok = a.commit_allowed(frag.commit);
+        let path_ok = a.path_allowed(frag.path);
+        match a.condition {
+            Condition::Or => commit_ok || path_ok,
+            Condition::And => {
+                if a.has_regexes() || a.has_stopwords() {
+                    return false; // checked per finding
+                }
+                (!a.has_commits() || commit_ok) && (!a.has_paths() || path_ok)
+            }
+        }
+    })
+}
+
+/// gitleaks `checkFindingAllowed`.
+fn finding_allowed(
+    allowlists: &[AllowRt],
+    frag: &Fragment<'_>,
+    secret: &[u8],
+    matched: &[u8],
+    line: &[u8],
+) -> bool {
+    allowlists.iter().any(|a| {
+        let target = match a.target {
+            RegexTarget::Secret => secret,
+            RegexTarget::Match => matched,
+            RegexTarget::Line => line,
+        };
+        let regex_ok = a.regex_allowed(target);
+        let stop_ok = a.contains_stopword(secret);
+        match a.condition {
+            Condition::Or => regex_ok || stop_ok,
+            Condition::And => {
+                (!a.has_commits() || a.commit_allowed(frag.commit))
+                    && (!a.has_paths() || a.path_allowed(frag.path))
+                    && (!a.has_regexes() || regex_ok)
+                    && (!a.has_stopwords() || stop_ok)
+            }
+        }
+    })
+}
+
+/// All leftmost-first, non-overlapping matches of the rule in `text`, either over the whole
+/// text or over merged windows around the rule's keyword hits (when the plan proves that
+/// gives the same result).
+fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    if !rx.plan.windowed() {
+        for m in rx.re.find_iter(text) {
+            out.push((m.start(), m.end()));
+        }
+        return out;
+    }
+    let n = text.len();
+    let search = |lo: usize, hi: usize, out: &mut Vec<(usize, usize)>| {
+        for m in rx.re.find_iter(Input::new(text).range(lo..hi)) {
+            out.push((m.start(), m.end()));
+        }
+    };
+    // Windows are monotone in the hit start, so they merge on the fly.
+    let mut cur: Option<(usize, usize)> = None;
+    // Line-boundary caches (hits are sorted by start), so the newline searches stay linear.
+    let mut last_ks = 0usize;
+    let mut last_line_start = 0usize;
+    let mut next_nl: Option<usize> = None;
+    for h in hits {
+        let ks = h.start;
+        let (mut lo, mut hi) = match rx.plan.max_len {
+            Some(l) => (ks.saturating_sub(l), ks.saturating_add(l).min(n)),
+            None => (0, n),
+        };
+        if rx.plan.single_line {
+            // Lower bound: the start of the hit's line (or `lo`, whichever is later).
+            let from = lo.max(last_ks).min(ks);
+            let ls = match memchr::memrchr(b'\n', &text[from..ks]) {
+                Some(i) => from + i + 1,
+                None if from == last_ks => last_line_start.max(lo),
+                None => lo,
+            };
+            last_ks = ks;
+            last_line_start = ls;
+            lo = ls;
+            // Upper bound: the first newline at or after the hit.
+            let nl = match next_nl {
+                Some(p) if ks <= p => p,
+                _ => memchr::memchr(b'\n', &text[ks..]).map_or(n, |i| ks + i),
+            };
+            next_nl = Some(nl);
+            hi = hi.min(nl);
+        }
+        match &mut cur {
+            Some((_, ch)) if lo <= *ch => *ch = (*ch).max(hi),
+            _ => {
+                if let Some((a, b)) = cur.take() {
+                    search(a, b, &mut out);
+                }
+                cur = Some((lo, hi));
+            }
+        }
+    }
+    if let Some((a, b)) = cur {
+        search(a, b, &mut out);
+    }
+    out
+}

@@ -1,0 +1,211 @@
+//! Compile-time analysis of a rule regex: can a keyword hit be verified by searching only a
+//! bounded window around it, with exactly the result of a whole-fragment search?
+//!
+//! A windowed search is exact when
+//! 1. every match of the regex contains one of the rule's keywords (ASCII case-insensitive),
+//!    so every match overlaps a keyword hit, and
+//! 2. a match containing a hit at `[ks, ke)` is confined to a computable window: either the
+//!    regex has a maximum match length `L` (window `[ke-L, ks+L)`), or it can never match a
+//!    `\n` (window = the hit's line), or both (intersection).
+//!
+//! Then every match of a full search lies wholly inside one merged window, and a leftmost-first
+//! search restricted to that window (with the full haystack visible to look-around, via
+//! `Input::range`) reports the same matches. `tests/windowed_equivalence.rs` checks this by
+//! property testing.
+
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+/// How to verify one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Plan {
+    /// Every match contains a keyword.
+    pub covered: bool,
+    /// Maximum match length in bytes.
+    pub max_len: Option<usize>,
+    /// No match can contain `\n`.
+    pub single_line: bool,
+}
+
+impl Plan {
+    /// Whether windowed verification is exact for this rule.
+    pub fn windowed(&self) -> bool {
+        self.covered && (self.max_len.is_some() || self.single_line)
+    }
+}
+
+/// Analyse `hir` for a rule with these (lowercased) keywords.
+pub(crate) fn analyse(hir: &Hir, keywords: &[String]) -> Plan {
+    let kws: Vec<Vec<u8>> = keywords
+        .iter()
+        .filter(|k| !k.is_empty())
+        .map(|k| k.as_bytes().to_ascii_lowercase())
+        .collect();
+    Plan {
+        covered: !kws.is_empty() && covered(hir, &kws),
+        max_len: hir.properties().maximum_len(),
+        single_line: !can_match_newline(hir),
+    }
+}
+
+fn contains_kw(run: &[u8], kws: &[Vec<u8>]) -> bool {
+    kws.iter()
+        .any(|k| k.len() <= run.len() && memchr::memmem::find(run, k).is_some())
+}
+
+/// The lowercased byte a class stands for, when it is one byte or one ASCII letter in both
+/// cases.
+fn class_byte(c: &Class) -> Option<u8> {
+    let mut set: Vec<u32> = Vec::new();
+    match c {
+        Class::Bytes(b) => {
+            for r in b.ranges() {
+                for x in r.start()..=r.end() {
+                    set.push(u32::from(x));
+                    if set.len() > 2 {
+                        return None;
+                    }
+                }
+            }
+        }
+        Class::Unicode(u) => {
+            for r in u.ranges() {
+                for x in (r.start() as u32)..=(r.end() as u32) {
+                    set.push(x);
+                    if set.len() > 2 {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+    let bytes: Vec<u8> = set
+        .iter()
+        .map(|&x| u8::try_from(x).ok().filter(u8::is_ascii))
+        .collect::<Option<_>>()?;
+    match bytes[..] {
+        [b] => Some(b.to_ascii_lowercase()),
+        [a, b] if a.to_ascii_lowercase() == b.to_ascii_lowercase() && a != b => {
+            Some(a.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+/// The lowercased literal text `h` always matches, if it is a fixed (case-folded) string.
+fn literal_bytes(h: &Hir) -> Option<Vec<u8>> {
+    match h.kind() {
+        HirKind::Literal(l) => Some(l.0.to_ascii_lowercase()),
+        HirKind::Class(c) => class_byte(c).map(|b| vec![b]),
+        HirKind::Capture(c) => literal_bytes(&c.sub),
+        HirKind::Concat(v) => {
+            let mut out = Vec::new();
+            for x in v {
+                out.extend(literal_bytes(x)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Flatten nested concatenations (through capture groups, which do not affect matching).
+fn flatten<'a>(items: &'a [Hir], out: &mut Vec<&'a Hir>) {
+    for it in items {
+        match it.kind() {
+            HirKind::Concat(v) => flatten(v, out),
+            HirKind::Capture(c) => match c.sub.kind() {
+                HirKind::Concat(v) => flatten(v, out),
+                _ => out.push(it),
+            },
+            _ => out.push(it),
+        }
+    }
+}
+
+/// Does every match of `h` contain one of `kws` (ASCII case-insensitively)?
+fn covered(h: &Hir, kws: &[Vec<u8>]) -> bool {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(l) => contains_kw(&l.0.to_ascii_lowercase(), kws),
+        HirKind::Class(c) => class_byte(c).is_some_and(|b| contains_kw(&[b], kws)),
+        HirKind::Capture(c) => covered(&c.sub, kws),
+        HirKind::Repetition(r) => r.min >= 1 && covered(&r.sub, kws),
+        HirKind::Alternation(v) => v.iter().all(|x| covered(x, kws)),
+        HirKind::Concat(v) => {
+            let mut items = Vec::new();
+            flatten(v, &mut items);
+            let mut run: Vec<u8> = Vec::new();
+            for it in items {
+                if let Some(b) = literal_bytes(it) {
+                    run.extend(b);
+                    if contains_kw(&run, kws) {
+                        return true;
+                    }
+                    continue;
+                }
+                if matches!(it.kind(), HirKind::Look(_)) {
+                    // Zero-width: does not break a literal run.
+                    continue;
+                }
+                if covered(it, kws) {
+                    return true;
+                }
+                run.clear();
+            }
+            false
+        }
+    }
+}
+
+fn can_match_newline(h: &Hir) -> bool {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => false,
+        HirKind::Literal(l) => l.0.contains(&b'\n'),
+        HirKind::Class(Class::Bytes(b)) => b.ranges().iter().any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        HirKind::Class(Class::Unicode(u)) => u.ranges().iter().any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        HirKind::Capture(c) => can_match_newline(&c.sub),
+        HirKind::Repetition(r) => r.max != Some(0) && can_match_newline(&r.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(can_match_newline),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::goregex;
+
+    fn plan(re: &str, kws: &[&str]) -> Plan {
+        let kws: Vec<String> = kws.iter().map(|s| s.to_string()).collect();
+        analyse(&goregex::parse(re).unwrap(), &kws)
+    }
+
+    #[test]
+    fn literal_prefix_rule_is_windowed() {
+        let p = plan(r"\b(ghp_[0-9a-zA-Z]{36})\b", &["ghp_"]);
+        assert!(p.covered && p.windowed());
+        assert_eq!(p.max_len, Some(40));
+    }
+
+    #[test]
+    fn case_insensitive_literals_count() {
+        assert!(plan(r"(?i)secret[=:]\w{8}", &["secret"]).covered);
+        assert!(plan(r"(?i)(?:access|auth)_key=\w{8}", &["key"]).covered);
+        assert!(plan(r"(?:AKIA|ASIA)[A-Z0-9]{16}", &["akia", "asia"]).covered);
+    }
+
+    #[test]
+    fn alternation_branch_without_keyword_is_not_covered() {
+        assert!(!plan(r"(?:AKIA|XXXX)[A-Z0-9]{16}", &["akia"]).covered);
+        assert!(!plan(r"(?:key)?[a-z]{8}", &["key"]).covered);
+        assert!(!plan(r"[a-z]{8}", &[]).covered);
+    }
+
+    #[test]
+    fn unbounded_single_line_rule_is_windowed() {
+        let p = plan(r"token=[^\n]+", &["token"]);
+        assert_eq!(p.max_len, None);
+        assert!(p.single_line && p.windowed());
+        let q = plan(r"token=[\s\S]+", &["token"]);
+        assert!(!q.single_line && !q.windowed());
+    }
+}

@@ -1,0 +1,450 @@
+//! Parsing one config file (gitleaks' `ViperConfig.Translate`) and running its `[extend]`.
+
+use std::path::{Path, PathBuf};
+
+use toml::Table;
+
+use super::extend::{self, MAX_EXTEND_DEPTH};
+use super::value::{Fields, normalise_table};
+use super::{Allowlist, Condition, Config, ConfigError, RegexTarget, Required, Rule, goregex};
+
+/// What one file contributes before merging.
+pub(crate) struct Translated {
+    pub config: Config,
+    /// `[extend]`.
+    pub extend: ExtendSpec,
+    /// Global allowlists with `targetRules`: (rule ids, allowlist).
+    pub targeted: Vec<(Vec<String>, Allowlist)>,
+}
+
+/// `[extend]` of one file.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ExtendSpec {
+    pub use_default: bool,
+    pub path: Option<String>,
+    pub disabled_rules: Vec<String>,
+}
+
+/// Load a root config (depth 0).
+pub(crate) fn load_root(text: &str, origin: &Path) -> Result<Config, ConfigError> {
+    let mut cfg = load_at_depth(text, origin, 0, false)?;
+    cfg.path = Some(origin.to_path_buf());
+    Ok(cfg)
+}
+
+/// The embedded default, at depth 0.
+pub(crate) fn load_embedded_default() -> Result<Config, ConfigError> {
+    load_at_depth(
+        super::DEFAULT_CONFIG_TOML,
+        Path::new("<embedded default>"),
+        0,
+        true,
+    )
+}
+
+/// Load a config at an extend depth: translate, extend (if depth allows), and at depth 0
+/// validate rules and apply `targetRules`.
+pub(crate) fn load_at_depth(
+    text: &str,
+    origin: &Path,
+    depth: u32,
+    trusted: bool,
+) -> Result<Config, ConfigError> {
+    let t = translate(text, origin, trusted)?;
+    let Translated {
+        mut config,
+        extend: spec,
+        targeted,
+    } = t;
+    if depth != MAX_EXTEND_DEPTH {
+        if spec.use_default && spec.path.is_some() {
+            return Err(ConfigError::Invalid {
+                path: origin.to_path_buf(),
+                message: "[extend] sets both `path` and `useDefault`; use one".into(),
+            });
+        }
+        extend::apply(&mut config, &spec, origin, depth)?;
+    } else if spec.use_default || spec.path.is_some() {
+        config.warnings.push(format!(
+            "{}: [extend] ignored: extend chains are limited to depth {MAX_EXTEND_DEPTH} (as in gitleaks)",
+            origin.display()
+        ));
+    }
+    if depth == 0 {
+        for r in &config.rules {
+            validate_rule(r, origin)?;
+        }
+        for (ids, al) in targeted {
+            for id in ids {
+                let Some(rule) = config.rules.iter_mut().find(|r| r.id == id) else {
+                    return Err(ConfigError::Invalid {
+                        path: origin.to_path_buf(),
+                        message: format!(
+                            "[[allowlists]] targetRules names rule `{id}`, which does not exist"
+                        ),
+                    });
+                };
+                rule.allowlists.push(al.clone());
+            }
+        }
+    } else if !targeted.is_empty() {
+        config.warnings.push(format!(
+            "{}: [[allowlists]] with targetRules in an extended config are ignored (as in gitleaks)",
+            origin.display()
+        ));
+    }
+    Ok(config)
+}
+
+fn rule_err(origin: &Path, id: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Rule {
+        path: origin.to_path_buf(),
+        rule_id: id.to_string(),
+        message: message.into(),
+    }
+}
+
+fn invalid(origin: &Path, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        path: origin.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Rule validation (gitleaks `Rule.Validate`), run after merging.
+fn validate_rule(r: &Rule, origin: &Path) -> Result<(), ConfigError> {
+    if r.id.trim().is_empty() {
+        let mut ctx = String::new();
+        if !r.description.is_empty() {
+            ctx.push_str(&format!(" (description: {})", r.description));
+        }
+        return Err(rule_err(origin, "", format!("`id` is missing or empty{ctx}")));
+    }
+    if r.regex.is_none() && r.path.is_none() {
+        return Err(rule_err(
+            origin,
+            &r.id,
+            "both `regex` and `path` are empty, this rule would have no effect",
+        ));
+    }
+    if let (Some(_), Some(groups)) = (&r.regex, r.regex_groups) {
+        if r.secret_group > groups {
+            return Err(rule_err(
+                origin,
+                &r.id,
+                format!(
+                    "invalid secretGroup {}: the regex has only {groups} capture group(s)",
+                    r.secret_group
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parse one file into its own rules/allowlists (no merging).
+/// `trusted` (the embedded default, validated by a unit test) skips regex parsing to keep
+/// start-up fast; regexes are then parsed when first used.
+pub(crate) fn translate(
+    text: &str,
+    origin: &Path,
+    trusted: bool,
+) -> Result<Translated, ConfigError> {
+    let ctx = origin.display().to_string();
+    let raw: Table = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        path: origin.to_path_buf(),
+        message: goregex::one_line(&e.to_string()),
+    })?;
+    let mut warnings = Vec::new();
+    let table = normalise_table(raw, &ctx, &mut warnings);
+    let mut top = Fields::new(&table);
+    let fe = |e: (String, String)| invalid(origin, e.1);
+
+    let title = top.string("title").map_err(fe)?.unwrap_or_default();
+    let description = top.string("description").map_err(fe)?.unwrap_or_default();
+    let min_version = top.string("minversion").map_err(fe)?.unwrap_or_default();
+
+    // [extend]
+    let mut spec = ExtendSpec::default();
+    if let Some(ext) = top.table("extend").map_err(fe)? {
+        let mut f = Fields::new(ext);
+        let efe = |e: (String, String)| invalid(origin, format!("[extend]: {}", e.1));
+        spec.use_default = f.bool("usedefault").map_err(efe)?.unwrap_or(false);
+        spec.path = f.string("path").map_err(efe)?.filter(|p| !p.is_empty());
+        spec.disabled_rules = f.strings("disabledrules").map_err(efe)?.unwrap_or_default();
+        if let Some(url) = f.string("url").map_err(efe)?.filter(|u| !u.is_empty()) {
+            warnings.push(format!(
+                "{ctx}: [extend] url = \"{url}\" is not supported (gitleaks ignores it too)"
+            ));
+        }
+        warn_unknown(&mut warnings, &ctx, "[extend]", &f);
+    }
+
+    // [[rules]]
+    let mut rules: Vec<Rule> = Vec::new();
+    for rt in top.tables("rules").map_err(fe)? {
+        let rule = translate_rule(rt, origin, &ctx, &mut warnings, trusted)?;
+        if let Some(pos) = rules.iter().position(|r| r.id == rule.id) {
+            warnings.push(format!(
+                "{ctx}: rule `{}` is defined more than once; the last definition is used",
+                rule.id
+            ));
+            rules[pos] = rule;
+        } else {
+            rules.push(rule);
+        }
+    }
+    // Required rules must exist in this same file (gitleaks checks before extending).
+    for r in &rules {
+        for req in &r.required {
+            if !rules.iter().any(|x| x.id == req.id) {
+                return Err(rule_err(
+                    origin,
+                    &r.id,
+                    format!(
+                        "[[rules.required]] rule `{}` does not exist in this file",
+                        req.id
+                    ),
+                ));
+            }
+        }
+    }
+
+    // Global allowlists.
+    let single = top.table("allowlist").map_err(fe)?;
+    let many = top.tables("allowlists").map_err(fe)?;
+    if single.is_some() && !many.is_empty() {
+        return Err(invalid(
+            origin,
+            "[allowlist] is deprecated and cannot be used together with [[allowlists]]",
+        ));
+    }
+    let mut allowlists = Vec::new();
+    let mut targeted = Vec::new();
+    let label = if single.is_some() {
+        "[allowlist]"
+    } else {
+        "[[allowlists]]"
+    };
+    for (i, at) in single.into_iter().chain(many).enumerate() {
+        let mut f = Fields::new(at);
+        let al = translate_allowlist(&mut f, trusted)
+            .map_err(|m| invalid(origin, format!("{label} #{}: {m}", i + 1)))?;
+        let targets = f
+            .strings("targetrules")
+            .map_err(|e| invalid(origin, format!("{label} #{}: {}", i + 1, e.1)))?
+            .unwrap_or_default();
+        warn_unknown(&mut warnings, &ctx, label, &f);
+        if targets.is_empty() {
+            allowlists.push(al);
+        } else {
+            targeted.push((targets, al));
+        }
+    }
+    warn_unknown(&mut warnings, &ctx, "top level", &top);
+
+    Ok(Translated {
+        config: Config {
+            title,
+            description,
+            min_version,
+            path: None,
+            rules,
+            allowlists,
+            warnings,
+        },
+        extend: spec,
+        targeted,
+    })
+}
+
+fn warn_unknown(warnings: &mut Vec<String>, ctx: &str, place: &str, f: &Fields<'_>) {
+    for k in f.unknown_keys() {
+        warnings.push(format!("{ctx}: {place}: unknown key `{k}` (ignored)"));
+    }
+}
+
+fn translate_rule(
+    rt: &Table,
+    origin: &Path,
+    ctx: &str,
+    warnings: &mut Vec<String>,
+    trusted: bool,
+) -> Result<Rule, ConfigError> {
+    let mut f = Fields::new(rt);
+    // The id first, so every later error can name it.
+    let id = f
+        .string("id")
+        .map_err(|e| rule_err(origin, "", e.1))?
+        .unwrap_or_default();
+    let re = |e: (String, String)| rule_err(origin, &id, e.1);
+    let description = f.string("description").map_err(re)?.unwrap_or_default();
+    let regex = f.string("regex").map_err(re)?.filter(|s| !s.is_empty());
+    let path = f.string("path").map_err(re)?.filter(|s| !s.is_empty());
+    let secret_group = f.int("secretgroup").map_err(re)?.unwrap_or(0);
+    if secret_group < 0 {
+        return Err(rule_err(
+            origin,
+            &id,
+            format!("invalid secretGroup {secret_group}"),
+        ));
+    }
+    let entropy = f.float("entropy").map_err(re)?.unwrap_or(0.0);
+    let keywords: Vec<String> = f
+        .strings("keywords")
+        .map_err(re)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|k| k.to_lowercase())
+        .collect();
+    let tags = f.strings("tags").map_err(re)?.unwrap_or_default();
+    let skip_report = f.bool("skipreport").map_err(re)?.unwrap_or(false);
+    // Regexes are checked here (gitleaks panics on them at this point).
+    let mut regex_groups = None;
+    if !trusted {
+        if let Some(r) = &regex {
+            let hir = goregex::parse(r)
+                .map_err(|e| rule_err(origin, &id, format!("invalid regex: {e}")))?;
+            regex_groups = Some(goregex::capture_count(&hir));
+        }
+        if let Some(p) = &path {
+            goregex::parse(p)
+                .map_err(|e| rule_err(origin, &id, format!("invalid path: {e}")))?;
+        }
+    }
+    let single = f.table("allowlist").map_err(re)?;
+    let many = f.tables("allowlists").map_err(re)?;
+    if single.is_some() && !many.is_empty() {
+        return Err(rule_err(
+            origin,
+            &id,
+            "[rules.allowlist] is deprecated and cannot be used together with [[rules.allowlists]]",
+        ));
+    }
+    let mut allowlists = Vec::new();
+    for (i, at) in many.into_iter().chain(single).enumerate() {
+        let mut af = Fields::new(at);
+        let al = translate_allowlist(&mut af, trusted)
+            .map_err(|m| rule_err(origin, &id, format!("allowlist #{}: {m}", i + 1)))?;
+        warn_unknown(
+            warnings,
+            ctx,
+            &format!("rule `{id}` allowlist #{}", i + 1),
+            &af,
+        );
+        allowlists.push(al);
+    }
+    let mut required = Vec::new();
+    for rq in f.tables("required").map_err(re)? {
+        let mut qf = Fields::new(rq);
+        let qe = |e: (String, String)| rule_err(origin, &id, format!("[[rules.required]]: {}", e.1));
+        let rid = qf.string("id").map_err(qe)?.unwrap_or_default();
+        if rid.is_empty() {
+            return Err(rule_err(origin, &id, "[[rules.required]] rule id is empty"));
+        }
+        let within_lines = qf.int("withinlines").map_err(qe)?;
+        let within_columns = qf.int("withincolumns").map_err(qe)?;
+        warn_unknown(warnings, ctx, &format!("rule `{id}` [[rules.required]]"), &qf);
+        required.push(Required {
+            id: rid,
+            within_lines,
+            within_columns,
+        });
+    }
+    warn_unknown(warnings, ctx, &format!("rule `{id}`"), &f);
+    Ok(Rule {
+        id,
+        description,
+        regex,
+        secret_group: secret_group as usize,
+        entropy,
+        path,
+        keywords,
+        tags,
+        skip_report,
+        allowlists,
+        required,
+        regex_groups,
+    })
+}
+
+/// One allowlist (without `targetRules`, which only global allowlists read).
+fn translate_allowlist(f: &mut Fields<'_>, trusted: bool) -> Result<Allowlist, String> {
+    let e = |e: (String, String)| e.1;
+    let description = f.string("description").map_err(e)?.unwrap_or_default();
+    let cond = f.string("condition").map_err(e)?.unwrap_or_default();
+    let condition = match cond.to_uppercase().as_str() {
+        "AND" | "&&" => Condition::And,
+        "" | "OR" | "||" => Condition::Or,
+        _ => {
+            return Err(format!(
+                "unknown condition `{cond}` (expected \"AND\" or \"OR\")"
+            ));
+        }
+    };
+    let target = f.string("regextarget").map_err(e)?.unwrap_or_default();
+    let regex_target = match target.as_str() {
+        "" | "secret" => RegexTarget::Secret,
+        "match" => RegexTarget::Match,
+        "line" => RegexTarget::Line,
+        _ => {
+            return Err(format!(
+                "unknown regexTarget `{target}` (expected \"secret\", \"match\" or \"line\")"
+            ));
+        }
+    };
+    let mut commits: Vec<String> = Vec::new();
+    for c in f.strings("commits").map_err(e)?.unwrap_or_default() {
+        let c = c.trim().to_lowercase();
+        if !commits.contains(&c) {
+            commits.push(c);
+        }
+    }
+    let paths = f.strings("paths").map_err(e)?.unwrap_or_default();
+    let regexes = f.strings("regexes").map_err(e)?.unwrap_or_default();
+    let mut stopwords: Vec<String> = Vec::new();
+    for s in f.strings("stopwords").map_err(e)?.unwrap_or_default() {
+        let s = s.to_lowercase();
+        if !stopwords.contains(&s) {
+            stopwords.push(s);
+        }
+    }
+    if !trusted {
+        for p in &paths {
+            goregex::parse(p).map_err(|m| format!("invalid path pattern `{p}`: {m}"))?;
+        }
+        for r in &regexes {
+            goregex::parse(r).map_err(|m| format!("invalid regex `{r}`: {m}"))?;
+        }
+    }
+    if commits.is_empty() && paths.is_empty() && regexes.is_empty() && stopwords.is_empty() {
+        return Err(
+            "must contain at least one check for: commits, paths, regexes, or stopwords".into(),
+        );
+    }
+    Ok(Allowlist {
+        description,
+        condition,
+        commits,
+        paths,
+        regexes,
+        regex_target,
+        stopwords,
+    })
+}
+
+/// Resolve an `[extend] path`: relative to the working directory (gitleaks), else relative
+/// to the extending file's directory.
+pub(crate) fn resolve_extend_path(p: &str, origin: &Path) -> (PathBuf, bool) {
+    let direct = PathBuf::from(p);
+    if direct.is_absolute() || direct.exists() {
+        return (direct, false);
+    }
+    if let Some(dir) = origin.parent() {
+        let alt = dir.join(p);
+        if alt.exists() {
+            return (alt, true);
+        }
+    }
+    (direct, false)
+}

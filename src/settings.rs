@@ -233,7 +233,7 @@ impl Settings {
 ///   tree that contains `settings_file` (or, with no settings file, the repository at hand,
 ///   so the defaults apply to whatever repository the gate is run on).
 /// * `"*"` matches every repository.
-/// * An entry containing `/` (or starting with `~` or `.`) is a path, relative to the
+/// * An entry containing `/` (or starting with `~`, or exactly `.` or `..`) is a path, relative to the
 ///   directory of the settings file (or the current directory without one); it matches when
 ///   it names the same directory as `repo`'s work-tree root. `*` and `?` wildcards in a path
 ///   entry are matched against the root's absolute path.
@@ -281,7 +281,8 @@ pub fn repo_in_scope(list: &[String], repo: &Path, settings_file: Option<&Path>)
         if entry.is_empty() {
             return false;
         }
-        let is_path = entry.contains('/') || entry.starts_with('.') || entry.starts_with('~');
+        let is_path =
+            entry.contains('/') || entry.starts_with('~') || entry == "." || entry == "..";
         if !is_path {
             return wildcard_match(entry, &name);
         }
@@ -425,6 +426,10 @@ mod tests {
         assert!(repo_in_scope(&[abs], &svc, None));
         assert!(!repo_in_scope(&l(&["./missing"]), &web, Some(&file)));
         assert!(!repo_in_scope(&l(&["other", ""]), &web, Some(&file)));
+        // A name starting with a dot is still a name.
+        let hidden = t.path().join(".hidden-repo");
+        git_dir(&hidden);
+        assert!(repo_in_scope(&l(&[".hidden-repo"]), &hidden, Some(&file)));
     }
 
     #[test]

@@ -36,6 +36,9 @@ pub struct SecurityArgs {
     /// `.gitleaks.toml` as of the merge-base, the embedded default rules).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Extra `.gitleaksignore` file (trusted), applied with the merge-base's; repeatable.
+    #[arg(long = "ignore-file", value_name = "FILE")]
+    pub ignore_files: Vec<PathBuf>,
     /// Audit and policy flags (boxed to keep the command enum small).
     #[command(flatten)]
     pub options: Box<SecurityOptions>,
@@ -90,6 +93,7 @@ impl SecurityArgs {
             report_file: self.report_file.as_ref().map(cwd_relative),
             settings_file: self.settings.as_ref().map(cwd_relative),
             config: self.config.as_ref().map(cwd_relative),
+            ignore_files: self.ignore_files.iter().map(cwd_relative).collect(),
             audit: AuditInputs {
                 dbs: o.dbs.iter().map(cwd_relative).collect(),
                 online: o.online || o.osv_url.is_some(),

@@ -95,6 +95,9 @@ pub struct SecurityRequest {
     /// gitleaks configuration (default: `$PORTCULLIS_CONFIG`, `$GITLEAKS_CONFIG`,
     /// `.gitleaks.toml` of the merge-base commit, the embedded default).
     pub config: Option<PathBuf>,
+    /// Extra `.gitleaksignore` files (trusted, given by the operator), applied together with
+    /// the merge-base's `.gitleaksignore`.
+    pub ignore_files: Vec<PathBuf>,
     /// Dependency audit inputs.
     pub audit: AuditInputs,
     /// Flag overrides of the settings.
@@ -111,6 +114,7 @@ impl SecurityRequest {
             report_file: None,
             settings_file: None,
             config: None,
+            ignore_files: Vec::new(),
             audit: AuditInputs::default(),
             overrides: SettingsOverrides::default(),
         }
@@ -124,6 +128,7 @@ pub(crate) struct WorkInput {
     pub base: String,
     pub head: String,
     pub config: Option<PathBuf>,
+    pub ignore_files: Vec<PathBuf>,
     pub audit: AuditInputs,
     pub max_target_megabytes: Option<u64>,
 }
@@ -269,6 +274,7 @@ where
             base: req.base.clone(),
             head: req.head.clone(),
             config: req.config.clone(),
+            ignore_files: req.ignore_files.clone(),
             audit: req.audit.clone(),
             max_target_megabytes: settings.max_target_megabytes,
         };

@@ -1,7 +1,7 @@
 //! The real work of the security gate: merge-base, history scan of `merge_base..head`, range
 //! audit of the lockfiles it changes. Every failure becomes data in [`WorkOutput`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -202,7 +202,7 @@ fn scan_secrets(
             );
         }
     };
-    let suppressions = match load_ignore(&mb_files) {
+    let suppressions = match load_ignore(&mb_files, &input.ignore_files) {
         Ok(s) => s,
         Err(e) => return (SecretsPart::error(e), desc, sha),
     };
@@ -250,15 +250,18 @@ fn scan_secrets(
     )
 }
 
-/// `.gitleaksignore` of the merge-base (the branch's own version is never used).
-fn load_ignore(files: &MergeBaseFiles) -> Result<Option<Suppressions>, String> {
-    let Some(bytes) = &files.ignore else {
+/// `.gitleaksignore` of the merge-base (the branch's own version is never used), plus the
+/// operator's explicit ignore files.
+fn load_ignore(files: &MergeBaseFiles, extra: &[PathBuf]) -> Result<Option<Suppressions>, String> {
+    if files.ignore.is_none() && extra.is_empty() {
         return Ok(None);
-    };
-    let origin = format!("{}:{IGNORE_FILE}", files.commit);
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
-    let mut s = Suppressions::default();
-    s.add_ignore_text(text, Path::new(&origin));
+    }
+    let mut s = Suppressions::load(extra, None).map_err(|e| e.to_string())?;
+    if let Some(bytes) = &files.ignore {
+        let origin = format!("{}:{IGNORE_FILE}", files.commit);
+        let text = std::str::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
+        s.add_ignore_text(text, Path::new(&origin));
+    }
     Ok(Some(s))
 }
 

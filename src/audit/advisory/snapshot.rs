@@ -1,0 +1,216 @@
+//! The embedded advisory snapshot: compact data compiled into the binary so that
+//! `portcullis audit` works offline on a fresh machine.
+//!
+//! File format (`snapshot.bin`, built by `cargo run --example build-advisory-snapshot`):
+//!
+//! ```text
+//! b"PCSNAP1\n"  u32-LE header length  header JSON  body
+//! header = { "sources": [SnapshotSource...], "index": [[ecosystem, package, offset, length]...] }
+//! body   = one raw-deflate chunk per (ecosystem, package): JSON [[source index, Advisory]...]
+//! ```
+//!
+//! The index is sorted, so a lookup is a binary search and only the chunks of audited packages
+//! are ever decompressed and parsed.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Advisory, LoadedSources, Wanted};
+use crate::audit::{Ecosystem, SourceInfo};
+
+/// Magic bytes at the start of a snapshot.
+pub const MAGIC: &[u8; 8] = b"PCSNAP1\n";
+
+/// The compiled-in snapshot.
+pub static EMBEDDED: &[u8] = include_bytes!("snapshot.bin");
+
+/// Provenance of one source in a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotSource {
+    /// Short name (`rustsec`, `pypa`).
+    pub name: String,
+    /// Upstream repository URL.
+    pub origin: String,
+    /// Upstream commit.
+    pub commit: String,
+    /// Commit date (RFC 3339).
+    pub date: String,
+    /// Licence of the data.
+    pub license: String,
+    /// Number of advisories stored.
+    pub advisories: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    sources: Vec<SnapshotSource>,
+    index: Vec<(Ecosystem, String, u64, u32)>,
+}
+
+/// A parsed snapshot (header only; chunks are decoded on demand).
+pub struct Snapshot<'a> {
+    header: Header,
+    body: &'a [u8],
+}
+
+impl<'a> Snapshot<'a> {
+    /// Parse the header of a snapshot.
+    pub fn parse(bytes: &'a [u8]) -> Result<Snapshot<'a>, String> {
+        let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or("bad snapshot magic")?;
+        let len_bytes: [u8; 4] = rest.get(..4).and_then(|b| b.try_into().ok()).ok_or("truncated snapshot")?;
+        let len = u32::from_le_bytes(len_bytes) as usize;
+        let header_bytes = rest.get(4..4 + len).ok_or("truncated snapshot header")?;
+        let header: Header =
+            serde_json::from_slice(header_bytes).map_err(|e| format!("snapshot header: {e}"))?;
+        Ok(Snapshot {
+            header,
+            body: &rest[4 + len..],
+        })
+    }
+
+    /// Sources recorded in the snapshot.
+    pub fn sources(&self) -> &[SnapshotSource] {
+        &self.header.sources
+    }
+
+    /// Number of packages with advisories.
+    pub fn packages(&self) -> usize {
+        self.header.index.len()
+    }
+
+    /// Advisories of one package, each with its source index.
+    pub fn lookup(&self, eco: Ecosystem, name: &str) -> Result<Vec<(usize, Advisory)>, String> {
+        let idx = &self.header.index;
+        let Ok(i) = idx.binary_search_by(|(e, n, _, _)| (e, n.as_str()).cmp(&(&eco, name))) else {
+            return Ok(Vec::new());
+        };
+        let (_, _, off, len) = &idx[i];
+        let start = *off as usize;
+        let chunk = self
+            .body
+            .get(start..start + *len as usize)
+            .ok_or("snapshot chunk out of bounds")?;
+        let mut json = Vec::new();
+        flate2::read::DeflateDecoder::new(chunk)
+            .read_to_end(&mut json)
+            .map_err(|e| format!("snapshot chunk for {name}: {e}"))?;
+        serde_json::from_slice(&json).map_err(|e| format!("snapshot chunk for {name}: {e}"))
+    }
+}
+
+/// Build snapshot bytes from sources and their advisories.
+pub fn build(sources: Vec<(SnapshotSource, Vec<Advisory>)>) -> Result<Vec<u8>, String> {
+    let mut groups: BTreeMap<(Ecosystem, String), Vec<(usize, Advisory)>> = BTreeMap::new();
+    let mut metas = Vec::new();
+    for (si, (mut meta, advisories)) in sources.into_iter().enumerate() {
+        meta.advisories = advisories.len();
+        metas.push(meta);
+        for a in advisories {
+            groups
+                .entry((a.ecosystem, a.package.clone()))
+                .or_default()
+                .push((si, a));
+        }
+    }
+    let mut body = Vec::new();
+    let mut index = Vec::new();
+    for ((eco, name), mut advs) in groups {
+        advs.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+        let json = serde_json::to_vec(&advs).map_err(|e| e.to_string())?;
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(&json).map_err(|e| e.to_string())?;
+        let chunk = enc.finish().map_err(|e| e.to_string())?;
+        index.push((eco, name, body.len() as u64, chunk.len() as u32));
+        body.extend_from_slice(&chunk);
+    }
+    let header = serde_json::to_vec(&Header {
+        sources: metas,
+        index,
+    })
+    .map_err(|e| e.to_string())?;
+    let mut out = MAGIC.to_vec();
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Source descriptions of a snapshot for reports.
+pub fn source_infos(snap: &Snapshot<'_>) -> Vec<SourceInfo> {
+    snap.sources()
+        .iter()
+        .map(|s| SourceInfo {
+            name: s.name.clone(),
+            kind: "embedded".into(),
+            location: format!("embedded snapshot of {}", s.origin),
+            commit: Some(s.commit.clone()),
+            date: Some(s.date.clone()),
+            license: Some(s.license.clone()),
+            advisories: Some(s.advisories),
+            ok: true,
+            error: None,
+        })
+        .collect()
+}
+
+/// Load the wanted packages from the embedded snapshot.
+pub fn load_embedded(wanted: &Wanted, out: &mut LoadedSources) {
+    load_from_bytes(EMBEDDED, wanted, out)
+}
+
+/// Load the wanted packages from snapshot bytes.
+pub fn load_from_bytes(bytes: &[u8], wanted: &Wanted, out: &mut LoadedSources) {
+    let snap = match Snapshot::parse(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            out.infos.push(SourceInfo {
+                name: "embedded".into(),
+                kind: "embedded".into(),
+                location: "embedded snapshot".into(),
+                commit: None,
+                date: None,
+                license: None,
+                advisories: None,
+                ok: false,
+                error: Some(e),
+            });
+            return;
+        }
+    };
+    let mut infos = source_infos(&snap);
+    if infos.is_empty() {
+        out.infos.push(SourceInfo {
+            name: "embedded".into(),
+            kind: "embedded".into(),
+            location: "embedded snapshot".into(),
+            commit: None,
+            date: None,
+            license: None,
+            advisories: Some(0),
+            ok: false,
+            error: Some("the embedded snapshot is empty".into()),
+        });
+        return;
+    }
+    let mut advisories = Vec::new();
+    for (eco, name) in wanted {
+        match snap.lookup(*eco, name) {
+            Ok(found) => {
+                for (si, mut a) in found {
+                    a.source_name = snap.sources().get(si).map(|s| s.name.clone()).unwrap_or_default();
+                    advisories.push(a);
+                }
+            }
+            Err(e) => {
+                for i in &mut infos {
+                    i.ok = false;
+                    i.error.get_or_insert_with(|| e.clone());
+                }
+            }
+        }
+    }
+    out.index.extend(advisories);
+    out.infos.extend(infos);
+}

@@ -146,7 +146,7 @@ pub(crate) struct WorkOutput {
 
 /// Run the security gate on a branch and return the verdict read back from its report.
 ///
-/// ```no_run
+/// ```
 /// use std::process::Command;
 /// use portcullis::gate::security::{security, SecurityRequest};
 /// use portcullis::report::Outcome;

@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{DepsPart, SecretsPart, SecretsStatus, WorkInput, WorkOutput};
+use super::{
+    DependenciesStatus, DepsPart, SecretsPart, SecretsStatus, SourceEntry, Vulnerability,
+    WorkInput, WorkOutput,
+};
+use crate::audit::{AuditOptions, AuditReport, AuditStatus, audit_range};
 use crate::detect::{DetectOptions, Detector, Fragment, Suppressions};
 use crate::report::Finding;
 use crate::rules::{Config, ConfigOrigin, discover_config};
@@ -284,6 +288,90 @@ impl FragmentScanner for DetectorScanner<'_> {
 }
 
 fn audit_deps(input: &WorkInput, mb: &str, head: &str) -> DepsPart {
-    let _ = (&input.audit, mb, head);
-    DepsPart::error("this build has no dependency audit")
+    let mut opts = AuditOptions {
+        dbs: input.audit.dbs.clone(),
+        online: input.audit.online,
+        ignore: input.audit.ignore.clone(),
+        ..AuditOptions::default()
+    };
+    if let Some(url) = &input.audit.osv_api_url {
+        opts.osv_api_url = url.clone();
+    }
+    match audit_range(&input.repo, mb, head, &opts) {
+        Ok(rep) => deps_from_report(rep),
+        Err(e) => DepsPart::error(e.to_string()),
+    }
+}
+
+fn deps_from_report(rep: AuditReport) -> DepsPart {
+    let status = match rep.status {
+        AuditStatus::Ok => DependenciesStatus::Ok,
+        AuditStatus::Degraded => DependenciesStatus::Degraded,
+        AuditStatus::Error => DependenciesStatus::Error,
+    };
+    let mut warnings = rep.warnings;
+    let mut vulnerabilities = Vec::new();
+    for f in rep.findings {
+        let v = Vulnerability {
+            kind: f.kind.as_str().to_string(),
+            id: f.id,
+            aliases: f.aliases,
+            package: f.package,
+            version: f.version,
+            ecosystem: f.ecosystem.as_str().to_string(),
+            lockfile: f.lockfile,
+            fixed_in: f.fixed_in,
+            severity: f.severity,
+            summary: f.summary,
+        };
+        if f.blocking {
+            vulnerabilities.push(v);
+        } else {
+            warnings.push(format!(
+                "{} advisory {} for {} {} ({}): {}",
+                v.kind, v.id, v.package, v.version, v.lockfile, v.summary
+            ));
+        }
+    }
+    let mut errors = Vec::new();
+    if status == DependenciesStatus::Error {
+        errors.extend(rep.sources.iter().filter_map(|s| {
+            s.error
+                .as_ref()
+                .map(|e| format!("{} ({}): {e}", s.name, s.location))
+        }));
+        if errors.is_empty() {
+            errors.push(
+                "the dependency audit could not be trusted (no usable advisory source)".into(),
+            );
+        }
+    } else if status == DependenciesStatus::Degraded {
+        for s in rep.sources.iter().filter(|s| !s.ok) {
+            let w = format!(
+                "advisory source {} ({}) unavailable: {}",
+                s.name,
+                s.location,
+                s.error.as_deref().unwrap_or("unknown error")
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    DepsPart {
+        status,
+        vulnerabilities,
+        warnings,
+        errors,
+        sources: rep
+            .sources
+            .iter()
+            .map(|s| SourceEntry {
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                location: s.location.clone(),
+                snapshot_date: s.date.clone(),
+            })
+            .collect(),
+    }
 }

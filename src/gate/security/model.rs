@@ -92,8 +92,10 @@ pub struct Vulnerability {
 pub struct SourceEntry {
     /// Source name (e.g. `rustsec`, `osv`, `osv-api`).
     pub name: String,
-    /// Where it came from (`embedded`, `cache`, a path, a URL).
+    /// Layout / kind (`embedded`, `cache`, `rustsec-dir`, `osv-api`, ...).
     pub kind: String,
+    /// Where it came from (path or URL).
+    pub location: String,
     /// Snapshot date (`YYYY-MM-DD`) when known.
     pub snapshot_date: Option<String>,
 }

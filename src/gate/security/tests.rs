@@ -32,6 +32,7 @@ fn clean() -> WorkOutput {
             sources: vec![SourceEntry {
                 name: "rustsec".into(),
                 kind: "embedded".into(),
+                location: "embedded".into(),
                 snapshot_date: Some("2026-11-20".into()),
             }],
         },

@@ -346,8 +346,8 @@ fn details(b: &mut String, input: &BodyInput<'_>) {
     if let Some(s) = input.secrets {
         let _ = writeln!(
             b,
-            "- secret scan: {:?}, {} commit(s), {} byte(s), config {} (sha256 `{}`)",
-            s.status,
+            "- secret scan: {}, {} commit(s), {} byte(s), config {} (sha256 `{}`)",
+            format!("{:?}", s.status).to_lowercase(),
             s.commits_scanned,
             s.bytes_scanned,
             fm.config.as_deref().unwrap_or("-"),
@@ -358,7 +358,11 @@ fn details(b: &mut String, input: &BodyInput<'_>) {
         }
     }
     if let Some(d) = input.deps {
-        let _ = writeln!(b, "- dependency audit: {:?}", d.status);
+        let _ = writeln!(
+            b,
+            "- dependency audit: {}",
+            format!("{:?}", d.status).to_lowercase()
+        );
         for s in &d.sources {
             let _ = writeln!(
                 b,

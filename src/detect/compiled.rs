@@ -144,7 +144,7 @@ impl AllowRt {
     pub fn commit_allowed(&self, commit: &str) -> bool {
         !commit.is_empty() && {
             let c = commit.to_lowercase();
-            self.commits.iter().any(|x| *x == c)
+            self.commits.contains(&c)
         }
     }
 

@@ -310,11 +310,10 @@ pub(crate) fn current_line<'a>(segments: &[&Segment], current: &'a [u8]) -> &'a 
     let mut start = 0usize;
     let mut end = current.len();
     let ds = (d.start.max(0) as usize).min(current.len().saturating_sub(1));
-    if !current.is_empty() {
-        if let Some(i) = memchr::memrchr(b'\n', &current[..=ds]) {
+    if !current.is_empty()
+        && let Some(i) = memchr::memrchr(b'\n', &current[..=ds]) {
             start = i;
         }
-    }
     let de = (d.end.max(0) as usize).min(current.len());
     if let Some(i) = memchr::memchr(b'\n', &current[de..]) {
         end = de + i;
@@ -343,8 +342,8 @@ fn decode_percent(enc: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(enc.len());
     let mut i = 0;
     while i < enc.len() {
-        if enc[i] == b'%' && i + 2 < enc.len() {
-            if let (Some(a), Some(b)) = (hexval(enc[i + 1]), hexval(enc[i + 2])) {
+        if enc[i] == b'%' && i + 2 < enc.len()
+            && let (Some(a), Some(b)) = (hexval(enc[i + 1]), hexval(enc[i + 2])) {
                 let v = (a << 4) | b;
                 if !printable(v) {
                     return Vec::new();
@@ -353,7 +352,6 @@ fn decode_percent(enc: &[u8]) -> Vec<u8> {
                 i += 3;
                 continue;
             }
-        }
         out.push(enc[i]);
         i += 1;
     }
@@ -361,7 +359,7 @@ fn decode_percent(enc: &[u8]) -> Vec<u8> {
 }
 
 fn decode_hex(enc: &[u8]) -> Vec<u8> {
-    if enc.len() % 2 != 0 || !enc.iter().any(u8::is_ascii_digit) {
+    if !enc.len().is_multiple_of(2) || !enc.iter().any(u8::is_ascii_digit) {
         return Vec::new();
     }
     let mut out = Vec::with_capacity(enc.len() / 2);
@@ -392,22 +390,20 @@ fn decode_base64(enc: &[u8]) -> Vec<u8> {
             .with_decode_allow_trailing_bits(true)
             .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
-    if let Ok(v) = std.decode(enc) {
-        if v.iter().all(|&b| printable(b)) {
+    if let Ok(v) = std.decode(enc)
+        && v.iter().all(|&b| printable(b)) {
             return v;
         }
-    }
     let url = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
         GeneralPurposeConfig::new()
             .with_decode_allow_trailing_bits(true)
             .with_decode_padding_mode(DecodePaddingMode::RequireNone),
     );
-    if let Ok(v) = url.decode(enc) {
-        if v.iter().all(|&b| printable(b)) {
+    if let Ok(v) = url.decode(enc)
+        && v.iter().all(|&b| printable(b)) {
             return v;
         }
-    }
     Vec::new()
 }
 
@@ -435,14 +431,13 @@ fn decode_unicode(enc: &[u8]) -> Vec<u8> {
         // Each whitespace-separated `U+XXXX` field becomes one character.
         let mut out = Vec::new();
         for field in enc.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()) {
-            if field.len() >= 6 && field.starts_with(b"U+") {
-                if let Some(cp) = std::str::from_utf8(&field[2..])
+            if field.len() >= 6 && field.starts_with(b"U+")
+                && let Some(cp) = std::str::from_utf8(&field[2..])
                     .ok()
                     .and_then(|h| u32::from_str_radix(h, 16).ok())
                 {
                     push_char(&mut out, cp);
                 }
-            }
         }
         if out.is_empty() || out == enc {
             return enc.to_vec();
@@ -456,13 +451,12 @@ fn decode_unicode(enc: &[u8]) -> Vec<u8> {
         while j < enc.len() && enc[j] == b'\\' && j - i < 2 {
             j += 1;
         }
-        if j > i && j < enc.len() && (enc[j] == b'u' || enc[j] == b'U') {
-            if let Some(cp) = hex4(&enc[j + 1..]) {
+        if j > i && j < enc.len() && (enc[j] == b'u' || enc[j] == b'U')
+            && let Some(cp) = hex4(&enc[j + 1..]) {
                 push_char(&mut out, cp);
                 i = j + 5;
                 continue;
             }
-        }
         i += 1;
     }
     if out.is_empty() {

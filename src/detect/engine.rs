@@ -310,7 +310,7 @@ impl Detector {
         hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
     }
 
-    fn rule_hits<'h>(hits: &'h [Hit], ri: usize) -> &'h [Hit] {
+    fn rule_hits(hits: &[Hit], ri: usize) -> &[Hit] {
         let r = ri as u32;
         let lo = hits.partition_point(|h| h.rule < r);
         let hi = hits.partition_point(|h| h.rule <= r);
@@ -360,11 +360,10 @@ impl Detector {
         if !rt.has_regex() {
             return;
         }
-        if let Some(n) = self.opts.max_target_megabytes {
-            if n > 0 && (pass.text.len() / 1_000_000) as u64 > n {
+        if let Some(n) = self.opts.max_target_megabytes
+            && n > 0 && (pass.text.len() / 1_000_000) as u64 > n {
                 return;
             }
-        }
         let Some(rx) = rt.regex() else {
             return;
         };
@@ -646,4 +645,46 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
         search(a, b, &mut out);
     }
     out
+}
+
+/// Test support for the windowed-verification property test: the matches of a Go pattern
+/// for a rule with `keywords` in `text`, found (a) by the detector's strategy (windows around
+/// keyword hits when the plan allows it) and (b) by a plain whole-text search. Returns
+/// `(windowed_was_used, strategy_matches, full_matches)`, or `None` for an invalid pattern.
+#[doc(hidden)]
+pub fn windowed_vs_full(
+    pattern: &str,
+    keywords: &[String],
+    text: &[u8],
+) -> Option<(bool, Vec<(usize, usize)>, Vec<(usize, usize)>)> {
+    use crate::rules::goregex;
+    let hir = goregex::parse(pattern).ok()?;
+    let plan = super::plan::analyse(&hir, keywords);
+    let re = goregex::compile(&hir).ok()?;
+    let rx = RuleRegex { re, plan };
+    let kws: Vec<&String> = keywords.iter().filter(|k| !k.is_empty()).collect();
+    let mut hits = Vec::new();
+    if !kws.is_empty() {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&kws)
+            .ok()?;
+        for m in ac.find_overlapping_iter(text) {
+            hits.push(Hit {
+                rule: 0,
+                start: m.start(),
+                end: m.end(),
+            });
+        }
+        hits.sort_unstable_by_key(|h| (h.start, h.end));
+    }
+    let strategy = if kws.is_empty() && rx.plan.windowed() {
+        Vec::new()
+    } else {
+        find_matches(&rx, text, &hits)
+    };
+    let full: Vec<(usize, usize)> = rx.re.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    Some((rx.plan.windowed(), strategy, full))
 }

@@ -20,7 +20,7 @@ pub mod ignore;
 mod location;
 mod plan;
 
-pub use engine::Detector;
+pub use engine::{Detector, windowed_vs_full};
 pub use entropy::shannon_entropy;
 pub use filter::redact_finding;
 pub use ignore::Suppressions;

@@ -84,7 +84,7 @@ fn class_byte(c: &Class) -> Option<u8> {
         .collect::<Option<_>>()?;
     match bytes[..] {
         [b] => Some(b.to_ascii_lowercase()),
-        [a, b] if a.to_ascii_lowercase() == b.to_ascii_lowercase() && a != b => {
+        [a, b] if a.eq_ignore_ascii_case(&b) && a != b => {
             Some(a.to_ascii_lowercase())
         }
         _ => None,

@@ -55,12 +55,11 @@ pub fn discover_config(
     if let Some(p) = env_path("GITLEAKS_CONFIG") {
         return Ok((Config::load(&p)?, ConfigOrigin::EnvGitleaks(p)));
     }
-    if let Ok(text) = std::env::var("GITLEAKS_CONFIG_TOML") {
-        if !text.trim().is_empty() {
+    if let Ok(text) = std::env::var("GITLEAKS_CONFIG_TOML")
+        && !text.trim().is_empty() {
             let cfg = Config::from_toml_str(&text, Path::new("$GITLEAKS_CONFIG_TOML"))?;
             return Ok((cfg, ConfigOrigin::EnvGitleaksToml));
         }
-    }
     if target.is_dir() {
         let p = target.join(TARGET_CONFIG_FILE);
         if p.is_file() {

@@ -151,13 +151,12 @@ pub fn translate(go: &str) -> Result<String, String> {
             }
             '[' => {
                 // `[:alpha:]` inside a class is an ASCII class in both dialects.
-                if chars.get(i + 1) == Some(&':') {
-                    if let Some(end) = find_posix_class_end(&chars, i + 2) {
+                if chars.get(i + 1) == Some(&':')
+                    && let Some(end) = find_posix_class_end(&chars, i + 2) {
                         out.extend(&chars[i..=end]);
                         i = end + 1;
                         continue;
                     }
-                }
                 out.push_str(r"\[");
             }
             ']' if class_start.is_some() => {
@@ -243,11 +242,10 @@ fn check_repeat_counts(inner: &[char]) -> Result<(), String> {
         }
     }
     let nums: Vec<u64> = s.split(',').filter_map(|p| p.parse().ok()).collect();
-    if let [a, b] = nums[..] {
-        if b < a {
+    if let [a, b] = nums[..]
+        && b < a {
             return Err(format!("invalid repeat count: `{{{s}}}`"));
         }
-    }
     Ok(())
 }
 

@@ -127,8 +127,8 @@ fn validate_rule(r: &Rule, origin: &Path) -> Result<(), ConfigError> {
             "both `regex` and `path` are empty, this rule would have no effect",
         ));
     }
-    if let (Some(_), Some(groups)) = (&r.regex, r.regex_groups) {
-        if r.secret_group > groups {
+    if let (Some(_), Some(groups)) = (&r.regex, r.regex_groups)
+        && r.secret_group > groups {
             return Err(rule_err(
                 origin,
                 &r.id,
@@ -138,7 +138,6 @@ fn validate_rule(r: &Rule, origin: &Path) -> Result<(), ConfigError> {
                 ),
             ));
         }
-    }
     Ok(())
 }
 

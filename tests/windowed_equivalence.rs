@@ -1,0 +1,86 @@
+//! Property test: verifying keyword hits in bounded windows (with the full haystack visible to
+//! look-around) reports exactly what a whole-text regex search reports.
+
+use portcullis::detect::windowed_vs_full;
+use proptest::prelude::*;
+
+const KEYWORDS: &[&str] = &["key", "tok_", "secret", "ab"];
+
+/// Rule templates; `K` and `J` are replaced by keywords (regex-escaped).
+const TEMPLATES: &[&str] = &[
+    r"K[a-z0-9]{2,6}",
+    r"(?i)K[=:]\s*([a-z0-9_]{1,10})",
+    r"\bK\w{2,8}\b",
+    r"[a-z]{0,5}K[^\n]+",
+    r"(?m)^\s*K=.{1,6}$",
+    r"(?:K|J)[0-9a-f]{3}",
+    r"x?K(?:[ab]{1,3}|c+)",
+    r"K[\s\S]{0,5}end",
+    r"(?i)[\w.-]{0,8}?(?:K|J)[ \t\w.-]{0,4}[=:]{1,2}([\w.=-]{2,12})",
+    r"[a-z]*K",
+    r"K\b",
+    r"(?i:K)[^\s]{1,4}$",
+    r"(?:K)?[0-9]{2}",
+    r"K|J",
+];
+
+const TOKENS: &[&str] = &[
+    "key", "KEY", "tok_", "secret", "Secret", "ab", "AB", "a", "b", "c", "0", "9", "f", "=",
+    ":", " ", "\n", "\t", "_", "x", "end", "é", "-", ".",
+];
+
+fn escape(k: &str) -> String {
+    k.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_string() } else { format!("\\{c}") })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn windowed_verification_equals_full_search(
+        t in 0..TEMPLATES.len(),
+        k in 0..KEYWORDS.len(),
+        j in 0..KEYWORDS.len(),
+        extra_kw in proptest::option::of(0..KEYWORDS.len()),
+        toks in proptest::collection::vec(0..TOKENS.len(), 0..80),
+    ) {
+        let pattern = TEMPLATES[t].replace('K', &escape(KEYWORDS[k])).replace('J', &escape(KEYWORDS[j]));
+        let mut keywords = vec![KEYWORDS[k].to_string()];
+        if TEMPLATES[t].contains('J') {
+            keywords.push(KEYWORDS[j].to_string());
+        }
+        if let Some(e) = extra_kw {
+            keywords.push(KEYWORDS[e].to_string());
+        }
+        let text: String = toks.iter().map(|&i| TOKENS[i]).collect();
+        let (_, strategy, full) = windowed_vs_full(&pattern, &keywords, text.as_bytes()).expect("valid pattern");
+        prop_assert_eq!(strategy, full, "pattern {} keywords {:?} text {:?}", pattern, keywords, text);
+    }
+}
+
+#[test]
+fn windowing_is_used_for_keyword_anchored_rules() {
+    let kw = vec!["tok_".to_string()];
+    let (w, s, f) = windowed_vs_full(r"tok_[a-z]{4}", &kw, b"xx tok_abcd yy").unwrap();
+    assert!(w);
+    assert_eq!(s, f);
+    assert_eq!(f, vec![(3, 11)]);
+    // Optional keyword: every match need not contain it, so the whole text is searched.
+    let (w, _, _) = windowed_vs_full(r"(?:tok_)?[a-z]{4}", &kw, b"abcd").unwrap();
+    assert!(!w);
+}
+
+#[test]
+fn most_templates_exercise_the_windowed_path() {
+    let kws = vec!["key".to_string(), "secret".to_string()];
+    let windowed = TEMPLATES
+        .iter()
+        .filter(|t| {
+            let p = t.replace('K', "key").replace('J', "secret");
+            windowed_vs_full(&p, &kws, b"").unwrap().0
+        })
+        .count();
+    assert!(windowed >= 9, "only {windowed} templates use windows");
+}

@@ -12,3 +12,11 @@ pub mod verdict;
 
 pub use finding::Finding;
 pub use verdict::{Outcome, Verdict, read_verdict};
+
+// Scan report writers (scanio).
+pub mod csv;
+pub mod format;
+pub mod json;
+pub mod junit;
+pub mod sarif;
+pub mod summary;

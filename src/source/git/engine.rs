@@ -112,6 +112,10 @@ pub(crate) struct Ctx<'a, S: ?Sized> {
     pub commit_hex: &'a [String],
     pub max_bytes: Option<u64>,
     pub progress: &'a Progress,
+    /// Cached [`FragmentScanner::has_path_rules`].
+    pub path_rules: bool,
+    /// Cached [`FragmentScanner::commit_sensitive`]: scan once per commit instead of mapping.
+    pub per_commit: bool,
 }
 
 impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
@@ -191,7 +195,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             ContentKind::Text => {}
         }
         let candidate = self.scanner.might_match(data);
-        if !candidate && !self.scanner.has_path_rules() {
+        if !candidate && !self.path_rules {
             return;
         }
         let runs = if candidate {
@@ -243,7 +247,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         while i < uses.len() {
             let path = &uses[i].path;
             let mut j = i;
-            while j < uses.len() && uses[j].path == *path {
+            while j < uses.len() && uses[j].path == *path && !(self.per_commit && j > i) {
                 j += 1;
             }
             let c0 = uses[i].commit;
@@ -264,7 +268,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                     };
                     self.scanner.scan(&f, &mut found);
                 }
-            } else if self.scanner.has_path_rules() {
+            } else if self.path_rules {
                 self.scanner.scan(&base, &mut found);
             }
             for u in &uses[i..j] {

@@ -54,6 +54,43 @@ pub trait FragmentScanner: Sync {
     fn has_path_rules(&self) -> bool {
         false
     }
+    /// Whether findings depend on the commit id (commit allowlists): then each commit that
+    /// carries a change is scanned on its own instead of receiving a copy of the findings.
+    fn commit_sensitive(&self) -> bool {
+        false
+    }
+}
+
+impl FragmentScanner for crate::detect::Detector {
+    fn might_match(&self, bytes: &[u8]) -> bool {
+        crate::detect::Detector::might_match(self, bytes)
+    }
+    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+        crate::detect::Detector::scan(self, frag, out);
+    }
+    fn has_path_rules(&self) -> bool {
+        self.config()
+            .rules()
+            .iter()
+            .any(|r| r.regex.is_none() && r.path.is_some())
+    }
+    fn commit_sensitive(&self) -> bool {
+        let cfg = self.config();
+        cfg.allowlists().iter().any(|a| !a.commits.is_empty())
+            || cfg
+                .rules()
+                .iter()
+                .any(|r| r.allowlists.iter().any(|a| !a.commits.is_empty()))
+    }
+}
+
+/// Scan the history (or index / work tree) of the repository at `repo` with the detector.
+pub fn scan_history(
+    repo: &Path,
+    detector: &crate::detect::Detector,
+    opts: &GitScanOptions,
+) -> Result<GitScanReport, GitError> {
+    scan_history_with(repo, detector, opts)
 }
 
 /// Options of a history, index or work-tree scan.
@@ -151,6 +188,8 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             commit_hex: &[],
             max_bytes,
             progress: &progress,
+            path_rules: scanner.has_path_rules(),
+            per_commit: false,
         };
         progress.phase("files", jobs.len() as u64);
         let out = engine::run(&ts, &jobs, &ctx);
@@ -209,6 +248,8 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         commit_hex: &commit_hex,
         max_bytes,
         progress: &progress,
+        path_rules: scanner.has_path_rules(),
+        per_commit: scanner.commit_sensitive(),
     };
     progress.phase("blobs", jobs.len() as u64);
     let out = engine::run(&ts, &jobs, &ctx);

@@ -200,14 +200,26 @@ fn merge(
         }
         i
     }
-    let mut owner: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, a) in matches.iter().enumerate() {
-        for id in std::iter::once(a.id.as_str()).chain(a.aliases.iter().map(String::as_str)) {
-            if let Some(&j) = owner.get(id) {
+    // Two advisories are the same vulnerability when one names the other's id, or when they
+    // come from different sources and share an alias. Two entries of one database with
+    // different ids stay distinct (RustSec has unsound + unmaintained entries sharing CVEs).
+    let idsets: Vec<BTreeSet<&str>> = matches
+        .iter()
+        .map(|a| {
+            std::iter::once(a.id.as_str())
+                .chain(a.aliases.iter().map(String::as_str))
+                .collect()
+        })
+        .collect();
+    for i in 0..n {
+        for j in (i + 1)..n {
+            let (a, b) = (&matches[i], &matches[j]);
+            let same = idsets[j].contains(a.id.as_str())
+                || idsets[i].contains(b.id.as_str())
+                || (a.source_name != b.source_name && !idsets[i].is_disjoint(&idsets[j]));
+            if same {
                 let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
                 parent[ri] = rj;
-            } else {
-                owner.insert(id, i);
             }
         }
     }

@@ -205,7 +205,13 @@ pub fn parse_bytes(
         .collect();
     let warnings = warnings
         .into_iter()
-        .map(|w| format!("{display}: {w}"))
+        .map(|w| {
+            if w.starts_with(&path.display().to_string()) {
+                w
+            } else {
+                format!("{display}: {w}")
+            }
+        })
         .collect();
     Ok(ParsedLockfile {
         path: path.to_path_buf(),

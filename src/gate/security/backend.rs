@@ -10,12 +10,9 @@ use super::{
     WorkInput, WorkOutput,
 };
 use crate::audit::{AuditOptions, AuditReport, AuditStatus, audit_range};
-use crate::detect::{DetectOptions, Detector, Fragment, Suppressions};
-use crate::report::Finding;
+use crate::detect::{DetectOptions, Detector, Suppressions};
 use crate::rules::{Config, ConfigOrigin, discover_config};
-use crate::source::git::{
-    FragmentScanner, GitScanOptions, merge_base, resolve_rev, scan_history_with,
-};
+use crate::source::git::{GitScanOptions, merge_base, resolve_rev, scan_history};
 
 /// The gitleaks configuration file looked up in the merge-base commit.
 const CONFIG_FILE: &str = ".gitleaks.toml";
@@ -217,15 +214,7 @@ fn scan_secrets(
         progress: false,
         ..GitScanOptions::default()
     };
-    let scanner = DetectorScanner {
-        path_rules: detector
-            .config()
-            .rules()
-            .iter()
-            .any(|r| r.path.is_some() && r.regex.is_none() && !r.skip_report),
-        detector: &detector,
-    };
-    let rep = match scan_history_with(repo, &scanner, &gopts) {
+    let rep = match scan_history(repo, &detector, &gopts) {
         Ok(r) => r,
         Err(e) => return (SecretsPart::error(e.to_string()), desc, sha),
     };
@@ -267,24 +256,6 @@ fn load_ignore(files: &MergeBaseFiles, extra: &[PathBuf]) -> Result<Option<Suppr
         s.add_ignore_text(text, Path::new(&origin));
     }
     Ok(Some(s))
-}
-
-/// The detector as the history engine's scanner.
-struct DetectorScanner<'a> {
-    detector: &'a Detector,
-    path_rules: bool,
-}
-
-impl FragmentScanner for DetectorScanner<'_> {
-    fn might_match(&self, bytes: &[u8]) -> bool {
-        self.detector.might_match(bytes)
-    }
-    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
-        self.detector.scan(frag, out)
-    }
-    fn has_path_rules(&self) -> bool {
-        self.path_rules
-    }
 }
 
 fn audit_deps(input: &WorkInput, mb: &str, head: &str) -> DepsPart {

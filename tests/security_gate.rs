@@ -205,9 +205,10 @@ fn unknown_base_is_a_fail() {
 }
 
 #[test]
-fn disabled_gate_writes_a_skipped_pass() {
+fn gate_disabled_on_main_writes_a_skipped_pass() {
     let r = Repo::with_test_config();
     r.write("portcullis.toml", "enabled = false\n");
+    r.commit("turn the gate off on main");
     r.checkout_new("task");
     r.write("config/app.env", &format!("API_TOKEN={SECRET}\n"));
     r.commit("secret, but the gate is off");
@@ -216,6 +217,22 @@ fn disabled_gate_writes_a_skipped_pass() {
     let fm = v.frontmatter.unwrap();
     assert_eq!(fm.get("skipped").unwrap().as_bool(), Some(true));
     assert!(v.reasons[0].contains("disabled"));
+}
+
+#[test]
+fn a_branch_cannot_turn_its_own_gate_off() {
+    let r = Repo::with_test_config();
+    r.checkout_new("task");
+    r.write(
+        "portcullis.toml",
+        "enabled = false\nrepos = [\"elsewhere\"]\n",
+    );
+    r.write("config/app.env", &format!("API_TOKEN={SECRET}\n"));
+    r.commit("disable the gate and add a secret");
+    let v = gate(&r);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let fm = v.frontmatter.unwrap();
+    assert_eq!(fm.get("skipped").unwrap().as_bool(), Some(false));
 }
 
 #[test]
@@ -301,6 +318,11 @@ fn cli_exit_status_and_report_path_come_from_the_report() {
 #[test]
 fn environment_overrides_the_file_and_flags_override_the_environment() {
     let r = Repo::with_test_config();
+    r.write(
+        "portcullis.toml",
+        "enabled = false\nreport_file = \"main-report.md\"\n",
+    );
+    r.commit("settings on main: gate off");
     r.checkout_new("task");
     r.write("config/app.env", &format!("API_TOKEN={SECRET}\n"));
     r.commit("secret");
@@ -309,20 +331,36 @@ fn environment_overrides_the_file_and_flags_override_the_environment() {
         args.extend_from_slice(extra);
         portcullis(r.path(), &args, env).status.code()
     };
-    assert_eq!(run(&[], &[]), Some(1));
-    assert_eq!(run(&[], &[("PORTCULLIS_ENABLED", "false")]), Some(0));
-    assert!(r.report().contains("skipped: true"));
-    assert_eq!(
-        run(&["--enabled", "true"], &[("PORTCULLIS_ENABLED", "false")]),
-        Some(1)
+    let main_report = r.path().join("main-report.md");
+    // The file (as main has it): skipped, written where the file says.
+    assert_eq!(run(&[], &[]), Some(0));
+    assert!(
+        std::fs::read_to_string(&main_report)
+            .unwrap()
+            .contains("skipped: true")
     );
-    // A report file name from the environment.
+    // The environment overrides the file.
+    assert_eq!(run(&[], &[("PORTCULLIS_ENABLED", "true")]), Some(1));
+    assert!(
+        std::fs::read_to_string(&main_report)
+            .unwrap()
+            .contains("verdict: FAIL")
+    );
+    // A flag overrides the environment.
     assert_eq!(
-        run(&[], &[("PORTCULLIS_REPORT_FILE", "env-report.md")]),
+        run(&["--enabled", "false"], &[("PORTCULLIS_ENABLED", "true")]),
+        Some(0)
+    );
+    assert_eq!(
+        run(
+            &["--enabled", "true"],
+            &[("PORTCULLIS_REPORT_FILE", "env-report.md")]
+        ),
         Some(1)
     );
     assert!(r.path().join("env-report.md").is_file());
-    // A malformed environment value is a FAIL report, not a crash.
+    // A malformed environment value is a FAIL report (at the default path, since the
+    // settings could not be read), not a crash.
     assert_eq!(run(&[], &[("PORTCULLIS_TIMEOUT_S", "soon")]), Some(1));
     assert!(r.report().contains("PORTCULLIS_TIMEOUT_S"));
 }

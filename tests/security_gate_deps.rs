@@ -118,8 +118,12 @@ fn unreachable_osv_is_a_loud_pass_by_default() {
 
 #[test]
 fn unreachable_osv_fails_under_dep_audit_fail_closed() {
-    let r = branch_with_safe_pin();
+    let r = Repo::with_test_config();
     r.write("portcullis.toml", "dep_audit_fail_closed = true\n");
+    r.commit("main fails closed on a degraded audit");
+    r.checkout_new("task");
+    r.write("requirements.txt", "requests==2.31.0\n");
+    r.commit("add a safe requests pin");
     let mut req = request(&r);
     req.audit.online = true;
     req.audit.osv_api_url = Some(format!("http://127.0.0.1:{}", closed_port()));

@@ -90,7 +90,8 @@ pub struct SecurityRequest {
     pub head: String,
     /// Report path; relative paths are relative to `repo`. Default: the `report_file` setting.
     pub report_file: Option<PathBuf>,
-    /// Settings file (default `<repo>/portcullis.toml` when present).
+    /// Settings file. Default: `portcullis.toml` as the `base` revision has it (never the
+    /// work tree's copy, so a branch cannot turn its own gate off).
     pub settings_file: Option<PathBuf>,
     /// gitleaks configuration (default: `$PORTCULLIS_CONFIG`, `$GITLEAKS_CONFIG`,
     /// `.gitleaks.toml` of the merge-base commit, the embedded default).
@@ -189,14 +190,14 @@ where
 
     // Settings: file, then environment, then flags. A settings error is a FAIL report.
     let mut reasons_pre: Vec<String> = Vec::new();
-    let (mut settings, settings_file) =
-        match Settings::load(&repo_root, req.settings_file.as_deref()) {
-            Ok(l) => (l.settings, l.file),
-            Err(e) => {
-                reasons_pre.push(format!("settings: {e}"));
-                (Settings::default(), req.settings_file.clone())
-            }
-        };
+    let (mut settings, settings_file, settings_desc) = match load_settings(&repo_root, req) {
+        Ok(l) => l,
+        Err(e) => {
+            reasons_pre.push(format!("settings: {e}"));
+            let desc = req.settings_file.as_ref().map(|p| p.display().to_string());
+            (Settings::default(), req.settings_file.clone(), desc)
+        }
+    };
     apply_overrides(&mut settings, &req.overrides);
 
     let report_path = match &req.report_file {
@@ -220,7 +221,7 @@ where
         dep_audit_fail_closed: settings.dep_audit_fail_closed,
         timeout_s: settings.timeout_s,
         max_target_megabytes: settings.max_target_megabytes,
-        settings_file: settings_file.as_ref().map(|p| p.display().to_string()),
+        settings_file: settings_desc,
     };
     let mut fm = SecurityFrontmatter {
         schema: SECURITY_SCHEMA.into(),
@@ -453,14 +454,72 @@ fn finish(
 /// `report_file` setting (file, environment), relative to the repository's work-tree root.
 pub fn report_path(req: &SecurityRequest) -> PathBuf {
     let root = work_tree_root(&req.repo);
-    let setting = Settings::load(&root, req.settings_file.as_deref())
-        .map(|l| l.settings.report_file)
+    let setting = load_settings(&root, req)
+        .map(|l| l.0.report_file)
         .unwrap_or_else(|_| Settings::default().report_file);
     root.join(
         req.report_file
             .clone()
             .unwrap_or_else(|| PathBuf::from(setting)),
     )
+}
+
+/// The settings of a run, with the settings file (for the scope rule) and a description of
+/// where they came from.
+///
+/// `--settings FILE` is read as given. Otherwise `portcullis.toml` is read **as the base
+/// revision has it** (e.g. `origin/main:portcullis.toml`), never from the work tree, so a
+/// branch cannot disable or narrow its own gate; with no such file (or a base that does not
+/// resolve, which fails the gate later anyway) the defaults apply. `PORTCULLIS_*` variables
+/// override either.
+fn load_settings(
+    repo_root: &Path,
+    req: &SecurityRequest,
+) -> Result<(Settings, Option<PathBuf>, Option<String>), String> {
+    if let Some(file) = &req.settings_file {
+        let l = Settings::load(repo_root, Some(file)).map_err(|e| e.to_string())?;
+        return Ok((l.settings, l.file, Some(file.display().to_string())));
+    }
+    let origin = format!("{}:{}", req.base, crate::settings::SETTINGS_FILE);
+    let (mut settings, desc) = match settings_blob_at(repo_root, &req.base)? {
+        Some(bytes) => {
+            let text =
+                std::str::from_utf8(&bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
+            let s = Settings::from_toml_str(text, Path::new(&origin)).map_err(|e| e.to_string())?;
+            (s, Some(origin))
+        }
+        None => (Settings::default(), None),
+    };
+    settings
+        .apply_env(|k| std::env::var(k).ok())
+        .map_err(|e| e.to_string())?;
+    Ok((settings, None, desc))
+}
+
+/// `portcullis.toml` in the tree of `base`. A repository that cannot be opened or a base that
+/// does not resolve gives `None` (the gate then fails on the merge-base); a file that exists
+/// but cannot be read is an error.
+fn settings_blob_at(repo_root: &Path, base: &str) -> Result<Option<Vec<u8>>, String> {
+    let Ok(repo) = gix::open(repo_root) else {
+        return Ok(None);
+    };
+    let Some(commit) = repo
+        .rev_parse_single(base)
+        .ok()
+        .and_then(|id| id.object().ok())
+        .and_then(|o| o.peel_to_commit().ok())
+    else {
+        return Ok(None);
+    };
+    let name = crate::settings::SETTINGS_FILE;
+    let err = |e: &dyn std::fmt::Display| format!("{base}:{name}: {e}");
+    let tree = commit.tree().map_err(|e| err(&e))?;
+    match tree.lookup_entry_by_path(name).map_err(|e| err(&e))? {
+        Some(entry) if entry.mode().is_blob() => {
+            Ok(Some(entry.object().map_err(|e| err(&e))?.data.clone()))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn apply_overrides(s: &mut Settings, o: &SettingsOverrides) {

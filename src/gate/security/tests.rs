@@ -218,27 +218,24 @@ fn scanner_errors_fail_even_without_findings() {
 #[test]
 fn disabled_and_out_of_scope_gates_write_skipped_passes_without_running() {
     let t = repo();
-    std::fs::write(t.path().join("portcullis.toml"), "enabled = false\n").unwrap();
-    let v = gate_with(&SecurityRequest::new(t.path()), |_| -> WorkOutput {
-        panic!("must not run")
-    });
+    let file = t.path().join("portcullis.toml");
+    std::fs::write(&file, "enabled = false\n").unwrap();
+    let mut req = SecurityRequest::new(t.path());
+    req.settings_file = Some(file.clone());
+    let v = gate_with(&req, |_| -> WorkOutput { panic!("must not run") });
     assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
     assert!(v.reasons[0].contains("disabled"));
     assert!(report_text(t.path()).contains("skipped: true"));
 
     let t = repo();
-    std::fs::write(
-        t.path().join("portcullis.toml"),
-        "repos = [\"some-other-repo\"]\n",
-    )
-    .unwrap();
-    let v = gate_with(&SecurityRequest::new(t.path()), |_| -> WorkOutput {
-        panic!("must not run")
-    });
+    let file = t.path().join("portcullis.toml");
+    std::fs::write(&file, "repos = [\"some-other-repo\"]\n").unwrap();
+    let mut req = SecurityRequest::new(t.path());
+    req.settings_file = Some(file.clone());
+    let v = gate_with(&req, |_| -> WorkOutput { panic!("must not run") });
     assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
     assert!(v.reasons[0].contains("not in the security gate's scope"));
     // The flag overrides the file.
-    let mut req = SecurityRequest::new(t.path());
     req.overrides.repos = Some(vec!["*".into()]);
     assert_eq!(gate_with(&req, |_| clean()).outcome, Outcome::Pass);
     assert!(report_text(t.path()).contains("skipped: false"));
@@ -247,8 +244,11 @@ fn disabled_and_out_of_scope_gates_write_skipped_passes_without_running() {
 #[test]
 fn invalid_settings_fail_and_name_the_file() {
     let t = repo();
-    std::fs::write(t.path().join("portcullis.toml"), "enabeld = false\n").unwrap();
-    let v = gate_with(&SecurityRequest::new(t.path()), |_| clean());
+    let file = t.path().join("portcullis.toml");
+    std::fs::write(&file, "enabeld = false\n").unwrap();
+    let mut req = SecurityRequest::new(t.path());
+    req.settings_file = Some(file);
+    let v = gate_with(&req, |_| clean());
     assert_eq!(v.outcome, Outcome::Fail);
     assert!(v.reasons[0].contains("portcullis.toml"), "{v:?}");
 }
@@ -259,9 +259,8 @@ fn a_rerun_replaces_the_previous_pass_and_an_unwritable_report_fails() {
     let mut req = SecurityRequest::new(t.path());
     req.report_file = Some("out/r.md".into());
     assert_eq!(gate_with(&req, |_| clean()).outcome, Outcome::Pass);
-    // A stale PASS report exists; this run fails before it can write, so it must not
-    // return the stale PASS.
-    std::fs::write(t.path().join("portcullis.toml"), "timeout_s = 1\n").unwrap();
+    // The previous PASS is replaced by this run's FAIL (timeout), never read back.
+    req.overrides.timeout_s = Some(1);
     let v = gate_with(&req, |_| {
         std::thread::sleep(Duration::from_secs(3));
         clean()

@@ -203,3 +203,17 @@ fn unparsable_lockfile_on_the_branch_fails_naming_it() {
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     assert!(v.reasons.join(" ").contains("Cargo.lock"), "{v:?}");
 }
+
+#[test]
+fn excluded_fixture_lockfiles_are_left_out_of_the_audit() {
+    let r = Repo::with_test_config();
+    r.checkout_new("task");
+    r.write("testdata/old-app/requirements.txt", "requests==2.19.0\n");
+    r.commit("a test fixture pinning a vulnerable version on purpose");
+    assert_eq!(security(&request(&r)).outcome, Outcome::Fail);
+    let mut req = request(&r);
+    req.audit.exclude = vec!["testdata/".into()];
+    let v = security(&req);
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    assert!(r.report().contains("dep_audit_exclude"));
+}

@@ -29,7 +29,7 @@ pub struct SecurityArgs {
     /// A relative path is relative to the current directory.
     #[arg(long, value_name = "PATH")]
     pub report_file: Option<PathBuf>,
-    /// Settings file (default `<repo>/portcullis.toml` when present).
+    /// Settings file (default: `portcullis.toml` as the base revision has it).
     #[arg(long, value_name = "FILE")]
     pub settings: Option<PathBuf>,
     /// gitleaks configuration (default: `$PORTCULLIS_CONFIG`, `$GITLEAKS_CONFIG`,
@@ -63,6 +63,10 @@ pub struct SecurityOptions {
     /// Ignore this advisory id; repeatable.
     #[arg(long = "ignore-advisory", value_name = "ID")]
     pub ignore_advisories: Vec<String>,
+    /// Leave lockfiles at this repository-relative path or under this directory out of the
+    /// audit (e.g. `testdata/`); repeatable.
+    #[arg(long = "audit-exclude", value_name = "PATH")]
+    pub audit_exclude: Vec<String>,
     /// Bound on the whole gate in seconds (setting `timeout_s`).
     #[arg(long, value_name = "S")]
     pub timeout: Option<u64>,
@@ -99,6 +103,7 @@ impl SecurityArgs {
                 online: o.online || o.osv_url.is_some(),
                 osv_api_url: o.osv_url.clone(),
                 ignore: o.ignore_advisories.clone(),
+                exclude: o.audit_exclude.clone(),
             },
             overrides: SettingsOverrides {
                 enabled: o.enabled,

@@ -77,6 +77,9 @@ pub struct AuditInputs {
     pub osv_api_url: Option<String>,
     /// Advisory ids to ignore.
     pub ignore: Vec<String>,
+    /// Lockfiles to leave out: repository-relative paths or directory prefixes (e.g.
+    /// `testdata/` for test fixtures that pin vulnerable versions on purpose).
+    pub exclude: Vec<String>,
 }
 
 /// One run of the security gate.
@@ -222,6 +225,7 @@ where
         timeout_s: settings.timeout_s,
         max_target_megabytes: settings.max_target_megabytes,
         settings_file: settings_desc,
+        dep_audit_exclude: req.audit.exclude.clone(),
     };
     let mut fm = SecurityFrontmatter {
         schema: SECURITY_SCHEMA.into(),

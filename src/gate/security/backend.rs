@@ -269,20 +269,41 @@ fn audit_deps(input: &WorkInput, mb: &str, head: &str) -> DepsPart {
         opts.osv_api_url = url.clone();
     }
     match audit_range(&input.repo, mb, head, &opts) {
-        Ok(rep) => deps_from_report(rep),
+        Ok(rep) => deps_from_report(rep, &input.audit.exclude),
         Err(e) => DepsPart::error(e.to_string()),
     }
 }
 
-fn deps_from_report(rep: AuditReport) -> DepsPart {
+/// Is the repository-relative `lockfile` covered by an exclusion (exact path or directory
+/// prefix)?
+fn excluded(lockfile: &str, exclude: &[String]) -> bool {
+    let l = lockfile.trim_start_matches("./");
+    exclude.iter().any(|e| {
+        let e = e.trim_start_matches("./").trim_end_matches('/');
+        !e.is_empty() && (l == e || l.starts_with(&format!("{e}/")))
+    })
+}
+
+fn deps_from_report(rep: AuditReport, exclude: &[String]) -> DepsPart {
     let status = match rep.status {
         AuditStatus::Ok => DependenciesStatus::Ok,
         AuditStatus::Degraded => DependenciesStatus::Degraded,
         AuditStatus::Error => DependenciesStatus::Error,
     };
-    let mut warnings = rep.warnings;
+    let mut warnings: Vec<String> = rep
+        .warnings
+        .into_iter()
+        .filter(|w| {
+            let head = w.split([':', ' ']).next().unwrap_or("");
+            !excluded(head, exclude)
+        })
+        .collect();
     let mut vulnerabilities = Vec::new();
-    for f in rep.findings {
+    for f in rep
+        .findings
+        .into_iter()
+        .filter(|f| !excluded(&f.lockfile, exclude))
+    {
         let v = Vulnerability {
             kind: f.kind.as_str().to_string(),
             id: f.id,
@@ -344,5 +365,22 @@ fn deps_from_report(rep: AuditReport) -> DepsPart {
                 snapshot_date: s.date.clone(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excluded;
+
+    #[test]
+    fn exclusions_are_exact_paths_or_directory_prefixes() {
+        let ex = vec!["testdata/".to_string(), "fixtures/Cargo.lock".to_string()];
+        assert!(excluded("testdata/audit/rust/x/Cargo.lock", &ex));
+        assert!(excluded("./testdata/a/requirements.txt", &ex));
+        assert!(excluded("fixtures/Cargo.lock", &ex));
+        assert!(!excluded("fixtures/sub/Cargo.lock", &ex));
+        assert!(!excluded("testdata2/Cargo.lock", &ex));
+        assert!(!excluded("Cargo.lock", &ex));
+        assert!(!excluded("Cargo.lock", &[String::new()]));
     }
 }

@@ -177,6 +177,9 @@ pub struct PolicySection {
     pub max_target_megabytes: Option<u64>,
     /// The settings file that was read, if any.
     pub settings_file: Option<String>,
+    /// Lockfile paths/prefixes left out of the dependency audit (`--audit-exclude`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dep_audit_exclude: Vec<String>,
 }
 
 /// `tool` section.

@@ -179,7 +179,63 @@ pub(crate) struct WorkOutput {
 /// assert!(dir.path().join("security-report.md").is_file());
 /// ```
 pub fn security(req: &SecurityRequest) -> Verdict {
-    gate_with(req, backend::run)
+    guarded(req, |r| gate_with(r, backend::run))
+}
+
+/// Run `gate` and turn a panic in the parts that run outside the worker thread (settings,
+/// rendering, writing) into a FAIL report too: nothing escapes the gate boundary as a panic.
+pub(crate) fn guarded(
+    req: &SecurityRequest,
+    gate: impl FnOnce(&SecurityRequest) -> Verdict,
+) -> Verdict {
+    let t0 = Instant::now();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| gate(req))) {
+        Ok(v) => v,
+        Err(payload) => {
+            let msg = format!(
+                "panic in the gate: {}",
+                guard::panic_message(payload.as_ref())
+            );
+            let path = std::panic::catch_unwind(|| report_path(req))
+                .unwrap_or_else(|_| work_tree_root(&req.repo).join("security-report.md"));
+            let fm = SecurityFrontmatter {
+                schema: SECURITY_SCHEMA.into(),
+                verdict: Outcome::Fail.as_str().into(),
+                reasons: vec![msg.clone()],
+                skipped: false,
+                repo: work_tree_root(&req.repo).display().to_string(),
+                base: req.base.clone(),
+                head: req.head.clone(),
+                merge_base: None,
+                head_commit: None,
+                range: None,
+                secrets: SecretsSection {
+                    errors: vec![msg.clone()],
+                    ..empty_secrets(SecretsStatus::Error)
+                },
+                dependencies: empty_deps(DependenciesStatus::Error),
+                policy: PolicySection {
+                    enabled: true,
+                    repos: Vec::new(),
+                    dep_audit_fail_closed: false,
+                    timeout_s: 0,
+                    max_target_megabytes: None,
+                    settings_file: None,
+                    dep_audit_exclude: Vec::new(),
+                },
+                tool: ToolSection::default(),
+                config: None,
+                config_sha256: None,
+                started_at: now_rfc3339(),
+                duration_ms: 0,
+            };
+            // No findings are known here, so there is nothing to scrub; never panic again.
+            match std::panic::catch_unwind(|| finish(&path, fm, None, t0, Outcome::Fail)) {
+                Ok(v) => v,
+                Err(_) => Verdict::fail(msg),
+            }
+        }
+    }
 }
 
 /// The gate with the guarded work supplied by the caller (tests inject panics here).

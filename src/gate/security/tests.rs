@@ -272,3 +272,14 @@ fn a_rerun_replaces_the_previous_pass_and_an_unwritable_report_fails() {
     let v = gate_with(&req, |_| clean());
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
 }
+
+#[test]
+fn panic_outside_the_worker_is_still_a_fail_report() {
+    let t = repo();
+    let req = SecurityRequest::new(t.path());
+    let v = guarded(&req, |_| -> Verdict { panic!("renderer blew up") });
+    assert_eq!(v.outcome, Outcome::Fail);
+    assert!(v.reasons[0].contains("renderer blew up"), "{v:?}");
+    let text = report_text(t.path());
+    assert!(text.contains("verdict: FAIL") && text.contains("renderer blew up"));
+}

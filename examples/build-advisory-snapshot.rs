@@ -23,7 +23,8 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: build-advisory-snapshot OUT [--rustsec DIR COMMIT DATE] [--pypa DIR COMMIT DATE]";
+    let usage =
+        "usage: build-advisory-snapshot OUT [--rustsec DIR COMMIT DATE] [--pypa DIR COMMIT DATE]";
     let out = PathBuf::from(args.first().ok_or(usage)?);
     let mut sources = Vec::new();
     let mut i = 1;

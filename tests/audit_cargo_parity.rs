@@ -10,10 +10,15 @@ use std::collections::BTreeSet;
 use audit_support::*;
 use portcullis::audit::{AuditStatus, audit_path};
 
-type Expected = (BTreeSet<(String, String, String)>, BTreeSet<(String, String, String, String)>);
+type Expected = (
+    BTreeSet<(String, String, String)>,
+    BTreeSet<(String, String, String, String)>,
+);
 
 fn expected(name: &str) -> Expected {
-    let text = std::fs::read_to_string(testdata(&format!("audit/expected/{name}.cargo-audit.json"))).unwrap();
+    let text =
+        std::fs::read_to_string(testdata(&format!("audit/expected/{name}.cargo-audit.json")))
+            .unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let s = |x: &serde_json::Value| x.as_str().unwrap().to_string();
     let vulns = v["vulnerabilities"]
@@ -44,17 +49,38 @@ fn check(dbs: &[std::path::PathBuf]) {
     for name in FIXTURES {
         let lock = testdata(&format!("audit/rust/{name}/Cargo.lock"));
         let report = audit_path(&lock, &opts_with_db(dbs)).unwrap();
-        assert_eq!(report.status, AuditStatus::Ok, "{name}: {:?}", report.sources);
+        assert_eq!(
+            report.status,
+            AuditStatus::Ok,
+            "{name}: {:?}",
+            report.sources
+        );
         let (vulns, warns) = expected(name);
-        assert_eq!(triples(&report, true), vulns, "{name}: vulnerabilities differ from cargo-audit");
+        assert_eq!(
+            triples(&report, true),
+            vulns,
+            "{name}: vulnerabilities differ from cargo-audit"
+        );
         let got_warns: BTreeSet<_> = report
             .findings
             .iter()
             .filter(|f| f.kind != portcullis::audit::FindingKind::Vulnerability)
-            .map(|f| (f.kind.as_str().to_string(), f.id.clone(), f.package.clone(), f.version.clone()))
+            .map(|f| {
+                (
+                    f.kind.as_str().to_string(),
+                    f.id.clone(),
+                    f.package.clone(),
+                    f.version.clone(),
+                )
+            })
             .collect();
         assert_eq!(got_warns, warns, "{name}: warnings differ from cargo-audit");
-        assert!(report.findings.iter().all(|f| f.blocking == (f.kind == portcullis::audit::FindingKind::Vulnerability)));
+        assert!(
+            report
+                .findings
+                .iter()
+                .all(|f| f.blocking == (f.kind == portcullis::audit::FindingKind::Vulnerability))
+        );
     }
 }
 
@@ -71,7 +97,16 @@ fn cargo_lock_findings_equal_cargo_audit_with_embedded_snapshot() {
 #[test]
 fn ripgrep_master_is_clean_and_exit_zero() {
     let lock = testdata("audit/rust/ripgrep-3fce3b5/Cargo.lock");
-    let (code, out, _) = portcullis(&["audit", lock.to_str().unwrap(), "--format", "json", "--no-cache"], &[]);
+    let (code, out, _) = portcullis(
+        &[
+            "audit",
+            lock.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-cache",
+        ],
+        &[],
+    );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["status"], "ok");
@@ -82,7 +117,16 @@ fn ripgrep_master_is_clean_and_exit_zero() {
 #[test]
 fn vulnerable_lockfile_exits_one_with_fixed_versions() {
     let lock = testdata("audit/rust/fd-8.3.0/Cargo.lock");
-    let (code, out, err) = portcullis(&["audit", lock.to_str().unwrap(), "--format", "json", "--no-cache"], &[]);
+    let (code, out, err) = portcullis(
+        &[
+            "audit",
+            lock.to_str().unwrap(),
+            "--format",
+            "json",
+            "--no-cache",
+        ],
+        &[],
+    );
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let regex = v["findings"]
@@ -96,7 +140,13 @@ fn vulnerable_lockfile_exits_one_with_fixed_versions() {
     assert_eq!(regex["fixed_in"], "1.5.5");
     assert_eq!(regex["ecosystem"], "crates.io");
     assert_eq!(regex["kind"], "vulnerability");
-    assert!(regex["aliases"].as_array().unwrap().iter().any(|a| a == "CVE-2022-24713"));
+    assert!(
+        regex["aliases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "CVE-2022-24713")
+    );
     assert!(err.contains("RUSTSEC-2022-0013"), "table on stderr: {err}");
 }
 
@@ -116,7 +166,11 @@ fn deny_unmaintained_fails_a_lockfile_with_only_warnings() {
     assert!(!r.has_blocking_findings(), "warnings alone must pass");
     assert_eq!(r.exit_code(), 0);
     assert!(!r.ignored.is_empty());
-    let kinds: BTreeSet<_> = r.findings.iter().filter_map(|f| f.kind.warning_kind()).collect();
+    let kinds: BTreeSet<_> = r
+        .findings
+        .iter()
+        .filter_map(|f| f.kind.warning_kind())
+        .collect();
     o.deny = kinds.into_iter().collect();
     let r = audit_path(&lock, &o).unwrap();
     assert!(r.has_blocking_findings());

@@ -36,7 +36,11 @@ fn check(dbs: &[std::path::PathBuf]) {
         let report = audit_path(&testdata(&format!("audit/{lock}")), &opts_with_db(dbs)).unwrap();
         assert_eq!(report.status, AuditStatus::Ok, "{lock}");
         let exp = expected(lock);
-        assert_eq!(triples(&report, true), exp, "{lock}: differs from the independent OSV evaluation");
+        assert_eq!(
+            triples(&report, true),
+            exp,
+            "{lock}: differs from the independent OSV evaluation"
+        );
     }
 }
 
@@ -54,7 +58,10 @@ fn python_lockfiles_match_independent_osv_evaluation_with_embedded_snapshot() {
 fn lockfile_package_counts_include_dev_groups_and_no_dev_drops_them() {
     let pip = testdata("audit/python/pipenv-2022.1.8/Pipfile.lock");
     let all = audit_path(&pip, &opts()).unwrap();
-    assert_eq!(all.lockfiles[0].packages, 88, "90 develop entries, 88 with a version");
+    assert_eq!(
+        all.lockfiles[0].packages, 88,
+        "90 develop entries, 88 with a version"
+    );
     let mut o = opts();
     o.no_dev = true;
     let nodev = audit_path(&pip, &o).unwrap();
@@ -63,15 +70,29 @@ fn lockfile_package_counts_include_dev_groups_and_no_dev_drops_them() {
     let poetry = audit_path(&testdata("audit/python/poetry-1.5.0/poetry.lock"), &opts()).unwrap();
     assert_eq!(poetry.lockfiles[0].packages, 82);
     let pdm = audit_path(&testdata("audit/python/pdm-2.0.0/pdm.lock"), &opts()).unwrap();
-    assert_eq!(pdm.lockfiles[0].packages, 80, "extras entries repeat a name+version");
+    assert_eq!(
+        pdm.lockfiles[0].packages, 80,
+        "extras entries repeat a name+version"
+    );
     let uv = audit_path(&testdata("audit/python/flask-2025-05-11/uv.lock"), &opts()).unwrap();
-    assert_eq!(uv.lockfiles[0].packages, 83, "83 entries, flask itself (editable) included but never matched");
+    assert_eq!(
+        uv.lockfiles[0].packages, 83,
+        "83 entries, flask itself (editable) included but never matched"
+    );
     let mut o = opts();
     o.no_dev = true;
     let uv_nodev = audit_path(&testdata("audit/python/flask-2025-05-11/uv.lock"), &o).unwrap();
-    assert!(uv_nodev.lockfiles[0].packages < 20, "runtime closure of flask only: {}", uv_nodev.lockfiles[0].packages);
+    assert!(
+        uv_nodev.lockfiles[0].packages < 20,
+        "runtime closure of flask only: {}",
+        uv_nodev.lockfiles[0].packages
+    );
     assert!(uv_nodev.lockfiles[0].packages >= 5);
-    let req = audit_path(&testdata("audit/python/warehouse-2020-06-09/requirements.txt"), &opts()).unwrap();
+    let req = audit_path(
+        &testdata("audit/python/warehouse-2020-06-09/requirements.txt"),
+        &opts(),
+    )
+    .unwrap();
     assert_eq!(req.lockfiles[0].packages, 119);
 }
 
@@ -90,18 +111,44 @@ fn requirements_includes_continuations_markers_hashes_and_comments() {
          -e git+https://example.invalid/x.git#egg=x\n\
          pkg @ https://example.invalid/pkg.whl\n",
     );
-    write(dir.path(), "sub/base.txt", "-c ../constraints.txt\nJinja2===2.10\n");
+    write(
+        dir.path(),
+        "sub/base.txt",
+        "-c ../constraints.txt\nJinja2===2.10\n",
+    );
     write(dir.path(), "constraints.txt", "PyYAML==5.3\n");
     let r = audit_path(&dir.path().join("requirements.txt"), &opts()).unwrap();
     assert_eq!(r.lockfiles.len(), 1);
     assert_eq!(r.lockfiles[0].packages, 4, "{:?}", r.warnings);
-    let pkgs: BTreeSet<_> = r.findings.iter().map(|f| (f.package.as_str(), f.version.as_str())).collect();
-    for p in [("Django", "2.2.0"), ("urllib3", "1.24.1"), ("Jinja2", "2.10"), ("PyYAML", "5.3")] {
-        assert!(pkgs.contains(&p), "{p:?} should be vulnerable in the snapshot: {pkgs:?}");
+    let pkgs: BTreeSet<_> = r
+        .findings
+        .iter()
+        .map(|f| (f.package.as_str(), f.version.as_str()))
+        .collect();
+    for p in [
+        ("Django", "2.2.0"),
+        ("urllib3", "1.24.1"),
+        ("Jinja2", "2.10"),
+        ("PyYAML", "5.3"),
+    ] {
+        assert!(
+            pkgs.contains(&p),
+            "{p:?} should be vulnerable in the snapshot: {pkgs:?}"
+        );
     }
-    assert!(r.warnings.iter().any(|w| w.contains(":8:") && w.contains("requests") && w.contains("not pinned")), "{:?}", r.warnings);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains(":8:") && w.contains("requests") && w.contains("not pinned")),
+        "{:?}",
+        r.warnings
+    );
     assert!(r.warnings.iter().any(|w| w.contains("editable")));
-    assert!(r.warnings.iter().any(|w| w.contains("URL or path requirement")));
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("URL or path requirement"))
+    );
     let dj = r.findings.iter().find(|f| f.package == "Django").unwrap();
     assert_eq!(dj.ecosystem, portcullis::audit::Ecosystem::PyPI);
     assert!(dj.id.starts_with("PYSEC-"));
@@ -118,7 +165,10 @@ fn fixed_in_is_the_smallest_fix_above_the_locked_version() {
     for f in &r.findings {
         if let Some(fx) = &f.fixed_in {
             let fv: pep440_rs::Version = fx.parse().unwrap();
-            assert!(fv > "1.24.1".parse::<pep440_rs::Version>().unwrap(), "{f:?}");
+            assert!(
+                fv > "1.24.1".parse::<pep440_rs::Version>().unwrap(),
+                "{f:?}"
+            );
         }
     }
 }
@@ -127,10 +177,22 @@ fn fixed_in_is_the_smallest_fix_above_the_locked_version() {
 fn broken_lockfiles_are_errors_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("poetry.lock", "[[package]]\nname = \"x\"\nversion = 1.0\n", Some(3)),
-        ("Pipfile.lock", "{\n \"default\": {\n  \"x\": {\"version\": \"==1\"},\n  oops\n }\n}\n", Some(4)),
+        (
+            "poetry.lock",
+            "[[package]]\nname = \"x\"\nversion = 1.0\n",
+            Some(3),
+        ),
+        (
+            "Pipfile.lock",
+            "{\n \"default\": {\n  \"x\": {\"version\": \"==1\"},\n  oops\n }\n}\n",
+            Some(4),
+        ),
         ("requirements.txt", "ok==1.0\n\n!!bad line\n", Some(3)),
-        ("Cargo.lock", "[[package]]\nname = \"a\"\nversion = \"not-semver\"\n", None),
+        (
+            "Cargo.lock",
+            "[[package]]\nname = \"a\"\nversion = \"not-semver\"\n",
+            Some(3),
+        ),
         ("uv.lock", "version = 1\n[[package]\n", Some(2)),
         ("go.sum", "example.com/x v1.0.0\n", Some(1)),
         ("package-lock.json", "{\"packages\": [}", Some(1)),
@@ -157,7 +219,11 @@ fn broken_lockfiles_are_errors_naming_file_and_line() {
 fn directory_search_skips_dependency_and_build_directories() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "app/requirements-dev.txt", "Django==2.2.0\n");
-    write(dir.path(), "node_modules/x/requirements.txt", "Django==1.0\n");
+    write(
+        dir.path(),
+        "node_modules/x/requirements.txt",
+        "Django==1.0\n",
+    );
     write(dir.path(), "target/debug/Cargo.lock", "garbage [[[");
     write(dir.path(), ".venv/lib/poetry.lock", "garbage [[[");
     let r = audit_path(dir.path(), &opts()).unwrap();

@@ -11,12 +11,25 @@ use portcullis::audit::{AuditError, audit_range};
 
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn cargo_lock(pkgs: &[(&str, &str)]) -> String {
@@ -34,7 +47,11 @@ fn repo() -> tempfile::TempDir {
     let d = dir.path();
     git(d, &["init", "-q"]);
     // main: time 0.1.43 (vulnerable, already there), regex 1.5.5 (fixed).
-    write(d, "Cargo.lock", &cargo_lock(&[("regex", "1.5.5"), ("time", "0.1.43")]));
+    write(
+        d,
+        "Cargo.lock",
+        &cargo_lock(&[("regex", "1.5.5"), ("time", "0.1.43")]),
+    );
     write(d, "py/requirements.txt", "-r base.txt\n");
     write(d, "py/base.txt", "Django==3.2.20\n");
     git(d, &["add", "-A"]);
@@ -42,9 +59,17 @@ fn repo() -> tempfile::TempDir {
     git(d, &["checkout", "-q", "-b", "feature"]);
     // feature: downgrade regex to a vulnerable version, add a vulnerable Python pin via the
     // included file, keep time as is.
-    write(d, "Cargo.lock", &cargo_lock(&[("regex", "1.5.4"), ("time", "0.1.43")]));
+    write(
+        d,
+        "Cargo.lock",
+        &cargo_lock(&[("regex", "1.5.4"), ("time", "0.1.43")]),
+    );
     write(d, "py/base.txt", "Django==2.2.0\n");
-    write(d, "sub/new/Cargo.lock", &cargo_lock(&[("smallvec", "0.6.9")]));
+    write(
+        d,
+        "sub/new/Cargo.lock",
+        &cargo_lock(&[("smallvec", "0.6.9")]),
+    );
     git(d, &["add", "-A"]);
     git(d, &["commit", "-q", "-m", "feature"]);
     // main moves on with another commit (merge-base is the first commit).
@@ -59,11 +84,24 @@ fn repo() -> tempfile::TempDir {
 fn range_reports_only_versions_the_branch_introduces() {
     let dir = repo();
     let r = audit_range(dir.path(), "main", "feature", &opts()).unwrap();
-    let pkgs: std::collections::BTreeSet<_> = r.findings.iter().map(|f| (f.lockfile.as_str(), f.package.as_str(), f.version.as_str())).collect();
+    let pkgs: std::collections::BTreeSet<_> = r
+        .findings
+        .iter()
+        .map(|f| (f.lockfile.as_str(), f.package.as_str(), f.version.as_str()))
+        .collect();
     assert!(pkgs.contains(&("Cargo.lock", "regex", "1.5.4")), "{pkgs:?}");
-    assert!(pkgs.contains(&("py/requirements.txt", "Django", "2.2.0")), "include read from the git tree: {pkgs:?}");
-    assert!(pkgs.contains(&("sub/new/Cargo.lock", "smallvec", "0.6.9")), "new lockfile counts as new");
-    assert!(!pkgs.iter().any(|(_, p, _)| *p == "time"), "time 0.1.43 was already on main: {pkgs:?}");
+    assert!(
+        pkgs.contains(&("py/requirements.txt", "Django", "2.2.0")),
+        "include read from the git tree: {pkgs:?}"
+    );
+    assert!(
+        pkgs.contains(&("sub/new/Cargo.lock", "smallvec", "0.6.9")),
+        "new lockfile counts as new"
+    );
+    assert!(
+        !pkgs.iter().any(|(_, p, _)| *p == "time"),
+        "time 0.1.43 was already on main: {pkgs:?}"
+    );
     assert_eq!(r.exit_code(), 1);
     // Full audit of main sees time; the range main..main sees nothing.
     let r = audit_range(dir.path(), "main", "main", &opts()).unwrap();
@@ -75,10 +113,27 @@ fn range_reports_only_versions_the_branch_introduces() {
 fn range_through_the_cli_and_error_cases() {
     let dir = repo();
     let p = dir.path().to_str().unwrap();
-    let (code, out, err) = portcullis(&["audit", p, "--range", "main..feature", "--format", "json", "--no-cache"], &[]);
+    let (code, out, err) = portcullis(
+        &[
+            "audit",
+            p,
+            "--range",
+            "main..feature",
+            "--format",
+            "json",
+            "--no-cache",
+        ],
+        &[],
+    );
     assert_eq!(code, 1, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v["findings"].as_array().unwrap().iter().all(|f| f["package"] != "time"));
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["package"] != "time")
+    );
     // A branch that only keeps main's vulnerability passes.
     git(dir.path(), &["checkout", "-q", "-b", "clean", "main"]);
     write(dir.path(), "notes.txt", "no dependency change");

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use audit_support::*;
 use portcullis::audit::advisory::{Layout, detect_layout};
-use portcullis::audit::{AuditStatus, FindingKind, audit_path};
+use portcullis::audit::{AuditStatus, audit_path};
 
 const CARGO_LOCK: &str = r#"version = 3
 
@@ -39,13 +39,21 @@ fn ghsa_for_regex(withdrawn: bool) -> String {
   "severity": [{{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}}],
   "affected": [{{"package": {{"ecosystem": "crates.io", "name": "regex"}},
     "ranges": [{{"type": "SEMVER", "events": [{{"introduced": "0"}}, {{"fixed": "1.5.5"}}]}}]}}]}}"#,
-        if withdrawn { r#""withdrawn": "2026-02-01T00:00:00Z","# } else { "" }
+        if withdrawn {
+            r#""withdrawn": "2026-02-01T00:00:00Z","#
+        } else {
+            ""
+        }
     )
 }
 
 fn osv_dir(dir: &Path, withdrawn: bool) -> std::path::PathBuf {
     let osv = dir.join("osv");
-    write(&osv, "crates.io/GHSA-m5pq-gvj9-9vr8.json", &ghsa_for_regex(withdrawn));
+    write(
+        &osv,
+        "crates.io/GHSA-m5pq-gvj9-9vr8.json",
+        &ghsa_for_regex(withdrawn),
+    );
     // An OSV-only advisory for smallvec with last_affected.
     write(
         &osv,
@@ -60,9 +68,18 @@ fn osv_dir(dir: &Path, withdrawn: bool) -> std::path::PathBuf {
 #[test]
 fn layouts_are_detected() {
     let dir = tempfile::tempdir().unwrap();
-    assert_eq!(detect_layout(&testdata("advisory-db/rustsec")).unwrap(), Layout::RustsecDir);
-    assert_eq!(detect_layout(&testdata("advisory-db/pypa")).unwrap(), Layout::PypaDir);
-    assert_eq!(detect_layout(&osv_dir(dir.path(), false)).unwrap(), Layout::OsvDir);
+    assert_eq!(
+        detect_layout(&testdata("advisory-db/rustsec")).unwrap(),
+        Layout::RustsecDir
+    );
+    assert_eq!(
+        detect_layout(&testdata("advisory-db/pypa")).unwrap(),
+        Layout::PypaDir
+    );
+    assert_eq!(
+        detect_layout(&osv_dir(dir.path(), false)).unwrap(),
+        Layout::OsvDir
+    );
     let z = dir.path().join("all.zip");
     make_zip(&z, &[("a.json", &ghsa_for_regex(false))]);
     assert_eq!(detect_layout(&z).unwrap(), Layout::OsvZip);
@@ -76,7 +93,8 @@ fn make_zip(path: &Path, files: &[(&str, &str)]) {
     let f = std::fs::File::create(path).unwrap();
     let mut z = zip::ZipWriter::new(f);
     for (name, text) in files {
-        z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
         z.write_all(text.as_bytes()).unwrap();
     }
     z.finish().unwrap();
@@ -87,20 +105,41 @@ fn aliases_merge_across_sources_and_sparse_registry_is_crates_io() {
     let dir = tempfile::tempdir().unwrap();
     let lock = write(dir.path(), "Cargo.lock", CARGO_LOCK);
     let osv = osv_dir(dir.path(), false);
-    let r = audit_path(&lock, &opts_with_db(&[testdata("advisory-db/rustsec"), osv])).unwrap();
+    let r = audit_path(
+        &lock,
+        &opts_with_db(&[testdata("advisory-db/rustsec"), osv]),
+    )
+    .unwrap();
     assert_eq!(r.status, AuditStatus::Ok, "{:?}", r.sources);
     let regex: Vec<_> = r.findings.iter().filter(|f| f.package == "regex").collect();
     assert_eq!(regex.len(), 1, "RUSTSEC and GHSA copies merged: {regex:?}");
     assert_eq!(regex[0].id, "RUSTSEC-2022-0013");
-    assert!(regex[0].aliases.contains(&"GHSA-m5pq-gvj9-9vr8".to_string()));
-    assert_eq!(regex[0].sources, vec!["osv".to_string(), "rustsec".to_string()]);
+    assert!(
+        regex[0]
+            .aliases
+            .contains(&"GHSA-m5pq-gvj9-9vr8".to_string())
+    );
+    assert_eq!(
+        regex[0].sources,
+        vec!["osv".to_string(), "rustsec".to_string()]
+    );
     assert_eq!(regex[0].severity.as_deref(), Some("high"));
     // sparse+ crates.io is the same registry: RustSec smallvec advisories apply.
-    assert!(r.findings.iter().any(|f| f.package == "smallvec" && f.id.starts_with("RUSTSEC-")), "{:?}", r.findings);
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.package == "smallvec" && f.id.starts_with("RUSTSEC-")),
+        "{:?}",
+        r.findings
+    );
     // OSV last_affected is inclusive.
     assert!(r.findings.iter().any(|f| f.id == "GHSA-test-smal-lvec"));
     // git and path packages are never matched (time 0.1.43 from git would match RUSTSEC-2020-0071).
-    assert!(!r.findings.iter().any(|f| f.package == "time" || f.package == "app"));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.package == "time" || f.package == "app")
+    );
 }
 
 #[test]
@@ -109,7 +148,11 @@ fn withdrawn_advisories_are_ignored() {
     let lock = write(dir.path(), "Cargo.lock", CARGO_LOCK);
     let osv = osv_dir(dir.path(), true);
     let r = audit_path(&lock, &opts_with_db(&[osv])).unwrap();
-    assert!(!r.findings.iter().any(|f| f.package == "regex"), "{:?}", r.findings);
+    assert!(
+        !r.findings.iter().any(|f| f.package == "regex"),
+        "{:?}",
+        r.findings
+    );
     assert!(r.findings.iter().any(|f| f.package == "smallvec"));
 }
 
@@ -119,7 +162,7 @@ fn osv_zip_source_and_ignore_by_alias() {
     let lock = write(dir.path(), "Cargo.lock", CARGO_LOCK);
     let z = dir.path().join("all.zip");
     make_zip(&z, &[("GHSA-m5pq-gvj9-9vr8.json", &ghsa_for_regex(false))]);
-    let r = audit_path(&lock, &opts_with_db(&[z.clone()])).unwrap();
+    let r = audit_path(&lock, &opts_with_db(std::slice::from_ref(&z))).unwrap();
     assert_eq!(r.findings.len(), 1);
     assert_eq!(r.findings[0].fixed_in.as_deref(), Some("1.5.5"));
     assert_eq!(r.exit_code(), 1);
@@ -137,10 +180,23 @@ fn unreadable_source_degrades_and_strict_fails() {
     let lock = write(dir.path(), "Cargo.lock", CARGO_LOCK);
     let osv = osv_dir(dir.path(), false);
     write(&osv, "crates.io/broken.json", "{ not json");
-    let r = audit_path(&lock, &opts_with_db(&[testdata("advisory-db/rustsec"), osv.clone()])).unwrap();
+    let r = audit_path(
+        &lock,
+        &opts_with_db(&[testdata("advisory-db/rustsec"), osv.clone()]),
+    )
+    .unwrap();
     assert_eq!(r.status, AuditStatus::Degraded);
-    assert!(r.warnings.iter().any(|w| w.starts_with("DEGRADED") && w.contains("broken.json")), "{:?}", r.warnings);
-    assert!(r.findings.iter().any(|f| f.package == "regex"), "other sources still used");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.starts_with("DEGRADED") && w.contains("broken.json")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.findings.iter().any(|f| f.package == "regex"),
+        "other sources still used"
+    );
     assert_eq!(r.exit_code(), 1);
     let mut o = opts_with_db(&[testdata("advisory-db/rustsec"), osv]);
     o.strict = true;
@@ -175,18 +231,41 @@ fn informational_kinds_come_from_rustsec_and_fail_only_when_denied_via_cli() {
     assert_eq!(code, 0);
     let (code, _, _) = portcullis(&["audit", l, "--no-cache", "--deny", "warnings"], &[]);
     assert_eq!(code, 1);
-    let (code, out, _) = portcullis(&["audit", l, "--no-cache", "--format", "sarif", "--deny", "warnings"], &[]);
+    let (code, out, _) = portcullis(
+        &[
+            "audit",
+            l,
+            "--no-cache",
+            "--format",
+            "sarif",
+            "--deny",
+            "warnings",
+        ],
+        &[],
+    );
     assert_eq!(code, 1);
     let s: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(s["version"], "2.1.0");
     assert_eq!(s["runs"][0]["results"][0]["ruleId"], "RUSTSEC-2021-0139");
-    assert_eq!(s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], l);
+    assert_eq!(
+        s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        l
+    );
 }
 
 #[test]
 fn json_schema_top_level_and_finding_fields() {
     let lock = testdata("audit/rust/fd-8.3.0/Cargo.lock");
-    let (_, out, _) = portcullis(&["audit", lock.to_str().unwrap(), "--no-cache", "--format", "json"], &[]);
+    let (_, out, _) = portcullis(
+        &[
+            "audit",
+            lock.to_str().unwrap(),
+            "--no-cache",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["schema"], "portcullis.audit/v1");
     assert_eq!(v["status"], "ok");
@@ -198,9 +277,26 @@ fn json_schema_top_level_and_finding_fields() {
         assert!(s["date"].is_string());
         assert!(s["license"].is_string());
     }
-    assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("days old")));
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("days old"))
+    );
     for f in v["findings"].as_array().unwrap() {
-        for k in ["kind", "id", "aliases", "package", "version", "ecosystem", "lockfile", "fixed_in", "severity", "summary"] {
+        for k in [
+            "kind",
+            "id",
+            "aliases",
+            "package",
+            "version",
+            "ecosystem",
+            "lockfile",
+            "fixed_in",
+            "severity",
+            "summary",
+        ] {
             assert!(f.get(k).is_some(), "finding lacks {k}: {f}");
         }
     }
@@ -210,7 +306,10 @@ fn json_schema_top_level_and_finding_fields() {
 fn db_info_prints_commit_date_and_licence_of_each_embedded_source() {
     let (code, out, _) = portcullis(&["db", "info"], &[]);
     assert_eq!(code, 0);
-    assert!(out.contains("bf5c0d245a92671908518d7e765914d437954ed6"), "{out}");
+    assert!(
+        out.contains("bf5c0d245a92671908518d7e765914d437954ed6"),
+        "{out}"
+    );
     assert!(out.contains("3ccb612573e2511ab5cad7dafecd838605c80cda"));
     assert!(out.contains("CC0-1.0") && out.contains("CC-BY-4.0"));
     assert!(out.contains("2026-08-21") && out.contains("2024-10-10"));

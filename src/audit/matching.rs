@@ -107,7 +107,9 @@ pub fn affects(adv: &Advisory, pkg: &LockedPackage) -> bool {
             pkg.source == PackageSource::Registry
                 && entries.iter().any(|e| {
                     versions_list_contains(e, pkg.ecosystem, &pkg.version)
-                        || e.ranges.iter().any(|r| range_affects(r, pkg.ecosystem, &pkg.version))
+                        || e.ranges
+                            .iter()
+                            .any(|r| range_affects(r, pkg.ecosystem, &pkg.version))
                 })
         }
     }
@@ -316,7 +318,12 @@ pub fn match_lockfiles(
         }
     }
     findings.sort_by(|a, b| {
-        (&a.lockfile, &a.package, &a.version, &a.id).cmp(&(&b.lockfile, &b.package, &b.version, &b.id))
+        (&a.lockfile, &a.package, &a.version, &a.id).cmp(&(
+            &b.lockfile,
+            &b.package,
+            &b.version,
+            &b.id,
+        ))
     });
     findings.dedup();
     (findings, ignored.into_iter().collect())
@@ -341,7 +348,10 @@ mod tests {
     #[test]
     fn osv_range_introduced_fixed_last_affected_limit() {
         use OsvEvent::*;
-        let r = range("ECOSYSTEM", vec![Introduced("0".into()), Fixed("2.0".into())]);
+        let r = range(
+            "ECOSYSTEM",
+            vec![Introduced("0".into()), Fixed("2.0".into())],
+        );
         assert!(range_affects(&r, Ecosystem::PyPI, "1.9.9"));
         assert!(range_affects(&r, Ecosystem::PyPI, "2.0rc1"));
         assert!(!range_affects(&r, Ecosystem::PyPI, "2.0"));
@@ -353,7 +363,10 @@ mod tests {
         assert!(!range_affects(&r, Ecosystem::CratesIo, "0.9.0"));
         assert!(range_affects(&r, Ecosystem::CratesIo, "1.2.0"));
         assert!(!range_affects(&r, Ecosystem::CratesIo, "1.2.1"));
-        let r = range("SEMVER", vec![Introduced("0".into()), Limit("1.5.0".into())]);
+        let r = range(
+            "SEMVER",
+            vec![Introduced("0".into()), Limit("1.5.0".into())],
+        );
         assert!(range_affects(&r, Ecosystem::Npm, "1.4.0"));
         assert!(!range_affects(&r, Ecosystem::Npm, "1.5.0"));
         let r = range(

@@ -83,7 +83,19 @@ impl Default for AuditOptions {
 }
 
 /// Informational advisory kinds (RustSec `informational`), reported as warnings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum WarningKind {
     /// The crate is no longer maintained.
@@ -341,6 +353,9 @@ pub(crate) fn run_audit(
     only_new: Option<&BTreeSet<(String, String, String)>>,
 ) -> Result<AuditReport, AuditError> {
     let mut warnings: Vec<String> = Vec::new();
+    if lockfiles.is_empty() {
+        warnings.push("no lockfiles found; nothing to audit".into());
+    }
     for lf in &lockfiles {
         warnings.extend(lf.warnings.iter().cloned());
     }

@@ -110,19 +110,35 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<gix::ObjectId, AuditErro
 }
 
 /// Audit the lockfiles HEAD changes relative to the merge-base of `base` and `head`.
-pub fn audit_range(repo: &Path, base: &str, head: &str, opts: &AuditOptions) -> Result<AuditReport, AuditError> {
+pub fn audit_range(
+    repo: &Path,
+    base: &str,
+    head: &str,
+    opts: &AuditOptions,
+) -> Result<AuditReport, AuditError> {
     let repo = gix::discover(repo).map_err(|e| git_err(&format!("open {}", repo.display()), e))?;
     let base_id = resolve(&repo, base)?;
     let head_id = resolve(&repo, head)?;
     let mb = repo
         .merge_base(base_id, head_id)
-        .map_err(|e| git_err(&format!("merge-base of {base} and {head} (shallow clone?)"), e))?
+        .map_err(|e| {
+            git_err(
+                &format!("merge-base of {base} and {head} (shallow clone?)"),
+                e,
+            )
+        })?
         .ok_or_else(|| AuditError::Git(format!("{base} and {head} have no merge-base")))?
         .detach();
     let head_tree = commit_tree(&repo, head_id)?;
     let base_tree = commit_tree(&repo, mb)?;
-    let head_reader = TreeReader { repo: &repo, tree: head_tree };
-    let base_reader = TreeReader { repo: &repo, tree: base_tree };
+    let head_reader = TreeReader {
+        repo: &repo,
+        tree: head_tree,
+    };
+    let base_reader = TreeReader {
+        repo: &repo,
+        tree: base_tree,
+    };
 
     let mut paths = Vec::new();
     lockfiles_in_tree(&repo, head_tree, Path::new(""), &mut paths)?;
@@ -132,26 +148,32 @@ pub fn audit_range(repo: &Path, base: &str, head: &str, opts: &AuditOptions) -> 
     let mut notes = Vec::new();
     for path in paths {
         let display = path.to_string_lossy().replace('\\', "/");
-        let Some(format) = LockFormat::detect(&path) else { continue };
+        let Some(format) = LockFormat::detect(&path) else {
+            continue;
+        };
         let bytes = head_reader.read(&path)?;
         let shown = format!("{display}@{head}");
-        let head_lock = lockfile::parse_bytes(format, &path, &display, &bytes, &head_reader, opts.no_dev)
-            .map_err(|e| relabel(e, &shown))?;
+        let head_lock =
+            lockfile::parse_bytes(format, &path, &display, &bytes, &head_reader, opts.no_dev)
+                .map_err(|e| relabel(e, &shown))?;
         let base_pkgs: HashSet<(String, String)> = match base_reader.get(&path)? {
             None => HashSet::new(),
-            Some(b) => match lockfile::parse_bytes(format, &path, &display, &b, &base_reader, opts.no_dev) {
-                Ok(l) => l
-                    .packages
-                    .iter()
-                    .map(|p| (p.ecosystem.normalize_name(&p.name), p.version.clone()))
-                    .collect(),
-                Err(e) => {
-                    notes.push(format!(
+            Some(b) => {
+                match lockfile::parse_bytes(format, &path, &display, &b, &base_reader, opts.no_dev)
+                {
+                    Ok(l) => l
+                        .packages
+                        .iter()
+                        .map(|p| (p.ecosystem.normalize_name(&p.name), p.version.clone()))
+                        .collect(),
+                    Err(e) => {
+                        notes.push(format!(
                         "{display} at the merge-base does not parse ({e}); every package at HEAD counts as new"
                     ));
-                    HashSet::new()
+                        HashSet::new()
+                    }
                 }
-            },
+            }
         };
         for p in &head_lock.packages {
             if !base_pkgs.contains(&(p.ecosystem.normalize_name(&p.name), p.version.clone())) {

@@ -8,7 +8,8 @@ use super::{AuditReport, AuditStatus};
 
 /// `--format json`.
 pub fn to_json(report: &AuditReport) -> String {
-    serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"status\":\"error\",\"error\":\"{e}\"}}"))
+    serde_json::to_string_pretty(report)
+        .unwrap_or_else(|e| format!("{{\"status\":\"error\",\"error\":\"{e}\"}}"))
 }
 
 fn sarif_level(f: &super::AuditFinding) -> &'static str {
@@ -104,7 +105,10 @@ pub fn to_table(report: &AuditReport) -> String {
             s.kind,
             s.location,
             s.date.as_deref().unwrap_or("unknown"),
-            s.commit.as_deref().map(|c| &c[..c.len().min(12)]).unwrap_or("-"),
+            s.commit
+                .as_deref()
+                .map(|c| &c[..c.len().min(12)])
+                .unwrap_or("-"),
             state
         );
     }
@@ -120,7 +124,11 @@ pub fn to_table(report: &AuditReport) -> String {
             .iter()
             .map(|f| {
                 [
-                    if f.blocking { f.kind.as_str().to_string() } else { format!("{} (warn)", f.kind.as_str()) },
+                    if f.blocking {
+                        f.kind.as_str().to_string()
+                    } else {
+                        format!("{} (warn)", f.kind.as_str())
+                    },
                     f.id.clone(),
                     format!("{} {}", f.package, f.version),
                     f.fixed_in.clone().unwrap_or_else(|| "-".into()),
@@ -130,7 +138,9 @@ pub fn to_table(report: &AuditReport) -> String {
                 ]
             })
             .collect();
-        let head = ["KIND", "ID", "PACKAGE", "FIXED", "SEVERITY", "LOCKFILE", "SUMMARY"];
+        let head = [
+            "KIND", "ID", "PACKAGE", "FIXED", "SEVERITY", "LOCKFILE", "SUMMARY",
+        ];
         let mut widths = head.map(str::len);
         for r in &rows {
             for (w, c) in widths.iter_mut().zip(r.iter()) {
@@ -155,7 +165,11 @@ pub fn to_table(report: &AuditReport) -> String {
             let _ = writeln!(out, "{}", line(r.iter().map(String::as_str).collect()));
         }
     }
-    let vulns = report.findings.iter().filter(|f| f.kind == super::FindingKind::Vulnerability).count();
+    let vulns = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == super::FindingKind::Vulnerability)
+        .count();
     let warns = report.findings.len() - vulns;
     let status = match report.status {
         AuditStatus::Ok => "ok",

@@ -69,7 +69,11 @@ pub struct AuditArgs {
 
 fn parse_deny(s: &str) -> Result<Vec<WarningKind>, String> {
     if s == "warnings" {
-        return Ok(vec![WarningKind::Unmaintained, WarningKind::Unsound, WarningKind::Notice]);
+        return Ok(vec![
+            WarningKind::Unmaintained,
+            WarningKind::Unsound,
+            WarningKind::Notice,
+        ]);
     }
     WarningKind::from_str(s, true)
         .map(|k| vec![k])
@@ -176,7 +180,11 @@ pub fn run_db(cmd: DbCommand) -> i32 {
             match cache::db_dir(cache_dir.as_deref()) {
                 Some(dir) => match cache::read_meta(&dir) {
                     Ok(meta) => {
-                        println!("cache: {} (updated {}; preferred over the embedded snapshot)", dir.display(), meta.updated);
+                        println!(
+                            "cache: {} (updated {}; preferred over the embedded snapshot)",
+                            dir.display(),
+                            meta.updated
+                        );
                         for s in meta.sources {
                             println!(
                                 "  {}: {} from {} commit {} licence {}",
@@ -188,7 +196,10 @@ pub fn run_db(cmd: DbCommand) -> i32 {
                             );
                         }
                     }
-                    Err(_) => println!("cache: {} (none; run `portcullis db update`)", dir.display()),
+                    Err(_) => println!(
+                        "cache: {} (none; run `portcullis db update`)",
+                        dir.display()
+                    ),
                 },
                 None => println!("cache: no cache directory (set PORTCULLIS_CACHE_DIR or HOME)"),
             }

@@ -49,7 +49,9 @@ pub fn bin() -> PathBuf {
 
 pub fn portcullis(args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(bin());
-    cmd.args(args).env_remove("PORTCULLIS_OSV_URL").env("PORTCULLIS_CACHE_DIR", "/nonexistent-portcullis-cache");
+    cmd.args(args)
+        .env_remove("PORTCULLIS_OSV_URL")
+        .env("PORTCULLIS_CACHE_DIR", "/nonexistent-portcullis-cache");
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -77,7 +79,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(body: &str) -> Reply {
-        Reply { status: 200, body: body.as_bytes().to_vec(), delay: Duration::ZERO }
+        Reply {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+            delay: Duration::ZERO,
+        }
     }
 }
 

@@ -63,9 +63,12 @@ pub fn db_dir(explicit: Option<&Path>) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("XDG_CACHE_HOME").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p).join("portcullis").join("advisory-db"));
     }
-    std::env::var_os("HOME")
-        .filter(|p| !p.is_empty())
-        .map(|h| PathBuf::from(h).join(".cache").join("portcullis").join("advisory-db"))
+    std::env::var_os("HOME").filter(|p| !p.is_empty()).map(|h| {
+        PathBuf::from(h)
+            .join(".cache")
+            .join("portcullis")
+            .join("advisory-db")
+    })
 }
 
 /// Read a cache's metadata.
@@ -163,7 +166,10 @@ fn download(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>, Au
         .send()
         .map_err(|e| AuditError::Other(format!("download {url}: {e}")))?;
     if !resp.status().is_success() {
-        return Err(AuditError::Other(format!("download {url}: HTTP {}", resp.status())));
+        return Err(AuditError::Other(format!(
+            "download {url}: HTTP {}",
+            resp.status()
+        )));
     }
     let bytes = resp
         .bytes()
@@ -192,7 +198,10 @@ fn extract_rustsec(tarball: &[u8], dest: &Path) -> Result<Option<String>, String
             }
             continue;
         }
-        let path = entry.path().map_err(|e| format!("bad tar path: {e}"))?.into_owned();
+        let path = entry
+            .path()
+            .map_err(|e| format!("bad tar path: {e}"))?
+            .into_owned();
         let rel: PathBuf = path.components().skip(1).collect();
         let keep = rel.starts_with("crates")
             || rel.starts_with("rust")
@@ -270,7 +279,11 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
         source,
     })?;
     for eco in &opts.ecosystems {
-        let url = format!("{}/{}/all.zip", opts.osv_export_url.trim_end_matches('/'), eco);
+        let url = format!(
+            "{}/{}/all.zip",
+            opts.osv_export_url.trim_end_matches('/'),
+            eco
+        );
         let bytes = download(&client, &url)?;
         let file = osv_dir.join(format!("{eco}.zip"));
         std::fs::write(&file, &bytes).map_err(|source| AuditError::Io {
@@ -294,7 +307,8 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
         updated: jiff::Timestamp::now().to_string(),
         sources,
     };
-    let meta_json = serde_json::to_vec_pretty(&meta).map_err(|e| AuditError::Other(e.to_string()))?;
+    let meta_json =
+        serde_json::to_vec_pretty(&meta).map_err(|e| AuditError::Other(e.to_string()))?;
     std::fs::write(tmp.path().join(META_FILE), meta_json).map_err(|source| AuditError::Io {
         path: tmp.path().join(META_FILE),
         source,

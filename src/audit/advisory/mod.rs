@@ -179,7 +179,9 @@ pub fn detect_layout(path: &Path) -> Result<Layout, AuditError> {
     if meta.is_file() {
         return match path.extension().and_then(|e| e.to_str()) {
             Some("zip") => Ok(Layout::OsvZip),
-            _ => Err(err("not an advisory database (expected a directory or an OSV .zip)")),
+            _ => Err(err(
+                "not an advisory database (expected a directory or an OSV .zip)",
+            )),
         };
     }
     if path.join(cache::META_FILE).is_file() {
@@ -195,7 +197,9 @@ pub fn detect_layout(path: &Path) -> Result<Layout, AuditError> {
     let mut stack = vec![path.to_path_buf()];
     let mut budget = 10_000;
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             budget -= 1;
             if budget == 0 {
@@ -224,7 +228,12 @@ pub fn detect_layout(path: &Path) -> Result<Layout, AuditError> {
 pub fn wanted(packages: &[&LockedPackage]) -> Wanted {
     packages
         .iter()
-        .filter(|p| matches!(p.source, PackageSource::Registry | PackageSource::OtherRegistry(_)))
+        .filter(|p| {
+            matches!(
+                p.source,
+                PackageSource::Registry | PackageSource::OtherRegistry(_)
+            )
+        })
         .map(|p| (p.ecosystem, p.ecosystem.normalize_name(&p.name)))
         .collect()
 }
@@ -318,7 +327,10 @@ fn git_info(path: &Path) -> Option<(String, String)> {
 
 /// Load every source an audit uses: `--db` paths, else the cache (if present), else the
 /// embedded snapshot; plus the OSV API with `--online`.
-pub fn load_sources(packages: &[&LockedPackage], opts: &AuditOptions) -> Result<LoadedSources, AuditError> {
+pub fn load_sources(
+    packages: &[&LockedPackage],
+    opts: &AuditOptions,
+) -> Result<LoadedSources, AuditError> {
     let wanted = wanted(packages);
     let mut out = LoadedSources::default();
     if !opts.dbs.is_empty() {
@@ -332,7 +344,9 @@ pub fn load_sources(packages: &[&LockedPackage], opts: &AuditOptions) -> Result<
             cache::db_dir(opts.cache_dir.as_deref())
         };
         match cache_dir {
-            Some(dir) if dir.join(cache::META_FILE).is_file() => cache::load_cache(&dir, &wanted, &mut out),
+            Some(dir) if dir.join(cache::META_FILE).is_file() => {
+                cache::load_cache(&dir, &wanted, &mut out)
+            }
             _ => snapshot::load_embedded(&wanted, &mut out),
         }
     }
@@ -371,5 +385,7 @@ pub fn parse_date(s: &str) -> Option<jiff::Timestamp> {
         return Some(ts);
     }
     let d: jiff::civil::Date = s.get(..10)?.parse().ok()?;
-    d.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    d.to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
 }

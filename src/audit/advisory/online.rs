@@ -96,7 +96,8 @@ fn run(
     let mut hits: BTreeMap<String, BTreeSet<(Ecosystem, String, String)>> = BTreeMap::new();
     let url = format!("{base}/v1/querybatch");
     for chunk in queries.chunks(BATCH) {
-        let mut pending: Vec<(usize, Option<String>)> = (0..chunk.len()).map(|i| (i, None)).collect();
+        let mut pending: Vec<(usize, Option<String>)> =
+            (0..chunk.len()).map(|i| (i, None)).collect();
         let mut rounds = 0;
         while !pending.is_empty() {
             rounds += 1;
@@ -126,7 +127,12 @@ fn run(
             let mut next = Vec::new();
             for ((i, _), r) in pending.iter().zip(results) {
                 let (eco, name, version) = &chunk[*i];
-                for v in r.get("vulns").and_then(Value::as_array).into_iter().flatten() {
+                for v in r
+                    .get("vulns")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(id) = v.get("id").and_then(Value::as_str) {
                         hits.entry(id.to_string()).or_default().insert((
                             *eco,
@@ -135,7 +141,11 @@ fn run(
                         ));
                     }
                 }
-                if let Some(t) = r.get("next_page_token").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+                if let Some(t) = r
+                    .get("next_page_token")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                {
                     next.push((*i, Some(t.to_string())));
                 }
             }

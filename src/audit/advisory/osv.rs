@@ -10,6 +10,9 @@ use serde_json::Value;
 use super::{Advisory, Affected, OsvAffected, OsvEvent, OsvRange, Wanted};
 use crate::audit::{Ecosystem, FindingKind};
 
+/// Informational kind (if any) and affected entries of one package in one record.
+type PackageEntries = (Option<Option<FindingKind>>, Vec<OsvAffected>);
+
 /// Result of loading a source.
 #[derive(Debug, Default)]
 pub struct Loaded {
@@ -30,7 +33,10 @@ impl Loaded {
         Some(if self.errors.len() == 1 {
             first.clone()
         } else {
-            format!("{first} (and {} more unreadable records)", self.errors.len() - 1)
+            format!(
+                "{first} (and {} more unreadable records)",
+                self.errors.len() - 1
+            )
         })
     }
 }
@@ -148,10 +154,11 @@ pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
         .get("affected")
         .and_then(Value::as_array)
         .ok_or("missing `affected`")?;
-    let mut per_package: BTreeMap<(Ecosystem, String), (Option<Option<FindingKind>>, Vec<OsvAffected>)> =
-        BTreeMap::new();
+    let mut per_package: BTreeMap<(Ecosystem, String), PackageEntries> = BTreeMap::new();
     for a in affected {
-        let Some(pkg) = a.get("package") else { continue };
+        let Some(pkg) = a.get("package") else {
+            continue;
+        };
         let (Some(eco), Some(name)) = (
             pkg.get("ecosystem").and_then(Value::as_str),
             pkg.get("name").and_then(Value::as_str),
@@ -162,13 +169,23 @@ pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
             continue;
         };
         let mut ranges = Vec::new();
-        for r in a.get("ranges").and_then(Value::as_array).into_iter().flatten() {
+        for r in a
+            .get("ranges")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let kind = r.get("type").and_then(Value::as_str).unwrap_or("");
             if kind != "SEMVER" && kind != "ECOSYSTEM" {
                 continue;
             }
             let mut events = Vec::new();
-            for e in r.get("events").and_then(Value::as_array).into_iter().flatten() {
+            for e in r
+                .get("events")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(obj) = e.as_object() else { continue };
                 for (k, v) in obj {
                     let Some(v) = value_str(v) else {
@@ -227,7 +244,9 @@ pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
 }
 
 fn modified_of(doc: &Value) -> Option<String> {
-    doc.get("modified").and_then(Value::as_str).map(str::to_string)
+    doc.get("modified")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 fn absorb(out: &mut Loaded, origin: &str, doc: Result<Value, String>) {

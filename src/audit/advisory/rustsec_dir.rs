@@ -101,7 +101,11 @@ pub fn load_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, String> {
 pub fn load_all(path: &Path) -> Result<Loaded, String> {
     let crates = path.join("crates");
     let rd = std::fs::read_dir(&crates).map_err(|e| format!("{}: {e}", crates.display()))?;
-    let mut dirs: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = rd
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     let mut out = Loaded::default();
     for d in dirs {

@@ -58,8 +58,13 @@ pub struct Snapshot<'a> {
 impl<'a> Snapshot<'a> {
     /// Parse the header of a snapshot.
     pub fn parse(bytes: &'a [u8]) -> Result<Snapshot<'a>, String> {
-        let rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or("bad snapshot magic")?;
-        let len_bytes: [u8; 4] = rest.get(..4).and_then(|b| b.try_into().ok()).ok_or("truncated snapshot")?;
+        let rest = bytes
+            .strip_prefix(MAGIC.as_slice())
+            .ok_or("bad snapshot magic")?;
+        let len_bytes: [u8; 4] = rest
+            .get(..4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or("truncated snapshot")?;
         let len = u32::from_le_bytes(len_bytes) as usize;
         let header_bytes = rest.get(4..4 + len).ok_or("truncated snapshot header")?;
         let header: Header =
@@ -199,7 +204,11 @@ pub fn load_from_bytes(bytes: &[u8], wanted: &Wanted, out: &mut LoadedSources) {
         match snap.lookup(*eco, name) {
             Ok(found) => {
                 for (si, mut a) in found {
-                    a.source_name = snap.sources().get(si).map(|s| s.name.clone()).unwrap_or_default();
+                    a.source_name = snap
+                        .sources()
+                        .get(si)
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default();
                     advisories.push(a);
                 }
             }

@@ -21,15 +21,23 @@ pub(crate) fn classify_source(source: Option<&SourceId>) -> PackageSource {
 pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, AuditError> {
     let lock: Lockfile = text.parse().map_err(|e: rustsec::cargo_lock::Error| {
         let msg = e.to_string();
-        let line = msg
-            .split("line ")
-            .nth(1)
-            .and_then(|rest| {
-                rest.split(|c: char| !c.is_ascii_digit())
-                    .next()
-                    .and_then(|n| n.parse::<usize>().ok())
-            });
+        let line = msg.split("line ").nth(1).and_then(|rest| {
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+        });
         let first = msg.lines().next().unwrap_or("invalid Cargo.lock").to_string();
+        let last = msg
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | "))
+            .unwrap_or("");
+        let first = if last.is_empty() || first.ends_with(last) {
+            first
+        } else {
+            format!("{first}: {last}")
+        };
         parse_error(path, line, format!("invalid Cargo.lock: {first}"))
     })?;
     Ok(lock

@@ -16,11 +16,19 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, Audit
         let (Some(module), Some(version), Some(_hash), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err(parse_error(path, Some(i + 1), "expected `module version hash`"));
+            return Err(parse_error(
+                path,
+                Some(i + 1),
+                "expected `module version hash`",
+            ));
         };
         let version = version.strip_suffix("/go.mod").unwrap_or(version);
         if !version.starts_with('v') {
-            return Err(parse_error(path, Some(i + 1), format!("invalid version {version:?}")));
+            return Err(parse_error(
+                path,
+                Some(i + 1),
+                format!("invalid version {version:?}"),
+            ));
         }
         out.push(LockedPackage {
             name: module.to_string(),

@@ -261,7 +261,7 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, AuditError> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if ft.is_dir() {
-                if !is_skipped_dir(&name) && !(name.starts_with('.') && name != ".") {
+                if !is_skipped_dir(&name) && !name.starts_with('.') {
                     stack.push(entry.path());
                 }
             } else if ft.is_file() && LockFormat::detect(&entry.path()).is_some() {
@@ -330,7 +330,11 @@ pub(crate) fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> AuditE
 }
 
 /// A parse error without a position.
-pub(crate) fn parse_error(path: &Path, line: Option<usize>, message: impl Into<String>) -> AuditError {
+pub(crate) fn parse_error(
+    path: &Path,
+    line: Option<usize>,
+    message: impl Into<String>,
+) -> AuditError {
     AuditError::Parse {
         file: path.to_path_buf(),
         line,

@@ -39,7 +39,8 @@ pub(super) fn parse(
                             source: PackageSource::Registry,
                             dev,
                         }),
-                        _ => warnings.push(format!("{name}: version {v:?} is not a pin (not audited)")),
+                        _ => warnings
+                            .push(format!("{name}: version {v:?} is not a pin (not audited)")),
                     }
                 }
                 None => warnings.push(format!(

@@ -57,7 +57,9 @@ pub(super) fn parse_poetry(path: &Path, text: &str) -> Result<Vec<LockedPackage>
         .into_iter()
         .map(|p| {
             let dev = p.category.as_deref() == Some("dev")
-                || p.groups.as_ref().is_some_and(|g| !g.iter().any(|g| g == "main"));
+                || p.groups
+                    .as_ref()
+                    .is_some_and(|g| !g.iter().any(|g| g == "main"));
             let source = python_source(p.source.as_ref().and_then(|s| s.kind.as_deref()));
             pypi(p.name, p.version, source, dev)
         })
@@ -133,7 +135,11 @@ struct UvDep {
     name: String,
 }
 
-pub(super) fn parse_uv(path: &Path, text: &str, no_dev: bool) -> Result<Vec<LockedPackage>, AuditError> {
+pub(super) fn parse_uv(
+    path: &Path,
+    text: &str,
+    no_dev: bool,
+) -> Result<Vec<LockedPackage>, AuditError> {
     let lock: UvLock = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
     let is_root = |p: &UvPackage| {
         p.source
@@ -145,7 +151,9 @@ pub(super) fn parse_uv(path: &Path, text: &str, no_dev: bool) -> Result<Vec<Lock
     let reachable: Option<HashSet<String>> = if no_dev {
         let by_name: BTreeMap<String, Vec<&UvPackage>> =
             lock.package.iter().fold(BTreeMap::new(), |mut m, p| {
-                m.entry(super::pep503_normalize(&p.name)).or_default().push(p);
+                m.entry(super::pep503_normalize(&p.name))
+                    .or_default()
+                    .push(p);
                 m
             });
         let mut seen: HashSet<String> = HashSet::new();

@@ -101,7 +101,11 @@ fn parse_into(
     depth: usize,
 ) -> Result<(), AuditError> {
     if depth > 32 {
-        return Err(parse_error(path, None, "requirement includes nested too deeply"));
+        return Err(parse_error(
+            path,
+            None,
+            "requirement includes nested too deeply",
+        ));
     }
     let fname = path.display().to_string();
     for (lineno, line) in logical_lines(text) {
@@ -110,7 +114,11 @@ fn parse_into(
                 .or_else(|| option_value(&line, "-c", "--constraint"));
             if let Some(target) = include {
                 if target.is_empty() {
-                    return Err(parse_error(path, Some(lineno), "include without a file name"));
+                    return Err(parse_error(
+                        path,
+                        Some(lineno),
+                        "include without a file name",
+                    ));
                 }
                 let target = target.split_whitespace().next().unwrap_or(target);
                 let inc = path.parent().unwrap_or(Path::new("")).join(target);
@@ -118,7 +126,11 @@ fn parse_into(
                     continue;
                 }
                 let bytes = reader.read(&inc).map_err(|e| {
-                    parse_error(path, Some(lineno), format!("cannot read include {target}: {e}"))
+                    parse_error(
+                        path,
+                        Some(lineno),
+                        format!("cannot read include {target}: {e}"),
+                    )
                 })?;
                 let inc_text = std::str::from_utf8(&bytes)
                     .map_err(|_| parse_error(&inc, None, "not valid UTF-8"))?;
@@ -131,16 +143,21 @@ fn parse_into(
                 ));
                 continue;
             }
-            if IGNORED_OPTIONS
-                .iter()
-                .any(|o| line == *o || line.starts_with(&format!("{o} ")) || line.starts_with(&format!("{o}=")))
-            {
+            if IGNORED_OPTIONS.iter().any(|o| {
+                line == *o
+                    || line.starts_with(&format!("{o} "))
+                    || line.starts_with(&format!("{o}="))
+            }) {
                 continue;
             }
             if line.starts_with("-i") || line.starts_with("-f") {
                 continue;
             }
-            return Err(parse_error(path, Some(lineno), format!("unknown option: {line}")));
+            return Err(parse_error(
+                path,
+                Some(lineno),
+                format!("unknown option: {line}"),
+            ));
         }
         // Drop per-requirement options (`--hash=...`, `--global-option`, ...).
         let req = match line.find(" --").or_else(|| line.find("\t--")) {
@@ -160,14 +177,22 @@ fn parse_into(
             .unwrap_or(req.len());
         let name = &req[..name_end];
         if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err(parse_error(path, Some(lineno), format!("invalid requirement: {line}")));
+            return Err(parse_error(
+                path,
+                Some(lineno),
+                format!("invalid requirement: {line}"),
+            ));
         }
         let mut rest = req[name_end..].trim_start();
         if rest.starts_with('[') {
             match rest.find(']') {
                 Some(i) => rest = rest[i + 1..].trim_start(),
                 None => {
-                    return Err(parse_error(path, Some(lineno), format!("unclosed extras: {line}")));
+                    return Err(parse_error(
+                        path,
+                        Some(lineno),
+                        format!("unclosed extras: {line}"),
+                    ));
                 }
             }
         }
@@ -189,7 +214,11 @@ fn parse_into(
         };
         if let Some(ver) = pinned.filter(|v| !v.is_empty()) {
             if ver.contains(char::is_whitespace) {
-                return Err(parse_error(path, Some(lineno), format!("invalid version: {line}")));
+                return Err(parse_error(
+                    path,
+                    Some(lineno),
+                    format!("invalid version: {line}"),
+                ));
             }
             out.push(LockedPackage {
                 name: name.to_string(),
@@ -199,10 +228,12 @@ fn parse_into(
                 dev: false,
             });
         } else {
-            if !rest.is_empty()
-                && !rest.starts_with(['<', '>', '=', '!', '~'])
-            {
-                return Err(parse_error(path, Some(lineno), format!("invalid requirement: {line}")));
+            if !rest.is_empty() && !rest.starts_with(['<', '>', '=', '!', '~']) {
+                return Err(parse_error(
+                    path,
+                    Some(lineno),
+                    format!("invalid requirement: {line}"),
+                ));
             }
             warnings.push(format!(
                 "{fname}:{lineno}: {name} is not pinned with == (not audited)"

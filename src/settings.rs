@@ -226,6 +226,131 @@ impl Settings {
     }
 }
 
+/// Is `repo` covered by a gate's repository list (`repos` for the security gate,
+/// `merge_gate_repos` for the merge gate)?
+///
+/// * An empty list means "only the repository that holds the settings file": the git work
+///   tree that contains `settings_file` (or, with no settings file, the repository at hand,
+///   so the defaults apply to whatever repository the gate is run on).
+/// * `"*"` matches every repository.
+/// * An entry containing `/` (or starting with `~`, or exactly `.` or `..`) is a path, relative to the
+///   directory of the settings file (or the current directory without one); it matches when
+///   it names the same directory as `repo`'s work-tree root. `*` and `?` wildcards in a path
+///   entry are matched against the root's absolute path.
+/// * Any other entry is matched (with `*` and `?` wildcards) against the name of the
+///   repository's root directory, e.g. `portcullis` or `service-*`.
+///
+/// `repo` may be any directory inside a work tree; its root is found by walking up to the
+/// directory holding `.git`. Paths that do not exist never match (fail towards "not in scope"
+/// only for explicit lists; the empty list with no settings file is always in scope).
+pub fn repo_in_scope(list: &[String], repo: &Path, settings_file: Option<&Path>) -> bool {
+    let root = repo_root_of(repo);
+    if list.is_empty() {
+        return match settings_file {
+            None => true,
+            Some(file) => {
+                let holder = file
+                    .parent()
+                    .map(|d| {
+                        if d.as_os_str().is_empty() {
+                            Path::new(".")
+                        } else {
+                            d
+                        }
+                    })
+                    .unwrap_or(Path::new("."));
+                same_dir(&repo_root_of(holder), &root)
+            }
+        };
+    }
+    let base = settings_file
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let root_str = root.to_string_lossy();
+    list.iter().any(|entry| {
+        let entry = entry.trim();
+        if entry == "*" {
+            return true;
+        }
+        if entry.is_empty() {
+            return false;
+        }
+        let is_path =
+            entry.contains('/') || entry.starts_with('~') || entry == "." || entry == "..";
+        if !is_path {
+            return wildcard_match(entry, &name);
+        }
+        let expanded = match entry.strip_prefix('~') {
+            Some(rest) => match std::env::var_os("HOME") {
+                Some(home) => PathBuf::from(home).join(rest.trim_start_matches('/')),
+                None => return false,
+            },
+            None => base.join(entry),
+        };
+        if entry.contains(['*', '?']) {
+            let pattern = absolute_lexical(&expanded);
+            return wildcard_match(&pattern.to_string_lossy(), &root_str);
+        }
+        same_dir(&expanded, &root)
+    })
+}
+
+/// The work-tree root of `dir`: the nearest ancestor (or `dir` itself) holding `.git`,
+/// canonicalised when possible; `dir` itself when no ancestor holds `.git`.
+fn repo_root_of(dir: &Path) -> PathBuf {
+    let start = dir.canonicalize().unwrap_or_else(|_| absolute_lexical(dir));
+    let mut cur: Option<&Path> = Some(&start);
+    while let Some(d) = cur {
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+        cur = d.parent();
+    }
+    start
+}
+
+fn absolute_lexical(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Glob-style match of `text` against `pattern` where `*` matches any run of characters and
+/// `?` one character (no character classes).
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +384,61 @@ mod tests {
             s.apply_env(|k| (k == "PORTCULLIS_TIMEOUT_S").then(|| "x".into()))
                 .is_err()
         );
+    }
+
+    fn git_dir(root: &Path) {
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+    }
+
+    #[test]
+    fn empty_repos_means_only_the_repository_holding_the_settings_file() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        let b = t.path().join("b");
+        git_dir(&a);
+        git_dir(&b);
+        std::fs::create_dir_all(a.join("sub")).unwrap();
+        let file = a.join(SETTINGS_FILE);
+        assert!(repo_in_scope(&[], &a, Some(&file)));
+        assert!(repo_in_scope(&[], &a.join("sub"), Some(&file)));
+        assert!(!repo_in_scope(&[], &b, Some(&file)));
+        // No settings file: the defaults apply to the repository at hand.
+        assert!(repo_in_scope(&[], &b, None));
+    }
+
+    #[test]
+    fn star_names_paths_and_wildcards_select_repositories() {
+        let t = tempfile::tempdir().unwrap();
+        let svc = t.path().join("service-api");
+        let web = t.path().join("web");
+        git_dir(&svc);
+        git_dir(&web);
+        let file = t.path().join("central.toml");
+        let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(repo_in_scope(&l(&["*"]), &web, Some(&file)));
+        assert!(repo_in_scope(&l(&["web"]), &web, Some(&file)));
+        assert!(!repo_in_scope(&l(&["web"]), &svc, Some(&file)));
+        assert!(repo_in_scope(&l(&["service-*"]), &svc, Some(&file)));
+        assert!(!repo_in_scope(&l(&["service-*"]), &web, Some(&file)));
+        assert!(repo_in_scope(&l(&["./web"]), &web, Some(&file)));
+        assert!(!repo_in_scope(&l(&["./web"]), &svc, Some(&file)));
+        let abs = svc.to_string_lossy().into_owned();
+        assert!(repo_in_scope(&[abs], &svc, None));
+        assert!(!repo_in_scope(&l(&["./missing"]), &web, Some(&file)));
+        assert!(!repo_in_scope(&l(&["other", ""]), &web, Some(&file)));
+        // A name starting with a dot is still a name.
+        let hidden = t.path().join(".hidden-repo");
+        git_dir(&hidden);
+        assert!(repo_in_scope(&l(&[".hidden-repo"]), &hidden, Some(&file)));
+    }
+
+    #[test]
+    fn wildcards_match_like_globs() {
+        assert!(wildcard_match("a*c", "abbbc"));
+        assert!(wildcard_match("a?c", "abc"));
+        assert!(!wildcard_match("a?c", "abbc"));
+        assert!(wildcard_match("*", ""));
+        assert!(!wildcard_match("abc", "abcd"));
+        assert!(wildcard_match("*x*y", "axbxy"));
     }
 }

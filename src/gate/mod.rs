@@ -2,5 +2,7 @@
 //! (catch up, re-test, serialise merges under a lease).
 
 pub mod merge;
+pub mod security;
 
 pub use merge::{MergeRequest, merge};
+pub use security::security;

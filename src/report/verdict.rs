@@ -92,6 +92,21 @@ impl Verdict {
 /// use portcullis::report::{read_verdict, Outcome};
 /// let v = read_verdict(std::path::Path::new("/nonexistent/report.md"));
 /// assert_eq!(v.outcome, Outcome::Fail);
+///
+/// // A security report whose PASS its own counts contradict reads back as FAIL.
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("security-report.md");
+/// let report = "---\nschema: portcullis/security-report/v1\nverdict: PASS\nreasons: []\n\
+///     skipped: false\nsecrets: {status: ok, findings: 2, errors: []}\n\
+///     dependencies: {status: ok, vulnerabilities: 0, warnings: []}\n\
+///     policy: {dep_audit_fail_closed: false}\n---\n\n# Security gate: PASS\n";
+/// std::fs::write(&path, report).unwrap();
+/// let v = read_verdict(&path);
+/// assert_eq!(v.outcome, Outcome::Fail);
+/// assert!(v.reasons[0].contains("secrets.findings = 2"));
+///
+/// std::fs::write(&path, report.replace("findings: 2", "findings: 0")).unwrap();
+/// assert_eq!(read_verdict(&path).outcome, Outcome::Pass);
 /// ```
 pub fn read_verdict(path: &Path) -> Verdict {
     let fm = match read_frontmatter(path) {

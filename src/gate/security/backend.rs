@@ -1,0 +1,386 @@
+//! The real work of the security gate: merge-base, history scan of `merge_base..head`, range
+//! audit of the lockfiles it changes. Every failure becomes data in [`WorkOutput`].
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    DependenciesStatus, DepsPart, SecretsPart, SecretsStatus, SourceEntry, Vulnerability,
+    WorkInput, WorkOutput,
+};
+use crate::audit::{AuditOptions, AuditReport, AuditStatus, audit_range};
+use crate::detect::{DetectOptions, Detector, Suppressions};
+use crate::rules::{Config, ConfigOrigin, discover_config};
+use crate::source::git::{GitScanOptions, merge_base, resolve_rev, scan_history};
+
+/// The gitleaks configuration file looked up in the merge-base commit.
+const CONFIG_FILE: &str = ".gitleaks.toml";
+/// The ignore file looked up in the merge-base commit.
+const IGNORE_FILE: &str = ".gitleaksignore";
+/// The embedded default rules (hashed for `config_sha256`).
+const EMBEDDED_RULES: &[u8] = include_bytes!("../../../rules/default.toml");
+
+/// Run the gate's work: resolve, scan, audit.
+pub(crate) fn run(input: WorkInput) -> WorkOutput {
+    let repo = input.repo.as_path();
+    let mut out = WorkOutput {
+        merge_base: None,
+        head_commit: None,
+        secrets: SecretsPart::error("not run"),
+        deps: DepsPart::error("not run"),
+        config: None,
+        config_sha256: None,
+    };
+    let head = match resolve_rev(repo, &input.head) {
+        Ok(h) => h,
+        Err(e) => return fail_both(out, format!("head: {e}")),
+    };
+    out.head_commit = Some(head.clone());
+    let mb = match merge_base(repo, &input.base, &head) {
+        Ok(mb) => mb,
+        Err(e) => return fail_both(out, format!("merge-base: {e}")),
+    };
+    out.merge_base = Some(mb.clone());
+
+    let (secrets, config_desc, config_sha) = scan_secrets(&input, &mb, &head);
+    out.secrets = secrets;
+    out.config = config_desc;
+    out.config_sha256 = config_sha;
+    out.deps = audit_deps(&input, &mb, &head);
+    out
+}
+
+fn fail_both(mut out: WorkOutput, msg: String) -> WorkOutput {
+    out.secrets = SecretsPart::error(msg.clone());
+    out.deps = DepsPart::error(msg);
+    out
+}
+
+/// A configuration chosen for the scan, with its description and text hash.
+struct ChosenConfig {
+    config: Config,
+    desc: String,
+    sha256: String,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Explicit file, then `$PORTCULLIS_CONFIG` / `$GITLEAKS_CONFIG` / `$GITLEAKS_CONFIG_TOML`,
+/// then `.gitleaks.toml` as of the merge-base (never the branch's own version), then the
+/// embedded default.
+fn choose_config(input: &WorkInput, mb_files: &MergeBaseFiles) -> Result<ChosenConfig, String> {
+    let env_set = [
+        "PORTCULLIS_CONFIG",
+        "GITLEAKS_CONFIG",
+        "GITLEAKS_CONFIG_TOML",
+    ]
+    .iter()
+    .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+    if input.config.is_some() || env_set {
+        // No target directory: the work tree's (branch's) .gitleaks.toml is never consulted.
+        let nowhere = Path::new("");
+        let (config, origin) =
+            discover_config(input.config.as_deref(), nowhere).map_err(|e| e.to_string())?;
+        let bytes = match &origin {
+            ConfigOrigin::Explicit(p)
+            | ConfigOrigin::EnvPortcullis(p)
+            | ConfigOrigin::EnvGitleaks(p)
+            | ConfigOrigin::Target(p) => {
+                std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?
+            }
+            ConfigOrigin::EnvGitleaksToml => std::env::var("GITLEAKS_CONFIG_TOML")
+                .unwrap_or_default()
+                .into_bytes(),
+            ConfigOrigin::Embedded => EMBEDDED_RULES.to_vec(),
+        };
+        return Ok(ChosenConfig {
+            config,
+            desc: origin.to_string(),
+            sha256: sha256_hex(&bytes),
+        });
+    }
+    if let Some(bytes) = &mb_files.config {
+        let origin = format!("{}:{CONFIG_FILE}", mb_files.commit);
+        let text = std::str::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
+        let config = Config::from_toml_str(text, &input.repo.join(CONFIG_FILE))
+            .map_err(|e| format!("{origin}: {e}"))?;
+        return Ok(ChosenConfig {
+            config,
+            desc: origin,
+            sha256: sha256_hex(bytes),
+        });
+    }
+    Ok(ChosenConfig {
+        config: Config::embedded_default(),
+        desc: "embedded default".into(),
+        sha256: sha256_hex(EMBEDDED_RULES),
+    })
+}
+
+/// `.gitleaks.toml` and `.gitleaksignore` as the merge-base commit has them.
+struct MergeBaseFiles {
+    commit: String,
+    config: Option<Vec<u8>>,
+    ignore: Option<Vec<u8>>,
+}
+
+fn read_merge_base_files(repo: &Path, mb: &str) -> Result<MergeBaseFiles, String> {
+    let r = gix::open(repo).map_err(|e| format!("{}: {e}", repo.display()))?;
+    let id = gix::ObjectId::from_hex(mb.as_bytes()).map_err(|e| format!("{mb}: {e}"))?;
+    let tree = r
+        .find_commit(id)
+        .map_err(|e| format!("merge-base commit {mb}: {e}"))?
+        .tree()
+        .map_err(|e| format!("tree of merge-base commit {mb}: {e}"))?;
+    let read = |name: &str| -> Result<Option<Vec<u8>>, String> {
+        let entry = tree
+            .lookup_entry_by_path(name)
+            .map_err(|e| format!("{mb}:{name}: {e}"))?;
+        match entry {
+            None => Ok(None),
+            Some(e) if !e.mode().is_blob() => Ok(None),
+            Some(e) => {
+                let obj = e.object().map_err(|err| format!("{mb}:{name}: {err}"))?;
+                Ok(Some(obj.data.clone()))
+            }
+        }
+    };
+    Ok(MergeBaseFiles {
+        commit: mb.to_string(),
+        config: read(CONFIG_FILE)?,
+        ignore: read(IGNORE_FILE)?,
+    })
+}
+
+fn scan_secrets(
+    input: &WorkInput,
+    mb: &str,
+    head: &str,
+) -> (SecretsPart, Option<String>, Option<String>) {
+    let repo = input.repo.as_path();
+    let mb_files = match read_merge_base_files(repo, mb) {
+        Ok(f) => f,
+        Err(e) => return (SecretsPart::error(e), None, None),
+    };
+    let chosen = match choose_config(input, &mb_files) {
+        Ok(c) => c,
+        Err(e) => return (SecretsPart::error(format!("config: {e}")), None, None),
+    };
+    let desc = Some(chosen.desc.clone());
+    if chosen.config.rules().iter().all(|r| r.skip_report) {
+        let why = chosen.config.warnings().join("; ");
+        return (
+            SecretsPart::error(format!(
+                "config {} has no rules to report with {why}",
+                chosen.desc
+            )),
+            desc,
+            Some(chosen.sha256),
+        );
+    }
+    let sha = Some(chosen.sha256.clone());
+    let mut warnings: Vec<String> = chosen
+        .config
+        .warnings()
+        .iter()
+        .map(|w| format!("config {}: {w}", chosen.desc))
+        .collect();
+    let opts = DetectOptions {
+        max_target_megabytes: input.max_target_megabytes,
+        redact: None,
+        ..DetectOptions::default()
+    };
+    let detector = match Detector::new(chosen.config, opts) {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                SecretsPart::error(format!("config {}: {e}", chosen.desc)),
+                desc,
+                sha,
+            );
+        }
+    };
+    let suppressions = match load_ignore(&mb_files, &input.ignore_files) {
+        Ok(s) => s,
+        Err(e) => return (SecretsPart::error(e), desc, sha),
+    };
+    let gopts = GitScanOptions {
+        revs: vec![head.to_string(), format!("^{mb}")],
+        dedup: false,
+        max_target_megabytes: input.max_target_megabytes,
+        progress: false,
+        ..GitScanOptions::default()
+    };
+    let rep = match scan_history(repo, &detector, &gopts) {
+        Ok(r) => r,
+        Err(e) => return (SecretsPart::error(e.to_string()), desc, sha),
+    };
+    warnings.extend(rep.warnings);
+    let findings: Vec<_> = rep
+        .findings
+        .into_iter()
+        .filter(|f| !suppressions.as_ref().is_some_and(|s| s.is_suppressed(f)))
+        .collect();
+    let status = if rep.errors.is_empty() {
+        SecretsStatus::Ok
+    } else {
+        SecretsStatus::Error
+    };
+    (
+        SecretsPart {
+            status,
+            findings,
+            errors: rep.errors,
+            warnings,
+            commits_scanned: rep.commits_scanned,
+            bytes_scanned: rep.bytes_scanned,
+        },
+        desc,
+        sha,
+    )
+}
+
+/// `.gitleaksignore` of the merge-base (the branch's own version is never used), plus the
+/// operator's explicit ignore files.
+fn load_ignore(files: &MergeBaseFiles, extra: &[PathBuf]) -> Result<Option<Suppressions>, String> {
+    if files.ignore.is_none() && extra.is_empty() {
+        return Ok(None);
+    }
+    let mut s = Suppressions::load(extra, None).map_err(|e| e.to_string())?;
+    if let Some(bytes) = &files.ignore {
+        let origin = format!("{}:{IGNORE_FILE}", files.commit);
+        let text = std::str::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
+        s.add_ignore_text(text, Path::new(&origin));
+    }
+    Ok(Some(s))
+}
+
+fn audit_deps(input: &WorkInput, mb: &str, head: &str) -> DepsPart {
+    let mut opts = AuditOptions {
+        dbs: input.audit.dbs.clone(),
+        online: input.audit.online,
+        ignore: input.audit.ignore.clone(),
+        ..AuditOptions::default()
+    };
+    if let Some(url) = &input.audit.osv_api_url {
+        opts.osv_api_url = url.clone();
+    }
+    match audit_range(&input.repo, mb, head, &opts) {
+        Ok(rep) => deps_from_report(rep, &input.audit.exclude),
+        Err(e) => DepsPart::error(e.to_string()),
+    }
+}
+
+/// Is the repository-relative `lockfile` covered by an exclusion (exact path or directory
+/// prefix)?
+fn excluded(lockfile: &str, exclude: &[String]) -> bool {
+    let l = lockfile.trim_start_matches("./");
+    exclude.iter().any(|e| {
+        let e = e.trim_start_matches("./").trim_end_matches('/');
+        !e.is_empty() && (l == e || l.starts_with(&format!("{e}/")))
+    })
+}
+
+fn deps_from_report(rep: AuditReport, exclude: &[String]) -> DepsPart {
+    let status = match rep.status {
+        AuditStatus::Ok => DependenciesStatus::Ok,
+        AuditStatus::Degraded => DependenciesStatus::Degraded,
+        AuditStatus::Error => DependenciesStatus::Error,
+    };
+    let mut warnings: Vec<String> = rep
+        .warnings
+        .into_iter()
+        .filter(|w| {
+            let head = w.split([':', ' ']).next().unwrap_or("");
+            !excluded(head, exclude)
+        })
+        .collect();
+    let mut vulnerabilities = Vec::new();
+    for f in rep
+        .findings
+        .into_iter()
+        .filter(|f| !excluded(&f.lockfile, exclude))
+    {
+        let v = Vulnerability {
+            kind: f.kind.as_str().to_string(),
+            id: f.id,
+            aliases: f.aliases,
+            package: f.package,
+            version: f.version,
+            ecosystem: f.ecosystem.as_str().to_string(),
+            lockfile: f.lockfile,
+            fixed_in: f.fixed_in,
+            severity: f.severity,
+            summary: f.summary,
+        };
+        if f.blocking {
+            vulnerabilities.push(v);
+        } else {
+            warnings.push(format!(
+                "{} advisory {} for {} {} ({}): {}",
+                v.kind, v.id, v.package, v.version, v.lockfile, v.summary
+            ));
+        }
+    }
+    let mut errors = Vec::new();
+    if status == DependenciesStatus::Error {
+        errors.extend(rep.sources.iter().filter_map(|s| {
+            s.error
+                .as_ref()
+                .map(|e| format!("{} ({}): {e}", s.name, s.location))
+        }));
+        if errors.is_empty() {
+            errors.push(
+                "the dependency audit could not be trusted (no usable advisory source)".into(),
+            );
+        }
+    } else if status == DependenciesStatus::Degraded {
+        for s in rep.sources.iter().filter(|s| !s.ok) {
+            let w = format!(
+                "advisory source {} ({}) unavailable: {}",
+                s.name,
+                s.location,
+                s.error.as_deref().unwrap_or("unknown error")
+            );
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    }
+    DepsPart {
+        status,
+        vulnerabilities,
+        warnings,
+        errors,
+        sources: rep
+            .sources
+            .iter()
+            .map(|s| SourceEntry {
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                location: s.location.clone(),
+                snapshot_date: s.date.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excluded;
+
+    #[test]
+    fn exclusions_are_exact_paths_or_directory_prefixes() {
+        let ex = vec!["testdata/".to_string(), "fixtures/Cargo.lock".to_string()];
+        assert!(excluded("testdata/audit/rust/x/Cargo.lock", &ex));
+        assert!(excluded("./testdata/a/requirements.txt", &ex));
+        assert!(excluded("fixtures/Cargo.lock", &ex));
+        assert!(!excluded("fixtures/sub/Cargo.lock", &ex));
+        assert!(!excluded("testdata2/Cargo.lock", &ex));
+        assert!(!excluded("Cargo.lock", &ex));
+        assert!(!excluded("Cargo.lock", &[String::new()]));
+    }
+}

@@ -497,3 +497,158 @@ fn global_allowlist_skips_vendored_generated_and_asset_paths() {
     assert!(reported(text, "Cargo.lock").is_empty());
     assert!(reported(text, "src/config.rs").contains(&"github-pat".to_string()));
 }
+
+// ------------------------------------------------------------------------------------------------
+// `portcullis rules list|check`, run as a real process.
+
+fn portcullis(args: &[&str], cwd: &std::path::Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("PORTCULLIS_CONFIG")
+        .env_remove("GITLEAKS_CONFIG")
+        .env_remove("GITLEAKS_CONFIG_TOML")
+        .output()
+        .expect("run portcullis");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn rules_list_prints_every_default_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = portcullis(&["rules", "list"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ID"), "{}", lines[0]);
+    assert_eq!(lines.len(), raw_rules().len() + 1);
+    let github = lines
+        .iter()
+        .find(|l| l.starts_with("github-pat "))
+        .expect("github-pat listed");
+    assert!(
+        github.contains("ghp_") && github.contains("vcs"),
+        "{github}"
+    );
+    let p12 = lines
+        .iter()
+        .find(|l| l.starts_with("pkcs12-file "))
+        .unwrap();
+    assert!(p12.contains("path "), "{p12}");
+    assert!(err.contains("embedded default"), "{err}");
+}
+
+#[test]
+fn rules_list_uses_the_given_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("custom.toml");
+    std::fs::write(
+        &cfg,
+        "[[rules]]\nid = \"acme-key\"\ndescription = \"ACME key\"\nregex = '''acme_[0-9a-f]{32}'''\nkeywords = [\"acme_\"]\ntags = [\"acme\"]\n",
+    )
+    .unwrap();
+    let (code, out, _) = portcullis(&["rules", "list", "--config", "custom.toml"], dir.path());
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.contains("acme-key") && out.contains("ACME key"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rules_check_passes_the_default_ruleset_with_its_examples() {
+    let root = manifest_dir();
+    let (code, out, err) = portcullis(
+        &[
+            "rules",
+            "check",
+            "rules/default.toml",
+            "--examples",
+            "testdata/rules",
+        ],
+        &root,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("0 failed"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn rules_check_reports_a_failing_example_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[[rules]]\nid = \"acme-key\"\nregex = '''acme_[0-9a-f]{8}'''\nkeywords = [\"acme_\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("ex")).unwrap();
+    std::fs::write(
+        dir.path().join("ex/acme-key.toml"),
+        "tp = [\"k = acme_0123abcd\", \"k = acme_zzzz\"]\nfp = [\"acme_12\"]\n",
+    )
+    .unwrap();
+    let (code, out, _) = portcullis(
+        &["rules", "check", "c.toml", "--examples", "ex"],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL acme-key: tp[1]"), "{out}");
+    assert!(!out.contains("tp[0]"), "{out}");
+    assert!(
+        out.contains("3 examples") && out.contains("1 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rules_check_rejects_an_invalid_config_naming_file_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[rules]]\nid = \"broken-rule\"\nregex = '''(unclosed'''\nkeywords = [\"x\"]\n",
+    )
+    .unwrap();
+    let (code, _, err) = portcullis(&["rules", "check", "bad.toml"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("broken-rule"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+
+    let (code, _, err) = portcullis(&["rules", "check", "missing.toml"], dir.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.toml"), "{err}");
+}
+
+#[test]
+fn rules_check_rejects_examples_for_unknown_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ex")).unwrap();
+    std::fs::write(
+        dir.path().join("ex/nope.toml"),
+        "id = \"no-such-rule\"\ntp = [\"x\"]\n",
+    )
+    .unwrap();
+    let root = manifest_dir();
+    let ex = dir.path().join("ex");
+    let (code, _, err) = portcullis(
+        &[
+            "rules",
+            "check",
+            "rules/default.toml",
+            "--examples",
+            ex.to_str().unwrap(),
+        ],
+        &root,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("nope.toml") && err.contains("no-such-rule"),
+        "{err}"
+    );
+}

@@ -88,12 +88,21 @@ fn encodings_regex() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| {
         let pat = concat!(
-            r"(%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
-            r"|((?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+))",
-            r"|([0-9A-Fa-f]{32,})",
-            r"|([\w\/+-]{16,}={0,2})"
+            r"(?:%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
+            r"|(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)",
+            r"|(?:[0-9A-Fa-f]{32,})",
+            r"|(?:[\w\/+-]{16,}={0,2})"
         );
         goregex::compile_go(pat).ok()
+    })
+    .as_ref()
+}
+
+fn unicode_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        goregex::compile_go(r"(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)")
+            .ok()
     })
     .as_ref()
 }
@@ -161,18 +170,37 @@ impl Decoder {
         if data.is_empty() {
             return Vec::new();
         }
-        // All matches with their kind.
+        // All matches with their kind. The overall leftmost-first match is the match of the
+        // first alternative (in priority order) that matches at its start, so the kind follows
+        // from the first byte, with one anchored check for `U+` runs.
         let mut all: Vec<(u8, Span)> = Vec::new();
-        let mut caps = re.create_captures();
         let mut input = regex_automata::Input::new(data);
-        loop {
-            re.search_captures(&input, &mut caps);
-            let Some(m) = caps.get_match() else { break };
-            for (g, kind) in [(1, PERCENT), (2, UNICODE), (3, HEX), (4, BASE64)] {
-                if let Some(sp) = caps.get_group(g) {
-                    all.push((kind, Span::new(sp.start, sp.end)));
+        while let Some(m) = re.find(input.clone()) {
+            let kind = match data[m.start()] {
+                b'%' => PERCENT,
+                b'\\' => UNICODE,
+                b'U' if unicode_regex().is_some_and(|u| {
+                    u.is_match(
+                        regex_automata::Input::new(data)
+                            .range(m.start()..)
+                            .anchored(regex_automata::Anchored::Yes),
+                    )
+                }) =>
+                {
+                    UNICODE
                 }
-            }
+                _ if data[m.start()..]
+                    .iter()
+                    .take(32)
+                    .filter(|b| b.is_ascii_hexdigit())
+                    .count()
+                    == 32 =>
+                {
+                    HEX
+                }
+                _ => BASE64,
+            };
+            all.push((kind, Span::new(m.start(), m.end())));
             let next = if m.is_empty() { m.end() + 1 } else { m.end() };
             if next > data.len() {
                 break;

@@ -223,8 +223,8 @@ fn match_without_keyword(re: &str, keywords: &[String]) -> Result<Option<Vec<u8>
                 continue; // a keyword was seen: every continuation is fine
             };
             let next_key = (next.as_u32(), next_kw.clone());
-            if !parent.contains_key(&next_key) {
-                parent.insert(next_key, Some((key.clone(), b)));
+            if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(next_key) {
+                e.insert(Some((key.clone(), b)));
                 queue.push_back((next, next_kw));
             }
         }

@@ -34,7 +34,7 @@ END = r"(?:[^0-9A-Za-z_-]|$)"
 # Boundary after a value in an assignment.
 VEND = r"""(?:[\s'"\x60;,<)\]}]|\\[nrt]|$)"""
 # Between a (provider) name and its value: rest of the identifier, quotes, an assignment operator.
-SEP = r"""[\w.-]{0,25}?[\s'"\x60\]]{0,3}(?:=|:=|=>|\?=|:|,|>)[\s'"\x60]{0,5}"""
+SEP = r"""[\w.-]{0,25}?[ \t'"\x60\]]{0,3}(?:=|:=|=>|\?=|:|,|>)[ \t'"\x60]{0,5}"""
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 PLACEHOLDER_STOPWORDS = ["example", "xxxxxx", "changeme", "placeholder", "dummy", "redacted"]
@@ -1957,7 +1957,7 @@ tok(
 tok(
     "jwt-signing-secret",
     "JWT / session signing secret assignment",
-    r"(?i)\b(?:jwt[_.-]?secret|jwt[_.-]?signing[_.-]?key|secret[_.-]?key[_.-]?base|session[_.-]?secret|django[_.-]?secret[_.-]?key|flask[_.-]?secret[_.-]?key|nextauth[_.-]?secret|app[_.-]?secret[_.-]?key)[\s'\"\x60\]]{0,3}(?:=|:=|=>|:)[\s'\"\x60]{0,5}([^\s'\"\x60;,$<>{}()\[\]]{16,128})",
+    r"(?i)\b(?:jwt[_.-]?secret|jwt[_.-]?signing[_.-]?key|secret[_.-]?key[_.-]?base|session[_.-]?secret|django[_.-]?secret[_.-]?key|flask[_.-]?secret[_.-]?key|nextauth[_.-]?secret|app[_.-]?secret[_.-]?key)[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:)[ \t'\"\x60]{0,5}([^\s'\"\x60;,$<>{}()\[\]]{16,128})",
     ["jwt", "secret"],
     ["JWT_SECRET=%P40%", "SECRET_KEY_BASE=%h128%", "DJANGO_SECRET_KEY='%P50%'"],
     ["JWT_SECRET=${JWT_SECRET}", "SECRET_KEY_BASE=changeme-changeme-changeme", "JWT_SECRET=short"],
@@ -2078,7 +2078,7 @@ _GENERIC_ALLOW = [
 add(
     "generic-api-key",
     "Generic API key, token or secret assignment",
-    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[\s'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[\s'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
+    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[ \t'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
     ["key", "token", "secret", "credential"],
     ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%"],
     [
@@ -2102,7 +2102,7 @@ add(
 add(
     "generic-password",
     "Generic password assignment",
-    r"(?i)(?:(password)|(passwd)|(passphrase)|(pwd))[\w.-]{0,20}?[\s'\"\x60\]]{0,3}(?:=|:=|=>|:)[\s'\"\x60]{0,5}([^\s'\"\x60;,<>$(){}\[\]\\]{8,64})" + VEND,
+    r"(?i)(?:(password)|(passwd)|(passphrase)|(pwd))[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:)[ \t'\"\x60]{0,5}([^\s'\"\x60;,<>$(){}\[\]\\]{8,64})" + VEND,
     ["password", "passwd", "passphrase", "pwd"],
     ["DB_PASSWORD=%P16%", "password: \"%P20%\"", "smtp_passwd = '%X12%'"],
     [
@@ -2115,6 +2115,8 @@ add(
         'password: "********"',
         "password_len: ::std::os::raw::c_int,",
         "Password => io::ErrorKind::InvalidInput,",
+        "password_encryption = scram-sha-256",
+        "ssl_passphrase_command = ''\n#ssl_passphrase_command_supports_reload = off",
     ],
     entropy=3.0,
     group=5,
@@ -2131,6 +2133,8 @@ add(
                 r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$",
                 r"(?i:^(?:process\.env|os\.environ|env|config|settings|self|this|params|props|request|req|ctx|context|vars?|secrets|inputs)\.)",
                 r"^[A-Za-z]+$",
+                r"(?i:^(?:true|false|null|nil|none|yes|no|on|off)(?:$|\|))",
+                r"(?i:^(?:scram|sha|md5|bcrypt|argon2|pbkdf2|crypt|plain)[\w-]*$)",
             ]
             + IDENTIFIER_REGEXES,
         },

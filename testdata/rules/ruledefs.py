@@ -947,7 +947,11 @@ ctx("gocardless-api-token", "GoCardless API access token", ["gocardless"], r"(?:
 ctx("coinbase-access-token", "Coinbase access token", ["coinbase"], r"[A-Za-z0-9_-]{64}", "%u64%", entropy=4)
 ctx("kraken-access-token", "Kraken API secret", ["kraken"], r"[A-Za-z0-9/=_+-]{80,90}", "%b86%==", entropy=4)
 ctx("kucoin-secret-key", "KuCoin API secret", ["kucoin"], UUID, "%uuid%", tp=["KUCOIN_SECRET=%uuid%"])
-ctx("bittrex-access-key", "Bittrex API key", ["bittrex"], r"[a-z0-9]{32}", "%a32%", entropy=3.5, tp=["BITTREX_KEY=%a32%"])
+ctx("bittrex-access-key", "Bittrex API key", ["bittrex_key", "bittrex-key", "bittrex_api_key", "bittrex-api-key", "bittrex_access",
+    "bittrex-access"], r"[a-z0-9]{32}", "%a32%", entropy=3.5, tp=["BITTREX_KEY=%a32%", "bittrex_api_key: %a32%"],
+    fp=["BITTREX_SECRET=%a32%"])
+ctx("bittrex-secret-key", "Bittrex API secret", ["bittrex_secret", "bittrex-secret", "bittrex_api_secret", "bittrex-api-secret"],
+    r"[a-z0-9]{32}", "%a32%", entropy=3.5, tp=["BITTREX_SECRET=%a32%", "bittrex_api_secret: '%a32%'"], fp=["BITTREX_KEY=%a32%"])
 ctx("binance-api-key", "Binance API key or secret", ["binance"], r"[A-Za-z0-9]{64}", "%X64%", entropy=4)
 tok(
     "flutterwave-secret-key",
@@ -1461,6 +1465,8 @@ tok(
     ["JFROG_ACCESS_TOKEN=cmVmdGtuOjAxOj%X50%"],
     ["cmVmdGtu%X20%", "cmVmdGtX%X56%"],
 )
+ctx("jfrog-api-key", "JFrog API key near 'jfrog' or 'artifactory'", ["jfrog", "artifactory"], r"[A-Za-z0-9]{73}", "%X73%",
+    entropy=4, tp=["JFROG_API_KEY=%X73%"])
 ctx("jfrog-identity-token", "JFrog identity token", ["jfrog", "artifactory"], r"[A-Za-z0-9]{64}", "%X64%", entropy=4,
     tp=["JFROG_IDENTITY_TOKEN=%X64%"])
 ctx("gradle-publish-secret", "Gradle plugin portal publish secret", ["gradle.publish.secret", "gradle_publish_secret"],

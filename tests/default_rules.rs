@@ -652,3 +652,26 @@ fn rules_check_rejects_examples_for_unknown_rules() {
         "{err}"
     );
 }
+
+#[test]
+fn base64_wrapped_jwt_is_reported_as_jwt_by_decoding() {
+    use base64::Engine as _;
+    let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdmMtZGVwbG95ZXIiLCJpYXQiOjE3MDAwMDAwMDB9.q3Z8Vb1kYpR7tW2xN9mC4sL0aF6dJ5hG8eK1uI3oP7Q";
+    let wrapped = base64::engine::general_purpose::STANDARD.encode(jwt);
+    let text = format!("auth: {wrapped}\n");
+    let frag = Fragment {
+        text: text.as_bytes(),
+        path: "deploy/values.yaml",
+        symlink_file: "",
+        commit: "",
+        start_line: 1,
+    };
+    let mut out = Vec::new();
+    detector().scan(&frag, &mut out);
+    let f = out
+        .iter()
+        .find(|f| f.rule_id == "jwt")
+        .unwrap_or_else(|| panic!("no jwt finding in {out:?}"));
+    assert_eq!(f.secret, jwt);
+    assert!(f.tags.iter().any(|t| t == "decoded:base64"), "{:?}", f.tags);
+}

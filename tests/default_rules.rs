@@ -675,3 +675,69 @@ fn base64_wrapped_jwt_is_reported_as_jwt_by_decoding() {
     assert_eq!(f.secret, jwt);
     assert!(f.tags.iter().any(|t| t == "decoded:base64"), "{:?}", f.tags);
 }
+
+/// Noise survey (not run by default): scan every file under `$PORTCULLIS_NOISE_DIR` with the
+/// default rules and print the findings per rule, to spot false positives on real code.
+/// `PORTCULLIS_NOISE_DIR=~/.cargo/registry/src cargo test --test default_rules noise -- --ignored --nocapture`
+#[test]
+#[ignore = "survey tool; needs PORTCULLIS_NOISE_DIR"]
+fn noise_survey_of_a_directory() {
+    let root =
+        PathBuf::from(std::env::var_os("PORTCULLIS_NOISE_DIR").expect("PORTCULLIS_NOISE_DIR"));
+    let det = detector();
+    let mut stack = vec![root.clone()];
+    let (mut files, mut bytes) = (0usize, 0usize);
+    let mut per_rule: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            let ps = p.to_string_lossy().into_owned();
+            if det.path_allowed_globally(&ps) {
+                continue;
+            }
+            if ft.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if !ft.is_file() {
+                continue;
+            }
+            let Ok(data) = std::fs::read(&p) else {
+                continue;
+            };
+            files += 1;
+            bytes += data.len();
+            let frag = Fragment {
+                text: &data,
+                path: &ps,
+                symlink_file: "",
+                commit: "",
+                start_line: 1,
+            };
+            let mut out = Vec::new();
+            det.scan(&frag, &mut out);
+            for f in out {
+                per_rule
+                    .entry(f.rule_id.clone())
+                    .or_default()
+                    .push(format!("{}:{}", f.file, f.start_line));
+            }
+        }
+    }
+    println!(
+        "{files} files, {} MB under {}",
+        bytes / 1_000_000,
+        root.display()
+    );
+    for (rule, hits) in &per_rule {
+        println!("{:6} {rule}", hits.len());
+        for h in hits.iter().take(5) {
+            println!("         {h}");
+        }
+    }
+    assert!(files > 0, "no files under {}", root.display());
+}

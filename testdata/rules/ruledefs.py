@@ -41,8 +41,8 @@ PLACEHOLDER_STOPWORDS = ["example", "xxxxxx", "changeme", "placeholder", "dummy"
 
 # Values that are code, not secrets: identifiers and paths.
 IDENTIFIER_REGEXES = [
-    r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$",  # snake_case
-    r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$",  # SCREAMING_SNAKE_CASE
+    r"^_*[a-z][a-z0-9]*(?:_[a-z0-9]+)+$",  # snake_case
+    r"^_*[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$",  # SCREAMING_SNAKE_CASE
     r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+){2,}$",  # Mixed_Snake_Case with 3+ words
     r"^(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}$",  # CamelCase words (PrivatePkcs8KeyDer)
     r"^(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4})(?:\.(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}))+$",  # dotted.path.to.member
@@ -2080,6 +2080,16 @@ _GENERIC_ALLOW = [
         ]
         + IDENTIFIER_REGEXES,
     },
+    {
+        "description": "public keys are not secrets",
+        "regexTarget": "line",
+        "regexes": [r"(?i:pub(?:lic)?[_.-]?key)"],
+    },
+    {
+        "description": "key ids, names and sizes are not secrets",
+        "regexTarget": "match",
+        "regexes": [r"(?i:^key[_.-]?(?:id|name|size|len|length|type|usage|alias|version|path|file)\b)"],
+    },
 ]
 add(
     "generic-api-key",
@@ -2100,6 +2110,9 @@ add(
         "key: PrivatePkcs8KeyDer<'static>",
         "secret_len = MLKEM512_SHARED_SECRET_LEN;",
         "[`Token`]: ../struct.Token.html",
+        "NL80211_KEY_MAX = __NL80211_KEY_AFTER_LAST - 1",
+        "const pubkey256 = 'SIXvRyDmBJSgatgTQRGbInBaAK+hZOQ18UmrSwnDlK8=';",
+        "public_key: 'MCowBQYDK2VwAyEAq3Z8Vb1kYpR7tW2xN9mC4sL0aF6dJ5hG8eK1uI3oP7Q='",
     ],
     entropy=3.5,
     group=1,

@@ -197,6 +197,28 @@ fn profile(data: &[u8], cuts: &[(usize, u32)]) {
         scan_all(&d, data, cuts);
         t.elapsed().as_secs_f64()
     };
+    let t = Instant::now();
+    let cfg = Config::embedded_default();
+    let t_cfg = t.elapsed();
+    let d = Detector::new(cfg, DetectOptions::default()).unwrap();
+    let t_new = t.elapsed();
+    let mut out = Vec::new();
+    d.scan(
+        &Fragment {
+            text: &data[..1024],
+            path: "a.rs",
+            start_line: 1,
+            ..Fragment::default()
+        },
+        &mut out,
+    );
+    let t_scan = t.elapsed();
+    println!(
+        "profile: startup: config {:.2} ms, detector {:.2} ms, first 1 KB scan {:.2} ms",
+        t_cfg.as_secs_f64() * 1e3,
+        (t_new - t_cfg).as_secs_f64() * 1e3,
+        (t_scan - t_new).as_secs_f64() * 1e3
+    );
     let mb = data.len() as f64 / 1e6;
     let no_decode = time(DetectOptions {
         max_decode_depth: 0,

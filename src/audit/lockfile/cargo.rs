@@ -80,3 +80,23 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, Audit
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_table_is_blanked_keeping_line_numbers() {
+        let text = "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[metadata]\n\"checksum a 1.0.0 (x)\" = \"ff\"\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n";
+        let out = without_metadata(text);
+        assert_eq!(out.lines().count(), text.lines().count());
+        assert!(!out.contains("checksum"));
+        assert!(
+            out.contains("name = \"b\""),
+            "tables after [metadata] are kept"
+        );
+        let pkgs = parse(Path::new("Cargo.lock"), text).unwrap();
+        assert_eq!(pkgs.len(), 2);
+        assert_eq!(pkgs[0].source, PackageSource::Local);
+    }
+}

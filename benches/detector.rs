@@ -178,7 +178,9 @@ fn bench(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("startup");
     g.sample_size(20);
-    g.bench_function("load_default_and_scan_1kb", |b| b.iter(|| black_box(start_once())));
+    g.bench_function("load_default_and_scan_1kb", |b| {
+        b.iter(|| black_box(start_once()))
+    });
     g.finish();
 }
 

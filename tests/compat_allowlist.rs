@@ -74,7 +74,9 @@ fn commit_allowlist_matches_full_sha_case_insensitively() {
 
 #[test]
 fn regex_allowlist_targets_secret_by_default() {
-    let d = detector(&rule_with("[[rules.allowlists]]\nregexes = ['''^abc$''']\n"));
+    let d = detector(&rule_with(
+        "[[rules.allowlists]]\nregexes = ['''^abc$''']\n",
+    ));
     assert_eq!(scan(&d, "key=abc", "a", "").len(), 0);
     assert_eq!(scan(&d, "key=abcd", "a", "").len(), 1);
 }
@@ -109,7 +111,9 @@ fn regex_target_line_sees_leading_newline_on_later_lines() {
 
 #[test]
 fn stopword_in_secret_suppresses_finding() {
-    let d = detector(&rule_with("[[rules.allowlists]]\nstopwords = ['EXAMPLE']\n"));
+    let d = detector(&rule_with(
+        "[[rules.allowlists]]\nstopwords = ['EXAMPLE']\n",
+    ));
     assert_eq!(scan(&d, "key=myExampleKey", "a", "").len(), 0);
     assert_eq!(scan(&d, "key=realvalue", "a", "").len(), 1);
 }
@@ -125,7 +129,8 @@ fn stopwords_test_the_secret_even_with_match_target() {
 
 #[test]
 fn and_condition_needs_every_present_check() {
-    let al = "[[rules.allowlists]]\ncondition = 'AND'\npaths = ['''^test/''']\nregexes = ['''^abc''']\n";
+    let al =
+        "[[rules.allowlists]]\ncondition = 'AND'\npaths = ['''^test/''']\nregexes = ['''^abc''']\n";
     let d = detector(&rule_with(al));
     assert_eq!(scan(&d, "key=abcdef", "test/x", "").len(), 0);
     assert_eq!(scan(&d, "key=abcdef", "src/x", "").len(), 1);
@@ -211,6 +216,8 @@ regexes = ['''.*''']
 #[test]
 fn joined_allowlist_flags_leak_across_patterns_as_in_gitleaks() {
     // gitleaks joins patterns as (?:p1|p2): a (?i) in p1 also applies to p2.
-    let d = detector(&rule_with("[[rules.allowlists]]\nregexes = ['''(?i)zzz''', '''^abc$''']\n"));
+    let d = detector(&rule_with(
+        "[[rules.allowlists]]\nregexes = ['''(?i)zzz''', '''^abc$''']\n",
+    ));
     assert_eq!(scan(&d, "key=ABC", "a", "").len(), 0);
 }

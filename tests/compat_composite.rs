@@ -144,19 +144,30 @@ regex = '''tok_[a-z0-9]{8}'''
     );
     let enc = base64::engine::general_purpose::STANDARD.encode("tok_abcd1234xx");
     let f = scan(&d, &format!("v: {enc}\n"));
-    assert!(ids(&f).contains(&"b64") && ids(&f).contains(&"tok"), "{f:?}");
+    assert!(
+        ids(&f).contains(&"b64") && ids(&f).contains(&"tok"),
+        "{f:?}"
+    );
 }
 
 #[test]
 fn hex_and_percent_encodings_are_decoded() {
-    let d = detector("[[rules]]\nid = \"tok\"\nregex = '''tok_[a-z0-9]{8}'''\nkeywords = [\"tok_\"]\n");
+    let d =
+        detector("[[rules]]\nid = \"tok\"\nregex = '''tok_[a-z0-9]{8}'''\nkeywords = [\"tok_\"]\n");
     let hex: String = "tok_abcd1234tok_abcd1234"
         .bytes()
         .map(|b| format!("{b:02x}"))
         .collect();
     let f = scan(&d, &format!("h={hex}\n"));
-    assert!(f.iter().any(|f| f.tags.contains(&"decoded:hex".to_string())), "{f:?}");
-    let pct: String = "tok_abcd1234".bytes().map(|b| format!("%{b:02X}")).collect();
+    assert!(
+        f.iter()
+            .any(|f| f.tags.contains(&"decoded:hex".to_string())),
+        "{f:?}"
+    );
+    let pct: String = "tok_abcd1234"
+        .bytes()
+        .map(|b| format!("%{b:02X}"))
+        .collect();
     let f = scan(&d, &format!("p={pct}\n"));
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].tags.contains(&"decoded:percent".to_string()));
@@ -178,7 +189,10 @@ fn decode_depth_zero_disables_decoding() {
 #[test]
 fn nested_encodings_report_depth_two() {
     let d = detector("[[rules]]\nid = \"tok\"\nregex = '''tok_[a-z0-9]{8}'''\n");
-    let hex: String = "tok_abcd1234-padding".bytes().map(|b| format!("{b:02x}")).collect();
+    let hex: String = "tok_abcd1234-padding"
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let enc = base64::engine::general_purpose::STANDARD.encode(&hex);
     let f = scan(&d, &format!("v: {enc}\n"));
     assert_eq!(f.len(), 1, "{f:?}");

@@ -42,7 +42,9 @@ SkipReport = true
 fn unknown_key_is_a_warning_naming_it() {
     let c = load("[[rules]]\nid = \"r\"\nregex = 'x'\nkeyword = [\"x\"]\n").unwrap();
     assert!(
-        c.warnings().iter().any(|w| w.contains("`keyword`") && w.contains("rule `r`")),
+        c.warnings()
+            .iter()
+            .any(|w| w.contains("`keyword`") && w.contains("rule `r`")),
         "{:?}",
         c.warnings()
     );
@@ -72,7 +74,10 @@ fn missing_id_is_rejected() {
 #[test]
 fn rule_without_regex_or_path_is_rejected() {
     let e = err("[[rules]]\nid = \"empty\"\n");
-    assert!(e.contains("empty") && e.contains("regex") && e.contains("path"), "{e}");
+    assert!(
+        e.contains("empty") && e.contains("regex") && e.contains("path"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -83,9 +88,13 @@ fn secret_group_beyond_groups_is_rejected() {
 
 #[test]
 fn unknown_condition_and_regex_target_are_rejected() {
-    let e = err("[[rules]]\nid = \"c\"\nregex = 'a'\n[[rules.allowlists]]\ncondition = \"XOR\"\nregexes = ['b']\n");
+    let e = err(
+        "[[rules]]\nid = \"c\"\nregex = 'a'\n[[rules.allowlists]]\ncondition = \"XOR\"\nregexes = ['b']\n",
+    );
     assert!(e.contains("condition") && e.contains("XOR"), "{e}");
-    let e = err("[[rules]]\nid = \"c\"\nregex = 'a'\n[[rules.allowlists]]\nregexTarget = \"all\"\nregexes = ['b']\n");
+    let e = err(
+        "[[rules]]\nid = \"c\"\nregex = 'a'\n[[rules.allowlists]]\nregexTarget = \"all\"\nregexes = ['b']\n",
+    );
     assert!(e.contains("regexTarget"), "{e}");
 }
 
@@ -120,7 +129,9 @@ paths = ['x']
 
 #[test]
 fn empty_allowlist_is_rejected() {
-    let e = err("[[rules]]\nid = \"e\"\nregex = 'a'\n[[rules.allowlists]]\ndescription = \"nothing\"\n");
+    let e = err(
+        "[[rules]]\nid = \"e\"\nregex = 'a'\n[[rules.allowlists]]\ndescription = \"nothing\"\n",
+    );
     assert!(e.contains("at least one"), "{e}");
     let e = err("[[allowlists]]\ndescription = \"nothing\"\n");
     assert!(e.contains("at least one"), "{e}");
@@ -128,7 +139,9 @@ fn empty_allowlist_is_rejected() {
 
 #[test]
 fn old_and_new_allowlist_forms_cannot_mix() {
-    let e = err("[[rules]]\nid = \"m\"\nregex = 'a'\n[rules.allowlist]\nregexes = ['x']\n[[rules.allowlists]]\nregexes = ['y']\n");
+    let e = err(
+        "[[rules]]\nid = \"m\"\nregex = 'a'\n[rules.allowlist]\nregexes = ['x']\n[[rules.allowlists]]\nregexes = ['y']\n",
+    );
     assert!(e.contains("m") && e.contains("deprecated"), "{e}");
     let e = err("[allowlist]\nregexes = ['x']\n[[allowlists]]\nregexes = ['y']\n");
     assert!(e.contains("deprecated"), "{e}");
@@ -136,7 +149,8 @@ fn old_and_new_allowlist_forms_cannot_mix() {
 
 #[test]
 fn single_rule_allowlist_is_accepted() {
-    let c = load("[[rules]]\nid = \"s\"\nregex = 'a'\n[rules.allowlist]\nstopwords = ['x']\n").unwrap();
+    let c =
+        load("[[rules]]\nid = \"s\"\nregex = 'a'\n[rules.allowlist]\nstopwords = ['x']\n").unwrap();
     assert_eq!(c.rules()[0].allowlists.len(), 1);
 }
 
@@ -161,7 +175,9 @@ paths = ['vendor/']
     assert_eq!(c.rules()[0].allowlists.len(), 1);
     assert_eq!(c.rules()[1].allowlists.len(), 0);
     assert_eq!(c.allowlists().len(), 1);
-    let e = err("[[rules]]\nid = \"a\"\nregex = 'a'\n[[allowlists]]\ntargetRules = [\"zzz\"]\nregexes = ['x']\n");
+    let e = err(
+        "[[rules]]\nid = \"a\"\nregex = 'a'\n[[allowlists]]\ntargetRules = [\"zzz\"]\nregexes = ['x']\n",
+    );
     assert!(e.contains("zzz"), "{e}");
 }
 
@@ -186,12 +202,17 @@ skipReport = true
     )
     .unwrap();
     let r = &c.rules()[0].required[0];
-    assert_eq!((r.id.as_str(), r.within_lines, r.within_columns), ("q", Some(2), Some(10)));
+    assert_eq!(
+        (r.id.as_str(), r.within_lines, r.within_columns),
+        ("q", Some(2), Some(10))
+    );
 }
 
 #[test]
 fn duplicate_rule_ids_last_wins_with_warning() {
-    let c = load("[[rules]]\nid = \"d\"\nregex = 'first'\n[[rules]]\nid = \"d\"\nregex = 'second'\n").unwrap();
+    let c =
+        load("[[rules]]\nid = \"d\"\nregex = 'first'\n[[rules]]\nid = \"d\"\nregex = 'second'\n")
+            .unwrap();
     assert_eq!(c.rules().len(), 1);
     assert_eq!(c.rules()[0].regex.as_deref(), Some("second"));
     assert!(c.warnings().iter().any(|w| w.contains("`d`")));
@@ -232,7 +253,10 @@ regex = 'own_[0-9]+'
     assert_eq!(pat.regex, base_pat.regex, "regex kept from base");
     assert_eq!(pat.entropy, base_pat.entropy);
     assert_eq!(pat.keywords.last().map(String::as_str), Some("extra-kw"));
-    assert_eq!(&pat.keywords[..base_pat.keywords.len()], &base_pat.keywords[..]);
+    assert_eq!(
+        &pat.keywords[..base_pat.keywords.len()],
+        &base_pat.keywords[..]
+    );
     assert_eq!(pat.tags.last().map(String::as_str), Some("mine"));
     assert_eq!(pat.allowlists.len(), base_pat.allowlists.len() + 1);
     assert!(c.rule("aws-access-token").is_none(), "disabled");
@@ -280,30 +304,46 @@ fn extend_path_chain_stops_at_depth_two() {
     std::fs::write(&c3, "[[rules]]\nid = \"r3\"\nregex = 'c'\n").unwrap();
     std::fs::write(
         &c2,
-        format!("[extend]\npath = \"{}\"\n[[rules]]\nid = \"r2\"\nregex = 'b'\n", c3.display()),
+        format!(
+            "[extend]\npath = \"{}\"\n[[rules]]\nid = \"r2\"\nregex = 'b'\n",
+            c3.display()
+        ),
     )
     .unwrap();
     std::fs::write(
         &c1,
-        format!("[extend]\npath = \"{}\"\n[[rules]]\nid = \"r1\"\nregex = 'a'\n", c2.display()),
+        format!(
+            "[extend]\npath = \"{}\"\n[[rules]]\nid = \"r1\"\nregex = 'a'\n",
+            c2.display()
+        ),
     )
     .unwrap();
     let root = d.join("root.toml");
     std::fs::write(
         &root,
-        format!("[extend]\npath = \"{}\"\n[[rules]]\nid = \"r0\"\nregex = 'z'\n", c1.display()),
+        format!(
+            "[extend]\npath = \"{}\"\n[[rules]]\nid = \"r0\"\nregex = 'z'\n",
+            c1.display()
+        ),
     )
     .unwrap();
     // root → c1 → c2; c2's [extend] (depth 2) is ignored.
     let c = Config::load(&root).unwrap();
     let ids: Vec<_> = c.rules().iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, vec!["r0", "r1", "r2"]);
-    assert!(c.warnings().iter().any(|w| w.contains("depth")), "{:?}", c.warnings());
+    assert!(
+        c.warnings().iter().any(|w| w.contains("depth")),
+        "{:?}",
+        c.warnings()
+    );
     // A bad extend path is an error naming the file.
     let bad = d.join("bad.toml");
     std::fs::write(&bad, "[extend]\npath = \"/nonexistent/x.toml\"\n").unwrap();
     let e = Config::load(&bad).unwrap_err().to_string();
-    assert!(e.contains("bad.toml") && e.contains("/nonexistent/x.toml"), "{e}");
+    assert!(
+        e.contains("bad.toml") && e.contains("/nonexistent/x.toml"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -323,11 +363,13 @@ fn target_rules_in_extended_file_are_dropped() {
 
 #[test]
 fn go_regex_syntax_is_accepted() {
-    load(r#"
+    load(
+        r#"
 [[rules]]
 id = "go"
 regex = '''(?P<a>x)(?<b>y)\Q.*\E[[:alpha:]]\z'''
-"#)
+"#,
+    )
     .unwrap();
 }
 
@@ -348,7 +390,11 @@ fn discover_prefers_explicit_then_target_file_then_default() {
     {
         let (_, o) = discover_config(None, &d).unwrap();
         assert_eq!(o, ConfigOrigin::Embedded);
-        std::fs::write(d.join(".gitleaks.toml"), "[[rules]]\nid = \"t\"\nregex = 'x'\n").unwrap();
+        std::fs::write(
+            d.join(".gitleaks.toml"),
+            "[[rules]]\nid = \"t\"\nregex = 'x'\n",
+        )
+        .unwrap();
         let (c, o) = discover_config(None, &d).unwrap();
         assert_eq!(o, ConfigOrigin::Target(d.join(".gitleaks.toml")));
         assert_eq!(c.rules()[0].id, "t");

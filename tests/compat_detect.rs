@@ -208,7 +208,10 @@ fn gitleaks_allow_marker_suppresses_and_can_be_ignored() {
     );
     assert_eq!(scan(&d, text).len(), 1);
     // Case-sensitive.
-    assert_eq!(scan(&detector(TOKEN_RULE), "tok_abcd1234 # GITLEAKS:ALLOW\n").len(), 1);
+    assert_eq!(
+        scan(&detector(TOKEN_RULE), "tok_abcd1234 # GITLEAKS:ALLOW\n").len(),
+        1
+    );
 }
 
 #[test]
@@ -325,9 +328,7 @@ fn redact_replaces_secret_in_match() {
 
 #[test]
 fn max_target_megabytes_skips_regex_rules_only() {
-    let toml = format!(
-        "{TOKEN_RULE}\n[[rules]]\nid = \"p\"\npath = '''big\\.txt$'''\n"
-    );
+    let toml = format!("{TOKEN_RULE}\n[[rules]]\nid = \"p\"\npath = '''big\\.txt$'''\n");
     let d = detector_with(
         &toml,
         DetectOptions {
@@ -355,7 +356,10 @@ fn enable_rule_keeps_only_listed_rules_and_rejects_unknown() {
             ..DetectOptions::default()
         },
     );
-    let ids: Vec<_> = scan(&d, "tok_abcd1234").into_iter().map(|f| f.rule_id).collect();
+    let ids: Vec<_> = scan(&d, "tok_abcd1234")
+        .into_iter()
+        .map(|f| f.rule_id)
+        .collect();
     assert_eq!(ids, vec!["other"]);
     let cfg = Config::from_toml_str(&toml, Path::new("c.toml")).unwrap();
     let err = Detector::new(
@@ -373,7 +377,10 @@ fn enable_rule_keeps_only_listed_rules_and_rejects_unknown() {
 fn config_file_itself_is_not_scanned() {
     let cfg = Config::from_toml_str(TOKEN_RULE, Path::new("repo/.gitleaks.toml")).unwrap();
     let d = Detector::new(cfg, DetectOptions::default()).unwrap();
-    assert_eq!(scan_at(&d, "tok_abcd1234", "repo/.gitleaks.toml", "").len(), 0);
+    assert_eq!(
+        scan_at(&d, "tok_abcd1234", "repo/.gitleaks.toml", "").len(),
+        0
+    );
     assert_eq!(scan_at(&d, "tok_abcd1234", "repo/other.toml", "").len(), 1);
 }
 
@@ -403,7 +410,11 @@ fn default_config_finds_a_github_token() {
     let d = Detector::new(Config::embedded_default(), DetectOptions::default()).unwrap();
     let tok = format!("ghp_{}", "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8");
     let f = scan(&d, &format!("token: {tok}\n"));
-    assert!(f.iter().any(|f| f.rule_id == "github-pat" && f.secret == tok), "{f:?}");
+    assert!(
+        f.iter()
+            .any(|f| f.rule_id == "github-pat" && f.secret == tok),
+        "{f:?}"
+    );
     assert!(d.path_allowed_globally("a/node_modules/x.js"));
     assert!(!d.path_allowed_globally("src/main.rs"));
 }

@@ -25,13 +25,19 @@ const TEMPLATES: &[&str] = &[
 ];
 
 const TOKENS: &[&str] = &[
-    "key", "KEY", "tok_", "secret", "Secret", "ab", "AB", "a", "b", "c", "0", "9", "f", "=",
-    ":", " ", "\n", "\t", "_", "x", "end", "é", "-", ".",
+    "key", "KEY", "tok_", "secret", "Secret", "ab", "AB", "a", "b", "c", "0", "9", "f", "=", ":",
+    " ", "\n", "\t", "_", "x", "end", "é", "-", ".",
 ];
 
 fn escape(k: &str) -> String {
     k.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_string() } else { format!("\\{c}") })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
         .collect()
 }
 

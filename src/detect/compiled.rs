@@ -30,7 +30,10 @@ impl LazyRegex {
             .get_or_init(|| match goregex::compile_go(&self.source) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    eprintln!("portcullis: pattern `{}` cannot be compiled: {e}", self.source);
+                    eprintln!(
+                        "portcullis: pattern `{}` cannot be compiled: {e}",
+                        self.source
+                    );
                     None
                 }
             })
@@ -150,7 +153,11 @@ impl AllowRt {
 
     /// gitleaks `PathAllowed`.
     pub fn path_allowed(&self, path: &str) -> bool {
-        !path.is_empty() && self.paths.as_ref().is_some_and(|r| r.is_match(path.as_bytes()))
+        !path.is_empty()
+            && self
+                .paths
+                .as_ref()
+                .is_some_and(|r| r.is_match(path.as_bytes()))
     }
 
     /// gitleaks `RegexAllowed` (an empty target is never allowed).

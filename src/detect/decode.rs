@@ -101,7 +101,8 @@ fn encodings_regex() -> Option<&'static Regex> {
 fn unicode_regex() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| {
-        goregex::compile_go(r"(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)").ok()
+        goregex::compile_go(r"(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)")
+            .ok()
     })
     .as_ref()
 }
@@ -179,12 +180,24 @@ impl Decoder {
                 b'%' => PERCENT,
                 b'\\' => UNICODE,
                 b'U' if unicode_regex().is_some_and(|u| {
-                    u.is_match(regex_automata::Input::new(data).range(m.start()..).anchored(regex_automata::Anchored::Yes))
+                    u.is_match(
+                        regex_automata::Input::new(data)
+                            .range(m.start()..)
+                            .anchored(regex_automata::Anchored::Yes),
+                    )
                 }) =>
                 {
                     UNICODE
                 }
-                _ if data[m.start()..].iter().take(32).filter(|b| b.is_ascii_hexdigit()).count() == 32 => HEX,
+                _ if data[m.start()..]
+                    .iter()
+                    .take(32)
+                    .filter(|b| b.is_ascii_hexdigit())
+                    .count()
+                    == 32 =>
+                {
+                    HEX
+                }
                 _ => BASE64,
             };
             all.push((kind, Span::new(m.start(), m.end())));
@@ -288,7 +301,11 @@ pub(crate) fn to_original(
             return p.original;
         }
         let x = p.encoded.add(p.decoded.overflow(decoded));
-        encoded = if encoded.end == 0 { x } else { encoded.merge(x) };
+        encoded = if encoded.end == 0 {
+            x
+        } else {
+            encoded.merge(x)
+        };
     }
     if encoded.end == 0 {
         return decoded;
@@ -326,9 +343,10 @@ pub(crate) fn current_line<'a>(segments: &[&Segment], current: &'a [u8]) -> &'a 
     let mut end = current.len();
     let ds = (d.start.max(0) as usize).min(current.len().saturating_sub(1));
     if !current.is_empty()
-        && let Some(i) = memchr::memrchr(b'\n', &current[..=ds]) {
-            start = i;
-        }
+        && let Some(i) = memchr::memrchr(b'\n', &current[..=ds])
+    {
+        start = i;
+    }
     let de = (d.end.max(0) as usize).min(current.len());
     if let Some(i) = memchr::memchr(b'\n', &current[de..]) {
         end = de + i;
@@ -357,16 +375,18 @@ fn decode_percent(enc: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(enc.len());
     let mut i = 0;
     while i < enc.len() {
-        if enc[i] == b'%' && i + 2 < enc.len()
-            && let (Some(a), Some(b)) = (hexval(enc[i + 1]), hexval(enc[i + 2])) {
-                let v = (a << 4) | b;
-                if !printable(v) {
-                    return Vec::new();
-                }
-                out.push(v);
-                i += 3;
-                continue;
+        if enc[i] == b'%'
+            && i + 2 < enc.len()
+            && let (Some(a), Some(b)) = (hexval(enc[i + 1]), hexval(enc[i + 2]))
+        {
+            let v = (a << 4) | b;
+            if !printable(v) {
+                return Vec::new();
             }
+            out.push(v);
+            i += 3;
+            continue;
+        }
         out.push(enc[i]);
         i += 1;
     }
@@ -406,9 +426,10 @@ fn decode_base64(enc: &[u8]) -> Vec<u8> {
             .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
     if let Ok(v) = std.decode(enc)
-        && v.iter().all(|&b| printable(b)) {
-            return v;
-        }
+        && v.iter().all(|&b| printable(b))
+    {
+        return v;
+    }
     let url = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
         GeneralPurposeConfig::new()
@@ -416,9 +437,10 @@ fn decode_base64(enc: &[u8]) -> Vec<u8> {
             .with_decode_padding_mode(DecodePaddingMode::RequireNone),
     );
     if let Ok(v) = url.decode(enc)
-        && v.iter().all(|&b| printable(b)) {
-            return v;
-        }
+        && v.iter().all(|&b| printable(b))
+    {
+        return v;
+    }
     Vec::new()
 }
 
@@ -445,14 +467,18 @@ fn decode_unicode(enc: &[u8]) -> Vec<u8> {
     if enc.starts_with(b"U+") {
         // Each whitespace-separated `U+XXXX` field becomes one character.
         let mut out = Vec::new();
-        for field in enc.split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()) {
-            if field.len() >= 6 && field.starts_with(b"U+")
+        for field in enc
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|f| !f.is_empty())
+        {
+            if field.len() >= 6
+                && field.starts_with(b"U+")
                 && let Some(cp) = std::str::from_utf8(&field[2..])
                     .ok()
                     .and_then(|h| u32::from_str_radix(h, 16).ok())
-                {
-                    push_char(&mut out, cp);
-                }
+            {
+                push_char(&mut out, cp);
+            }
         }
         if out.is_empty() || out == enc {
             return enc.to_vec();
@@ -466,12 +492,15 @@ fn decode_unicode(enc: &[u8]) -> Vec<u8> {
         while j < enc.len() && enc[j] == b'\\' && j - i < 2 {
             j += 1;
         }
-        if j > i && j < enc.len() && (enc[j] == b'u' || enc[j] == b'U')
-            && let Some(cp) = hex4(&enc[j + 1..]) {
-                push_char(&mut out, cp);
-                i = j + 5;
-                continue;
-            }
+        if j > i
+            && j < enc.len()
+            && (enc[j] == b'u' || enc[j] == b'U')
+            && let Some(cp) = hex4(&enc[j + 1..])
+        {
+            push_char(&mut out, cp);
+            i = j + 5;
+            continue;
+        }
         i += 1;
     }
     if out.is_empty() {

@@ -58,7 +58,8 @@ struct Ctx<'f, 'a> {
 
 impl Ctx<'_, '_> {
     fn newlines(&self) -> &[usize] {
-        self.newlines.get_or_init(|| newline_offsets(self.frag.text))
+        self.newlines
+            .get_or_init(|| newline_offsets(self.frag.text))
     }
 }
 
@@ -257,8 +258,8 @@ impl Detector {
                     if !self.active[ri] {
                         continue;
                     }
-                    let triggered = rule.keywords.is_empty()
-                        || hit_rules.binary_search(&(ri as u32)).is_ok();
+                    let triggered =
+                        rule.keywords.is_empty() || hit_rules.binary_search(&(ri as u32)).is_ok();
                     if triggered {
                         self.detect_rule(&ctx, ri, &pass, &hits, false, &mut findings);
                     }
@@ -361,9 +362,11 @@ impl Detector {
             return;
         }
         if let Some(n) = self.opts.max_target_megabytes
-            && n > 0 && (pass.text.len() / 1_000_000) as u64 > n {
-                return;
-            }
+            && n > 0
+            && (pass.text.len() / 1_000_000) as u64 > n
+        {
+            return;
+        }
         let Some(rx) = rt.regex() else {
             return;
         };
@@ -401,8 +404,7 @@ impl Detector {
                             req.within_lines.is_none_or(|n| {
                                 (i64::from(p.start_line) - i64::from(q.start_line)).abs() <= n
                             }) && req.within_columns.is_none_or(|n| {
-                                (i64::from(p.start_column) - i64::from(q.start_column)).abs()
-                                    <= n
+                                (i64::from(p.start_column) - i64::from(q.start_column)).abs() <= n
                             })
                         })
                     })
@@ -461,15 +463,17 @@ impl Detector {
             loc.end_line_index.min(raw.len()),
         );
         let line: &[u8] = if ls <= le { &raw[ls..le] } else { &[] };
-        if !self.opts.ignore_gitleaks_allow && memchr::memmem::find(line, ALLOW_MARKER).is_some()
-        {
+        if !self.opts.ignore_gitleaks_allow && memchr::memmem::find(line, ALLOW_MARKER).is_some() {
             return None;
         }
         let current_line = current_line.unwrap_or(line);
 
         // Secret: re-run the regex on the trimmed match alone.
         let mut secret: &[u8] = matched;
-        let groups = rx.re.group_info().group_len(regex_automata::PatternID::ZERO);
+        let groups = rx
+            .re
+            .group_info()
+            .group_len(regex_automata::PatternID::ZERO);
         if groups >= 2 {
             let mut caps = rx.re.create_captures();
             rx.re.captures(Input::new(matched), &mut caps);
@@ -685,6 +689,10 @@ pub fn windowed_vs_full(
     } else {
         find_matches(&rx, text, &hits)
     };
-    let full: Vec<(usize, usize)> = rx.re.find_iter(text).map(|m| (m.start(), m.end())).collect();
+    let full: Vec<(usize, usize)> = rx
+        .re
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
     Some((rx.plan.windowed(), strategy, full))
 }

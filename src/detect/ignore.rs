@@ -37,7 +37,10 @@ impl Suppressions {
     /// directory without one is skipped) and an optional baseline JSON report. A missing
     /// ignore *file* given explicitly, an unreadable file or a baseline that is not a gitleaks
     /// JSON report is an error naming the file.
-    pub fn load(ignore_files: &[PathBuf], baseline: Option<&Path>) -> Result<Suppressions, ConfigError> {
+    pub fn load(
+        ignore_files: &[PathBuf],
+        baseline: Option<&Path>,
+    ) -> Result<Suppressions, ConfigError> {
         let mut s = Suppressions::default();
         for p in ignore_files {
             let file = if p.is_dir() {

@@ -80,7 +80,12 @@ mod tests {
 
     fn loc(raw: &str, needle: &str) -> Location {
         let s = raw.find(needle).unwrap();
-        location(&newline_offsets(raw.as_bytes()), raw.as_bytes(), s, s + needle.len())
+        location(
+            &newline_offsets(raw.as_bytes()),
+            raw.as_bytes(),
+            s,
+            s + needle.len(),
+        )
     }
 
     #[test]
@@ -118,7 +123,12 @@ mod tests {
     fn match_running_past_last_newline_keeps_end_column_zero() {
         let raw = "a\nSEC\nRET";
         let s = raw.find("SEC").unwrap();
-        let l = location(&newline_offsets(raw.as_bytes()), raw.as_bytes(), s, raw.len());
+        let l = location(
+            &newline_offsets(raw.as_bytes()),
+            raw.as_bytes(),
+            s,
+            raw.len(),
+        );
         assert_eq!((l.start_line, l.end_line, l.end_column), (1, 1, 0));
     }
 }

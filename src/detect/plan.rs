@@ -84,9 +84,7 @@ fn class_byte(c: &Class) -> Option<u8> {
         .collect::<Option<_>>()?;
     match bytes[..] {
         [b] => Some(b.to_ascii_lowercase()),
-        [a, b] if a.eq_ignore_ascii_case(&b) && a != b => {
-            Some(a.to_ascii_lowercase())
-        }
+        [a, b] if a.eq_ignore_ascii_case(&b) && a != b => Some(a.to_ascii_lowercase()),
         _ => None,
     }
 }
@@ -161,8 +159,14 @@ fn can_match_newline(h: &Hir) -> bool {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => false,
         HirKind::Literal(l) => l.0.contains(&b'\n'),
-        HirKind::Class(Class::Bytes(b)) => b.ranges().iter().any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
-        HirKind::Class(Class::Unicode(u)) => u.ranges().iter().any(|r| r.start() <= '\n' && '\n' <= r.end()),
+        HirKind::Class(Class::Bytes(b)) => b
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= b'\n' && b'\n' <= r.end()),
+        HirKind::Class(Class::Unicode(u)) => u
+            .ranges()
+            .iter()
+            .any(|r| r.start() <= '\n' && '\n' <= r.end()),
         HirKind::Capture(c) => can_match_newline(&c.sub),
         HirKind::Repetition(r) => r.max != Some(0) && can_match_newline(&r.sub),
         HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(can_match_newline),

@@ -56,10 +56,11 @@ pub fn discover_config(
         return Ok((Config::load(&p)?, ConfigOrigin::EnvGitleaks(p)));
     }
     if let Ok(text) = std::env::var("GITLEAKS_CONFIG_TOML")
-        && !text.trim().is_empty() {
-            let cfg = Config::from_toml_str(&text, Path::new("$GITLEAKS_CONFIG_TOML"))?;
-            return Ok((cfg, ConfigOrigin::EnvGitleaksToml));
-        }
+        && !text.trim().is_empty()
+    {
+        let cfg = Config::from_toml_str(&text, Path::new("$GITLEAKS_CONFIG_TOML"))?;
+        return Ok((cfg, ConfigOrigin::EnvGitleaksToml));
+    }
     if target.is_dir() {
         let p = target.join(TARGET_CONFIG_FILE);
         if p.is_file() {

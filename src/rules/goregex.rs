@@ -152,11 +152,12 @@ pub fn translate(go: &str) -> Result<String, String> {
             '[' => {
                 // `[:alpha:]` inside a class is an ASCII class in both dialects.
                 if chars.get(i + 1) == Some(&':')
-                    && let Some(end) = find_posix_class_end(&chars, i + 2) {
-                        out.extend(&chars[i..=end]);
-                        i = end + 1;
-                        continue;
-                    }
+                    && let Some(end) = find_posix_class_end(&chars, i + 2)
+                {
+                    out.extend(&chars[i..=end]);
+                    i = end + 1;
+                    continue;
+                }
                 out.push_str(r"\[");
             }
             ']' if class_start.is_some() => {
@@ -238,14 +239,19 @@ fn check_repeat_counts(inner: &[char]) -> Result<(), String> {
         }
         match part.parse::<u64>() {
             Ok(v) if v <= u64::from(GO_MAX_REPEAT) => {}
-            _ => return Err(format!("invalid repeat count: `{{{s}}}` (Go allows at most 1000)")),
+            _ => {
+                return Err(format!(
+                    "invalid repeat count: `{{{s}}}` (Go allows at most 1000)"
+                ));
+            }
         }
     }
     let nums: Vec<u64> = s.split(',').filter_map(|p| p.parse().ok()).collect();
     if let [a, b] = nums[..]
-        && b < a {
-            return Err(format!("invalid repeat count: `{{{s}}}`"));
-        }
+        && b < a
+    {
+        return Err(format!("invalid repeat count: `{{{s}}}`"));
+    }
     Ok(())
 }
 

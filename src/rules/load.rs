@@ -118,7 +118,11 @@ fn validate_rule(r: &Rule, origin: &Path) -> Result<(), ConfigError> {
         if !r.description.is_empty() {
             ctx.push_str(&format!(" (description: {})", r.description));
         }
-        return Err(rule_err(origin, "", format!("`id` is missing or empty{ctx}")));
+        return Err(rule_err(
+            origin,
+            "",
+            format!("`id` is missing or empty{ctx}"),
+        ));
     }
     if r.regex.is_none() && r.path.is_none() {
         return Err(rule_err(
@@ -128,16 +132,17 @@ fn validate_rule(r: &Rule, origin: &Path) -> Result<(), ConfigError> {
         ));
     }
     if let (Some(_), Some(groups)) = (&r.regex, r.regex_groups)
-        && r.secret_group > groups {
-            return Err(rule_err(
-                origin,
-                &r.id,
-                format!(
-                    "invalid secretGroup {}: the regex has only {groups} capture group(s)",
-                    r.secret_group
-                ),
-            ));
-        }
+        && r.secret_group > groups
+    {
+        return Err(rule_err(
+            origin,
+            &r.id,
+            format!(
+                "invalid secretGroup {}: the regex has only {groups} capture group(s)",
+                r.secret_group
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -307,8 +312,7 @@ fn translate_rule(
             regex_groups = Some(goregex::capture_count(&hir));
         }
         if let Some(p) = &path {
-            goregex::parse(p)
-                .map_err(|e| rule_err(origin, &id, format!("invalid path: {e}")))?;
+            goregex::parse(p).map_err(|e| rule_err(origin, &id, format!("invalid path: {e}")))?;
         }
     }
     let single = f.table("allowlist").map_err(re)?;
@@ -336,14 +340,20 @@ fn translate_rule(
     let mut required = Vec::new();
     for rq in f.tables("required").map_err(re)? {
         let mut qf = Fields::new(rq);
-        let qe = |e: (String, String)| rule_err(origin, &id, format!("[[rules.required]]: {}", e.1));
+        let qe =
+            |e: (String, String)| rule_err(origin, &id, format!("[[rules.required]]: {}", e.1));
         let rid = qf.string("id").map_err(qe)?.unwrap_or_default();
         if rid.is_empty() {
             return Err(rule_err(origin, &id, "[[rules.required]] rule id is empty"));
         }
         let within_lines = qf.int("withinlines").map_err(qe)?;
         let within_columns = qf.int("withincolumns").map_err(qe)?;
-        warn_unknown(warnings, ctx, &format!("rule `{id}` [[rules.required]]"), &qf);
+        warn_unknown(
+            warnings,
+            ctx,
+            &format!("rule `{id}` [[rules.required]]"),
+            &qf,
+        );
         required.push(Required {
             id: rid,
             within_lines,

@@ -31,6 +31,8 @@
 mod git;
 mod proc;
 mod protect;
+mod recover;
+mod redact;
 mod report;
 mod steps;
 mod testrun;
@@ -281,7 +283,11 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
                 "no test command (--test or settings test_command)",
             )
         })?;
-    run.fm.test_command = Some(test_command.clone());
+    // The command itself may carry a secret (`KEY=... make test`): store it redacted.
+    run.fm.test_command = Some(match redact::redact_text(&test_command) {
+        Ok((redacted, _)) => redacted,
+        Err(e) => format!("(omitted: secret redaction unavailable: {e})"),
+    });
     let test_timeout = req
         .test_timeout
         .unwrap_or(Duration::from_secs(settings.test_timeout_s));
@@ -425,12 +431,9 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     let wt = find_or_create_worktree(&repo_git, req)?;
     run.fm.worktree = Some(wt.display().to_string());
     let wt_git = Git::new(&wt);
-    if wt_git.rebase_in_progress().map_err(git_err)? {
-        return Err(git_err(format!(
-            "{}: a rebase is already in progress; finish or abort it first",
-            wt.display()
-        )));
-    }
+    // A rebase an interrupted gate run left behind is aborted (we hold the lease, so no
+    // other gate uses this worktree); any other operation in progress fails closed.
+    recover::recover_worktree(&repo_git, &wt_git, &req.branch, &old, run)?;
     let dirty = wt_git.tracked_changes().map_err(git_err)?;
     if !dirty.is_empty() {
         return Err(git_err(format!(

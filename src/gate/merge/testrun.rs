@@ -54,7 +54,13 @@ fn output_tail(text: &str) -> (String, usize) {
 /// If the detection engine is unavailable the tail is omitted and the report says so.
 fn stored_tail(run: &mut Run, bytes: &[u8]) -> String {
     let text = String::from_utf8_lossy(bytes);
-    match redact_text(&text) {
+    tail_of(run, redact_text(&text))
+}
+
+/// The stored tail given the redaction result (`Err`: the engine is unavailable, so the
+/// tail is omitted and the report says why).
+fn tail_of(run: &mut Run, redaction: Result<(String, Vec<usize>), String>) -> String {
+    match redaction {
         Ok((redacted, marks)) => {
             let (tail, from) = output_tail(&redacted);
             let in_tail = marks.iter().filter(|&&m| m >= from).count();
@@ -179,6 +185,35 @@ pub(super) fn run_tests(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::merge::report::MergeFrontmatter;
+
+    fn run() -> Run {
+        Run {
+            fm: MergeFrontmatter::new("r".into(), "o".into(), "b".into(), "main".into()),
+            held: None,
+        }
+    }
+
+    #[test]
+    fn engine_unavailable_omits_the_tail_and_says_so() {
+        let mut r = run();
+        let tail = tail_of(&mut r, Err("no rules".into()));
+        assert!(tail.starts_with("(omitted"), "{tail}");
+        assert!(r.fm.test_output_tail_omitted);
+        assert_eq!(r.fm.test_output_redactions, None);
+        assert!(r.fm.reasons.iter().any(|l| l.contains("tail omitted")));
+    }
+
+    #[test]
+    fn redactions_before_the_tail_are_not_counted() {
+        let mut r = run();
+        let text: String = (0..60).map(|i| format!("l{i}\n")).collect();
+        // One mark in line 0 (outside the 40-line tail), one in line 59.
+        let last = text.rfind("l59").unwrap_or(0);
+        let tail = tail_of(&mut r, Ok((text.clone(), vec![0, last])));
+        assert!(tail.ends_with("l59"));
+        assert_eq!(r.fm.test_output_redactions, Some(1));
+    }
 
     #[test]
     fn tail_keeps_last_lines_within_budget() {

@@ -10,12 +10,15 @@
 //! 3. Acquire the repository's lease, keyed by the remote's normalised URL and bound to this
 //!    process. Busy → DEFER (`holder`, `held_since`, `retry_after_s` with jitter); nothing
 //!    changed, nothing held.
-//! 4. Find the branch's linked worktree (or create one), which must be clean.
+//! 4. Find the branch's linked worktree (or create one). A rebase (or, in the gate's own
+//!    worktree, a merge/cherry-pick/revert) that an interrupted gate run left is aborted
+//!    (see `recover`); otherwise the worktree must be clean.
 //! 5. Behind check: if `REMOTE/MAIN` is not an ancestor of the branch, rebase the branch onto
 //!    it in that worktree. A conflict is aborted (the worktree is left clean) → FAIL
 //!    `conflict` with the conflicting files.
 //! 6. Run the test command in the worktree with a timeout that kills its process group,
-//!    renewing the lease meanwhile; keep the output tail (FAIL `tests_failed` /
+//!    renewing the lease meanwhile; keep the output tail with secrets redacted by the
+//!    detection engine, or omitted if the engine is unavailable (FAIL `tests_failed` /
 //!    `test_timeout`).
 //! 7. If the remote branch differs from the tested commit, push only `refs/heads/BRANCH`
 //!    with `--force-with-lease=refs/heads/BRANCH:<sha the gate saw>`; rejected → FAIL

@@ -553,3 +553,66 @@ fn unwritable_report_is_a_fail_and_does_not_leave_the_lease_held() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("verdict: FAIL"));
     assert_free(&fx);
 }
+
+/// A fake AWS access key id built at runtime (`AK` + `IA` + 16 base32 characters derived from
+/// the clock), so no key-shaped literal exists in this source file.
+fn fake_aws_key_parts() -> (String, String) {
+    const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    let mut body = String::new();
+    while body.len() < 16 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        body.push(B32[(seed % 32) as usize] as char);
+    }
+    // Distinct characters keep the key above the rule's entropy threshold.
+    if body.chars().collect::<std::collections::HashSet<_>>().len() < 8 {
+        body = "QZ7XPLM4RT2KW6HN".chars().rev().collect();
+    }
+    ("AK".to_string(), format!("IA{body}"))
+}
+
+#[test]
+fn secrets_in_the_test_output_are_redacted_in_the_report() {
+    let fx = Fixture::new();
+    let (head, rest) = fake_aws_key_parts();
+    let key = format!("{head}{rest}");
+    // The shell joins the two halves: neither the command line nor this file holds the key.
+    let test = format!(
+        "echo start; echo \"aws_access_key_id={head}\"\"{rest}\"; echo done-testing; exit 4"
+    );
+    assert!(!test.contains(&key));
+    let (out, v) = fx.run_gate(&test, &[]);
+    assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
+    assert_eq!(field(&v, "reason").as_deref(), Some("tests_failed"));
+    let report = std::fs::read_to_string(&fx.report).unwrap();
+    assert!(!report.contains(&key), "raw secret stored in the report");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&key));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&key));
+    let tail = field(&v, "test_output_tail").unwrap();
+    assert!(tail.contains("done-testing"), "{tail}");
+    assert!(tail.contains("AKIA…REDACTED"), "{tail}");
+    assert_eq!(field(&v, "test_output_redactions").as_deref(), Some("1"));
+    assert!(
+        v.reasons.iter().any(|r| r.contains("1 secret(s) redacted")),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[test]
+fn clean_test_output_is_stored_unchanged_with_zero_redactions() {
+    let fx = Fixture::new();
+    let (out, v) = fx.run_gate("echo all-good-here", &[]);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    assert_eq!(
+        field(&v, "test_output_tail").as_deref(),
+        Some("all-good-here")
+    );
+    assert_eq!(field(&v, "test_output_redactions").as_deref(), Some("0"));
+}

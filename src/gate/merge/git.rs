@@ -1,6 +1,6 @@
 //! Running the git CLI for the merge gate: a fixed, hook-free, prompt-free configuration.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -145,12 +145,71 @@ impl Git {
     /// True while a rebase (merge or apply backend) is in progress in this worktree.
     pub fn rebase_in_progress(&self) -> Result<bool, String> {
         for p in ["rebase-merge", "rebase-apply"] {
-            let path = self.check(&["rev-parse", "--path-format=absolute", "--git-path", p])?;
-            if Path::new(&path).exists() {
+            if self.git_path(p)?.exists() {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// Absolute path of `name` inside this worktree's git directory (`git rev-parse
+    /// --git-path`; per-worktree names resolve to the linked worktree's own directory).
+    pub fn git_path(&self, name: &str) -> Result<PathBuf, String> {
+        let path = self.check(&["rev-parse", "--path-format=absolute", "--git-path", name])?;
+        Ok(PathBuf::from(path))
+    }
+
+    /// The operation left in progress in this worktree, if any.
+    pub fn operation_in_progress(&self) -> Result<Option<Operation>, String> {
+        for dir in ["rebase-merge", "rebase-apply"] {
+            let d = self.git_path(dir)?;
+            if d.exists() {
+                let read = |f: &str| {
+                    std::fs::read_to_string(d.join(f))
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default()
+                };
+                return Ok(Some(Operation::Rebase {
+                    head_name: read("head-name"),
+                    orig_head: read("orig-head"),
+                }));
+            }
+        }
+        for (file, op) in [
+            ("MERGE_HEAD", Operation::Merge),
+            ("CHERRY_PICK_HEAD", Operation::CherryPick),
+            ("REVERT_HEAD", Operation::Revert),
+        ] {
+            if self.git_path(file)?.exists() {
+                return Ok(Some(op));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A git operation in progress in a worktree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Operation {
+    /// A rebase: the branch it rebases (`refs/heads/...`, empty if unknown) and its tip before.
+    Rebase {
+        head_name: String,
+        orig_head: String,
+    },
+    Merge,
+    CherryPick,
+    Revert,
+}
+
+impl Operation {
+    /// The git command that names it (`rebase`, `merge`, `cherry-pick`, `revert`).
+    pub fn command(&self) -> &'static str {
+        match self {
+            Operation::Rebase { .. } => "rebase",
+            Operation::Merge => "merge",
+            Operation::CherryPick => "cherry-pick",
+            Operation::Revert => "revert",
+        }
     }
 }
 

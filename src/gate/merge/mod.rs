@@ -10,12 +10,15 @@
 //! 3. Acquire the repository's lease, keyed by the remote's normalised URL and bound to this
 //!    process. Busy → DEFER (`holder`, `held_since`, `retry_after_s` with jitter); nothing
 //!    changed, nothing held.
-//! 4. Find the branch's linked worktree (or create one), which must be clean.
+//! 4. Find the branch's linked worktree (or create one). A rebase (or, in the gate's own
+//!    worktree, a merge/cherry-pick/revert) that an interrupted gate run left is aborted
+//!    (see `recover`); otherwise the worktree must be clean.
 //! 5. Behind check: if `REMOTE/MAIN` is not an ancestor of the branch, rebase the branch onto
 //!    it in that worktree. A conflict is aborted (the worktree is left clean) → FAIL
 //!    `conflict` with the conflicting files.
 //! 6. Run the test command in the worktree with a timeout that kills its process group,
-//!    renewing the lease meanwhile; keep the output tail (FAIL `tests_failed` /
+//!    renewing the lease meanwhile; keep the output tail with secrets redacted by the
+//!    detection engine, or omitted if the engine is unavailable (FAIL `tests_failed` /
 //!    `test_timeout`).
 //! 7. If the remote branch differs from the tested commit, push only `refs/heads/BRANCH`
 //!    with `--force-with-lease=refs/heads/BRANCH:<sha the gate saw>`; rejected → FAIL
@@ -31,6 +34,8 @@
 mod git;
 mod proc;
 mod protect;
+mod recover;
+mod redact;
 mod report;
 mod steps;
 mod testrun;
@@ -281,7 +286,11 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
                 "no test command (--test or settings test_command)",
             )
         })?;
-    run.fm.test_command = Some(test_command.clone());
+    // The command itself may carry a secret (`KEY=... make test`): store it redacted.
+    run.fm.test_command = Some(match redact::redact_text(&test_command) {
+        Ok((redacted, _)) => redacted,
+        Err(e) => format!("(omitted: secret redaction unavailable: {e})"),
+    });
     let test_timeout = req
         .test_timeout
         .unwrap_or(Duration::from_secs(settings.test_timeout_s));
@@ -425,12 +434,9 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     let wt = find_or_create_worktree(&repo_git, req)?;
     run.fm.worktree = Some(wt.display().to_string());
     let wt_git = Git::new(&wt);
-    if wt_git.rebase_in_progress().map_err(git_err)? {
-        return Err(git_err(format!(
-            "{}: a rebase is already in progress; finish or abort it first",
-            wt.display()
-        )));
-    }
+    // A rebase an interrupted gate run left behind is aborted (we hold the lease, so no
+    // other gate uses this worktree); any other operation in progress fails closed.
+    recover::recover_worktree(&repo_git, &wt_git, &req.branch, &old, run)?;
     let dirty = wt_git.tracked_changes().map_err(git_err)?;
     if !dirty.is_empty() {
         return Err(git_err(format!(

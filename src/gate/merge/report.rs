@@ -55,6 +55,9 @@ pub(crate) struct MergeFrontmatter {
     pub lease_held: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflict_files: Vec<String>,
+    /// What the gate cleaned up that an interrupted earlier run left in the worktree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_command: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,6 +66,12 @@ pub(crate) struct MergeFrontmatter {
     pub test_duration_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_output_tail: Option<String>,
+    /// Secrets replaced in `test_output_tail` (absent: no test ran, or the tail was omitted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_output_redactions: Option<u64>,
+    /// The tail was withheld because secret redaction was unavailable.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub test_output_tail_omitted: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub skipped: bool,
     pub started_at: String,
@@ -103,10 +112,13 @@ impl MergeFrontmatter {
             lease_expires_at: None,
             lease_held: false,
             conflict_files: Vec::new(),
+            recovered: None,
             test_command: None,
             test_exit_code: None,
             test_duration_ms: None,
             test_output_tail: None,
+            test_output_redactions: None,
+            test_output_tail_omitted: false,
             skipped: false,
             started_at: String::new(),
             finished_at: String::new(),
@@ -150,6 +162,7 @@ pub(crate) fn render_body(fm: &MergeFrontmatter) -> String {
         fm.retry_after_s.map(|t| t.to_string()).as_deref(),
     );
     row(&mut b, "worktree", fm.worktree.as_deref());
+    row(&mut b, "recovered", fm.recovered.as_deref());
     row(&mut b, "test command", fm.test_command.as_deref());
     if !fm.conflict_files.is_empty() {
         b.push_str("\n## Conflicting files\n\n");

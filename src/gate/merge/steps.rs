@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::git::{Git, first_lines, worktrees};
+use super::git::{Git, Operation, first_lines, worktrees};
 use super::protect::Protected;
+use super::recover::{mark_rebase, unmark};
 use super::{Failure, MergeRequest, Run, fail, git_err, short};
 
 /// Fetch main (and the branch, if the remote has it) into the remote-tracking refs; returns
@@ -63,10 +64,23 @@ pub(super) fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<
         repo.check(&["worktree", "prune"]).map_err(git_err)?;
         list = worktrees(repo).map_err(git_err)?;
     }
-    let existing = list
+    let mut existing = list
         .iter()
         .find(|w| w.branch.as_deref() == Some(full.as_str()))
         .map(|w| w.path.clone());
+    if existing.is_none() {
+        // A worktree in the middle of rebasing the branch has a detached HEAD.
+        existing = list
+            .iter()
+            .filter(|w| w.branch.is_none() && !w.prunable && w.path.is_dir())
+            .find(|w| {
+                matches!(
+                    Git::new(&w.path).operation_in_progress(),
+                    Ok(Some(Operation::Rebase { ref head_name, .. })) if *head_name == full
+                )
+            })
+            .map(|w| w.path.clone());
+    }
     if let Some(path) = existing {
         if let Some(want) = &req.worktree {
             let a = want.canonicalize().unwrap_or_else(|_| want.clone());
@@ -112,7 +126,19 @@ pub(super) fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<
 }
 
 /// Rebase the worktree's branch onto `base`; a conflict is aborted and reported with its files.
+/// A marker in the worktree's git directory lets the next run recover if this process is
+/// killed mid-rebase (see `recover`).
 pub(super) fn rebase(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure> {
+    let branch = run.fm.branch.clone();
+    mark_rebase(wt, &branch, old, base, &run.fm.gate_holder)?;
+    let result = rebase_marked(wt, base, old, run);
+    if !wt.rebase_in_progress().unwrap_or(true) {
+        unmark(wt);
+    }
+    result
+}
+
+fn rebase_marked(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure> {
     let out = wt
         .run(&["rebase", "--no-autosquash", base])
         .map_err(git_err)?;

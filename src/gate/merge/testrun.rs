@@ -9,6 +9,7 @@ use crate::lease;
 
 use super::git::scrub_git_env;
 use super::proc::{RunEnd, run_with};
+use super::redact::redact_text;
 use super::{Failure, Run, fail, short};
 
 /// Lines of test output kept in the report.
@@ -16,20 +17,71 @@ const TAIL_LINES: usize = 40;
 /// Bytes of test output kept in the report (at most).
 const TAIL_BYTES: usize = 4000;
 
-/// The last lines of the output, within the byte budget.
-fn output_tail(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    let from = lines.len().saturating_sub(TAIL_LINES);
-    let mut tail = lines[from..].join("\n");
-    if tail.len() > TAIL_BYTES {
-        let mut cut = tail.len() - TAIL_BYTES;
-        while !tail.is_char_boundary(cut) {
+/// The last lines of `text`, within the byte budget, and the byte offset in `text` where
+/// the tail starts. The tail starts at a line start unless a single line exceeds the budget.
+fn output_tail(text: &str) -> (String, usize) {
+    let trimmed = text.trim_end_matches(['\n', '\r']);
+    let mut from = 0;
+    let mut lines = 0;
+    for (i, _) in trimmed
+        .match_indices('\n')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        lines += 1;
+        if lines >= TAIL_LINES {
+            from = i + 1;
+            break;
+        }
+    }
+    if trimmed.len() - from > TAIL_BYTES {
+        let mut cut = trimmed.len() - TAIL_BYTES;
+        while !trimmed.is_char_boundary(cut) {
             cut += 1;
         }
-        tail = tail[cut..].to_string();
+        // Prefer whole lines: skip the partial line at the cut, if another line follows.
+        from = match trimmed[cut..].find('\n') {
+            Some(nl) if cut + nl + 1 < trimmed.len() => cut + nl + 1,
+            _ => cut,
+        };
     }
-    tail
+    (trimmed[from..].to_string(), from)
+}
+
+/// The output tail to store in the report, with secrets redacted: the whole captured output
+/// is scanned (so a secret cut by the tail boundary is still found), then the tail is taken.
+/// If the detection engine is unavailable the tail is omitted and the report says so.
+fn stored_tail(run: &mut Run, bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    tail_of(run, redact_text(&text))
+}
+
+/// The stored tail given the redaction result (`Err`: the engine is unavailable, so the
+/// tail is omitted and the report says why).
+fn tail_of(run: &mut Run, redaction: Result<(String, Vec<usize>), String>) -> String {
+    match redaction {
+        Ok((redacted, marks)) => {
+            let (tail, from) = output_tail(&redacted);
+            let in_tail = marks.iter().filter(|&&m| m >= from).count();
+            let in_tail = u64::try_from(in_tail).unwrap_or(u64::MAX);
+            run.fm.test_output_redactions = Some(in_tail);
+            if in_tail > 0 {
+                run.fm.reasons.push(format!(
+                    "{in_tail} secret(s) redacted in the stored test output tail"
+                ));
+            }
+            tail
+        }
+        Err(e) => {
+            run.fm.test_output_redactions = None;
+            run.fm.test_output_tail_omitted = true;
+            run.fm.reasons.push(format!(
+                "test output tail omitted: secret redaction unavailable ({e})"
+            ));
+            format!("(omitted: secret redaction unavailable: {e})")
+        }
+    }
 }
 
 /// Run the test command in `wt`; `Ok` only when it exits 0 within `timeout` while the
@@ -92,7 +144,8 @@ pub(super) fn run_tests(
         }
     };
     run.fm.test_duration_ms = Some(u64::try_from(result.elapsed.as_millis()).unwrap_or(u64::MAX));
-    run.fm.test_output_tail = Some(output_tail(&result.output));
+    let tail = stored_tail(run, &result.output);
+    run.fm.test_output_tail = Some(tail);
     match result.end {
         RunEnd::Exited(Some(0)) => {
             run.fm.test_exit_code = Some(0);
@@ -132,15 +185,53 @@ pub(super) fn run_tests(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::merge::report::MergeFrontmatter;
+
+    fn run() -> Run {
+        Run {
+            fm: MergeFrontmatter::new("r".into(), "o".into(), "b".into(), "main".into()),
+            held: None,
+        }
+    }
+
+    #[test]
+    fn engine_unavailable_omits_the_tail_and_says_so() {
+        let mut r = run();
+        let tail = tail_of(&mut r, Err("no rules".into()));
+        assert!(tail.starts_with("(omitted"), "{tail}");
+        assert!(r.fm.test_output_tail_omitted);
+        assert_eq!(r.fm.test_output_redactions, None);
+        assert!(r.fm.reasons.iter().any(|l| l.contains("tail omitted")));
+    }
+
+    #[test]
+    fn redactions_before_the_tail_are_not_counted() {
+        let mut r = run();
+        let text: String = (0..60).map(|i| format!("l{i}\n")).collect();
+        // One mark in line 0 (outside the 40-line tail), one in line 59.
+        let last = text.rfind("l59").unwrap_or(0);
+        let tail = tail_of(&mut r, Ok((text.clone(), vec![0, last])));
+        assert!(tail.ends_with("l59"));
+        assert_eq!(r.fm.test_output_redactions, Some(1));
+    }
 
     #[test]
     fn tail_keeps_last_lines_within_budget() {
         let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
-        let t = output_tail(text.as_bytes());
+        let (t, from) = output_tail(&text);
         assert!(t.ends_with("line 99"));
         assert!(!t.contains("line 59\n"));
-        assert!(t.contains("line 60"));
+        assert!(t.starts_with("line 60\n"));
+        assert_eq!(&text[from..from + 7], "line 60");
         let long = "é".repeat(5000);
-        assert!(output_tail(long.as_bytes()).len() <= TAIL_BYTES + 1);
+        assert!(output_tail(&long).0.len() <= TAIL_BYTES + 1);
+        // Over the byte budget: whole lines only.
+        let wide: String = (0..40)
+            .map(|i| format!("{i:03} {}\n", "x".repeat(150)))
+            .collect();
+        let (t, from) = output_tail(&wide);
+        assert!(t.len() <= TAIL_BYTES);
+        assert_eq!(from, wide[..from].rfind('\n').map_or(0, |i| i + 1));
+        assert!(t.ends_with(&"x".repeat(150)));
     }
 }

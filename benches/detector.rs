@@ -142,6 +142,10 @@ fn bench(c: &mut Criterion) {
         secs
     );
 
+    if std::env::var_os("PORTCULLIS_BENCH_PROFILE").is_some() {
+        profile(&data, &cuts);
+    }
+
     let mut g = c.benchmark_group("detector");
     g.sample_size(10)
         .measurement_time(Duration::from_secs(20))
@@ -178,8 +182,75 @@ fn bench(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("startup");
     g.sample_size(20);
-    g.bench_function("load_default_and_scan_1kb", |b| b.iter(|| black_box(start_once())));
+    g.bench_function("load_default_and_scan_1kb", |b| {
+        b.iter(|| black_box(start_once()))
+    });
     g.finish();
+}
+
+/// Breakdown (with `PORTCULLIS_BENCH_PROFILE=1`): no decoding, then each rule alone.
+fn profile(data: &[u8], cuts: &[(usize, u32)]) {
+    // Best of three passes (the machine may be shared).
+    let time = |opts: DetectOptions| {
+        let d = Detector::new(Config::embedded_default(), opts).unwrap();
+        scan_all(&d, data, cuts);
+        (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                scan_all(&d, data, cuts);
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let t = Instant::now();
+    let cfg = Config::embedded_default();
+    let t_cfg = t.elapsed();
+    let d = Detector::new(cfg, DetectOptions::default()).unwrap();
+    let t_new = t.elapsed();
+    let mut out = Vec::new();
+    d.scan(
+        &Fragment {
+            text: &data[..1024],
+            path: "a.rs",
+            start_line: 1,
+            ..Fragment::default()
+        },
+        &mut out,
+    );
+    let t_scan = t.elapsed();
+    println!(
+        "profile: startup: config {:.2} ms, detector {:.2} ms, first 1 KB scan {:.2} ms",
+        t_cfg.as_secs_f64() * 1e3,
+        (t_new - t_cfg).as_secs_f64() * 1e3,
+        (t_scan - t_new).as_secs_f64() * 1e3
+    );
+    let mb = data.len() as f64 / 1e6;
+    let no_decode = time(DetectOptions {
+        max_decode_depth: 0,
+        ..DetectOptions::default()
+    });
+    let with_decode = time(DetectOptions::default());
+    println!(
+        "profile: no decoding: {:.1} MB/s, with decoding: {:.1} MB/s",
+        mb / no_decode,
+        mb / with_decode
+    );
+    let mut per_rule: Vec<(f64, String)> = Config::embedded_default()
+        .rules()
+        .iter()
+        .map(|r| {
+            let s = time(DetectOptions {
+                max_decode_depth: 0,
+                enable_rules: vec![r.id.clone()],
+                ..DetectOptions::default()
+            });
+            (s, r.id.clone())
+        })
+        .collect();
+    per_rule.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for (s, id) in per_rule.iter().take(15) {
+        println!("profile: rule {id} alone: {:.1} MB/s", mb / s);
+    }
 }
 
 criterion_group!(benches, bench);

@@ -14,9 +14,35 @@ fn default_detector() -> &'static Detector {
 }
 
 const PIECES: &[&str] = &[
-    "ghp_", "AKIA", "key", "password", "=", "\"", "\n", "\r\n", " ", "\t", "%41", "%", "\\u0041",
-    "U+0041 ", "dG9rX2FiY2QxMjM0", "0123456789abcdef", "-----BEGIN PRIVATE KEY-----", "gitleaks:allow",
-    "\u{0}", "\u{ff}", "é", "=", "==", "+/", "secret", "token", "A", "z", "9",
+    "ghp_",
+    "AKIA",
+    "key",
+    "password",
+    "=",
+    "\"",
+    "\n",
+    "\r\n",
+    " ",
+    "\t",
+    "%41",
+    "%",
+    "\\u0041",
+    "U+0041 ",
+    "dG9rX2FiY2QxMjM0",
+    "0123456789abcdef",
+    "-----BEGIN PRIVATE KEY-----",
+    "gitleaks:allow",
+    "\u{0}",
+    "\u{ff}",
+    "é",
+    "=",
+    "==",
+    "+/",
+    "secret",
+    "token",
+    "A",
+    "z",
+    "9",
 ];
 
 proptest! {

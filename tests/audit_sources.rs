@@ -87,6 +87,10 @@ fn layouts_are_detected() {
     std::fs::create_dir_all(&empty).unwrap();
     assert!(detect_layout(&empty).is_err());
     assert!(detect_layout(&dir.path().join("missing")).is_err());
+    let parent = detect_layout(&testdata("advisory-db"))
+        .unwrap_err()
+        .to_string();
+    assert!(parent.contains("several advisory databases"), "{parent}");
 }
 
 fn make_zip(path: &Path, files: &[(&str, &str)]) {

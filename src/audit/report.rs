@@ -107,8 +107,8 @@ pub fn to_table(report: &AuditReport) -> String {
             s.date.as_deref().unwrap_or("unknown"),
             s.commit
                 .as_deref()
-                .map(|c| &c[..c.len().min(12)])
-                .unwrap_or("-"),
+                .map(|c| c.chars().take(12).collect::<String>())
+                .unwrap_or_else(|| "-".into()),
             state
         );
     }

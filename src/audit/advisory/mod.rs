@@ -193,6 +193,21 @@ pub fn detect_layout(path: &Path) -> Result<Layout, AuditError> {
     if path.join("vulns").is_dir() {
         return Ok(Layout::PypaDir);
     }
+    // A parent of several databases is a usage error, not an empty database.
+    let nested: Vec<String> = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().join("crates").is_dir() || e.path().join("vulns").is_dir())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !nested.is_empty() {
+        return Err(err(&format!(
+            "holds several advisory databases; pass each with --db: {}",
+            nested.join(", ")
+        )));
+    }
     // Look at the first few files to decide between OSV JSON and YAML.
     let mut stack = vec![path.to_path_buf()];
     let mut budget = 10_000;

@@ -18,7 +18,31 @@ pub(crate) fn classify_source(source: Option<&SourceId>) -> PackageSource {
     }
 }
 
+/// Blank out a v1 `[metadata]` table (checksums only; the audit does not need them). cargo-lock
+/// matches each checksum key against every package, which is quadratic: ~30 ms for a
+/// 300-package v1 lockfile. Lines are kept, so error line numbers stay right.
+fn without_metadata(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("\n[metadata]") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_meta = false;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            in_meta = t.trim_end() == "[metadata]";
+        }
+        if in_meta {
+            out.push_str(if line.ends_with('\n') { "\n" } else { "" });
+        } else {
+            out.push_str(line);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, AuditError> {
+    let text = without_metadata(text);
     let lock: Lockfile = text.parse().map_err(|e: rustsec::cargo_lock::Error| {
         let msg = e.to_string();
         let line = msg.split("line ").nth(1).and_then(|rest| {
@@ -26,7 +50,11 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, Audit
                 .next()
                 .and_then(|n| n.parse::<usize>().ok())
         });
-        let first = msg.lines().next().unwrap_or("invalid Cargo.lock").to_string();
+        let first = msg
+            .lines()
+            .next()
+            .unwrap_or("invalid Cargo.lock")
+            .to_string();
         let last = msg
             .lines()
             .rev()
@@ -51,4 +79,24 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, Audit
             dev: false,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_table_is_blanked_keeping_line_numbers() {
+        let text = "[[package]]\nname = \"a\"\nversion = \"1.0.0\"\n\n[metadata]\n\"checksum a 1.0.0 (x)\" = \"ff\"\n\n[[package]]\nname = \"b\"\nversion = \"2.0.0\"\n";
+        let out = without_metadata(text);
+        assert_eq!(out.lines().count(), text.lines().count());
+        assert!(!out.contains("checksum"));
+        assert!(
+            out.contains("name = \"b\""),
+            "tables after [metadata] are kept"
+        );
+        let pkgs = parse(Path::new("Cargo.lock"), text).unwrap();
+        assert_eq!(pkgs.len(), 2);
+        assert_eq!(pkgs[0].source, PackageSource::Local);
+    }
 }

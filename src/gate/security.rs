@@ -146,6 +146,7 @@ pub(crate) struct WorkOutput {
     pub deps: DepsPart,
     pub config: Option<String>,
     pub config_sha256: Option<String>,
+    pub timings: model::Timings,
 }
 
 /// Run the security gate on a branch and return the verdict read back from its report.
@@ -228,6 +229,7 @@ pub(crate) fn guarded(
                 config_sha256: None,
                 started_at: now_rfc3339(),
                 duration_ms: 0,
+                timings_ms: None,
             };
             // No findings are known here, so there is nothing to scrub; never panic again.
             match std::panic::catch_unwind(|| finish(&path, fm, None, t0, Outcome::Fail)) {
@@ -302,6 +304,7 @@ where
         config_sha256: None,
         started_at,
         duration_ms: 0,
+        timings_ms: None,
     };
 
     // Skipped (only when the settings themselves were readable).
@@ -349,6 +352,7 @@ where
                 }
                 fm.config = out.config.clone();
                 fm.config_sha256 = out.config_sha256.clone();
+                fm.timings_ms = Some(out.timings);
                 (out.secrets, out.deps)
             }
             Err(e) => {

@@ -2,9 +2,11 @@
 //! audit of the lockfiles it changes. Every failure becomes data in [`WorkOutput`].
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
+use super::model::Timings;
 use super::{
     DependenciesStatus, DepsPart, SecretsPart, SecretsStatus, SourceEntry, Vulnerability,
     WorkInput, WorkOutput,
@@ -23,6 +25,7 @@ const EMBEDDED_RULES: &[u8] = include_bytes!("../../../rules/default.toml");
 
 /// Run the gate's work: resolve, scan, audit.
 pub(crate) fn run(input: WorkInput) -> WorkOutput {
+    let t0 = Instant::now();
     let repo = input.repo.as_path();
     let mut out = WorkOutput {
         merge_base: None,
@@ -31,6 +34,7 @@ pub(crate) fn run(input: WorkInput) -> WorkOutput {
         deps: DepsPart::error("not run"),
         config: None,
         config_sha256: None,
+        timings: Timings::default(),
     };
     let head = match resolve_rev(repo, &input.head) {
         Ok(h) => h,
@@ -43,11 +47,35 @@ pub(crate) fn run(input: WorkInput) -> WorkOutput {
     };
     out.merge_base = Some(mb.clone());
 
-    let (secrets, config_desc, config_sha) = scan_secrets(&input, &mb, &head);
+    out.timings.resolve_ms = t0.elapsed().as_millis() as u64;
+
+    // The two halves are independent: audit on a second thread while the history is scanned.
+    // A panic in the audit thread comes back from `join` and fails the audit with its message.
+    let ((secrets, config_desc, config_sha, secrets_ms), (deps, deps_ms)) =
+        std::thread::scope(|scope| {
+            let audit = scope.spawn(|| {
+                let t = Instant::now();
+                let d = audit_deps(&input, &mb, &head);
+                (d, t.elapsed().as_millis() as u64)
+            });
+            let t = Instant::now();
+            let (s, c, h) = scan_secrets(&input, &mb, &head);
+            let secrets = (s, c, h, t.elapsed().as_millis() as u64);
+            let deps = audit.join().unwrap_or_else(|payload| {
+                let msg = super::guard::panic_message(payload.as_ref());
+                (
+                    DepsPart::error(format!("panic in the dependency audit: {msg}")),
+                    0,
+                )
+            });
+            (secrets, deps)
+        });
     out.secrets = secrets;
     out.config = config_desc;
     out.config_sha256 = config_sha;
-    out.deps = audit_deps(&input, &mb, &head);
+    out.deps = deps;
+    out.timings.secrets_ms = secrets_ms;
+    out.timings.dependencies_ms = deps_ms;
     out
 }
 

@@ -200,6 +200,17 @@ impl Default for ToolSection {
     }
 }
 
+/// Where the gate's time went (`timings_ms` in the frontmatter), in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Timings {
+    /// Resolving head and the merge-base.
+    pub resolve_ms: u64,
+    /// The secret scan (config, detector, history scan).
+    pub secrets_ms: u64,
+    /// The dependency audit (runs concurrently with the secret scan).
+    pub dependencies_ms: u64,
+}
+
 /// The whole `portcullis/security-report/v1` frontmatter, in the order it is written.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecurityFrontmatter {
@@ -239,4 +250,7 @@ pub struct SecurityFrontmatter {
     pub started_at: String,
     /// Wall time of the whole gate in milliseconds (up to writing the report).
     pub duration_ms: u64,
+    /// Time per phase, when the gate ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timings_ms: Option<Timings>,
 }

@@ -38,6 +38,7 @@ fn clean() -> WorkOutput {
         },
         config: Some("embedded default".into()),
         config_sha256: Some("0".repeat(64)),
+        timings: Default::default(),
     }
 }
 

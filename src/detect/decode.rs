@@ -2,7 +2,6 @@
 //! base64, found by one combined regex and spliced into the text for the next detection
 //! pass, with enough bookkeeping to map a decoded match back to the encoded original.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -76,26 +75,142 @@ pub(crate) struct Segment {
     pub depth: u32,
 }
 
-/// Decoding state for one fragment: the segments of every pass so far and a cache.
+/// Decoding state for one fragment: the segments of every pass so far.
 #[derive(Default)]
 pub(crate) struct Decoder {
     /// `passes[k]` = segments produced by the (k+1)-th decode.
     pub passes: Vec<Vec<Segment>>,
-    cache: HashMap<Vec<u8>, Vec<u8>>,
 }
 
+#[cfg(test)]
 fn encodings_regex() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| {
         let pat = concat!(
-            r"(%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
-            r"|((?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+))",
-            r"|([0-9A-Fa-f]{32,})",
-            r"|([\w\/+-]{16,}={0,2})"
+            r"(?:%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
+            r"|(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)",
+            r"|(?:[0-9A-Fa-f]{32,})",
+            r"|(?:[\w\/+-]{16,}={0,2})"
         );
         goregex::compile_go(pat).ok()
     })
     .as_ref()
+}
+
+fn unicode_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        goregex::compile_go(r"(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)")
+            .ok()
+    })
+    .as_ref()
+}
+
+fn percent_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| goregex::compile_go(r"%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?").ok())
+        .as_ref()
+}
+
+/// End of the anchored match of `re` at `at`, if any.
+fn anchored_end(re: Option<&Regex>, data: &[u8], at: usize) -> Option<usize> {
+    re?.find(
+        regex_automata::Input::new(data)
+            .range(at..)
+            .anchored(regex_automata::Anchored::Yes),
+    )
+    .map(|m| m.end())
+}
+
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'+' | b'-')
+}
+
+/// All matches of gitleaks' combined encodings regex
+/// `(?P<percent>…)|(?P<unicode>…)|(?P<hex>[0-9A-Fa-f]{32,})|(?P<base64>[\w\/+-]{16,}={0,2})`
+/// (leftmost-first, non-overlapping) with their kind, computed by a linear byte scan: at each
+/// position the first alternative (in priority order) that matches there wins, and the
+/// leftmost position with any match is taken. Only `%`, `U+` and `\` positions need a regex.
+/// Checked against the regex itself by a property test.
+fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
+    let n = data.len();
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    // Ends of the base64-class run and the hex run containing `i` (valid while i < end).
+    let mut run_end = 0usize;
+    let mut hex_end = 0usize;
+    while i < n {
+        let b = data[i];
+        if b == b'%' {
+            if let Some(e) = anchored_end(percent_regex(), data, i) {
+                out.push((PERCENT, Span::new(i, e)));
+                i = e;
+                continue;
+            }
+        } else if (b == b'\\' || (b == b'U' && data.get(i + 1) == Some(&b'+')))
+            && let Some(e) = anchored_end(unicode_regex(), data, i)
+        {
+            out.push((UNICODE, Span::new(i, e)));
+            i = e;
+            continue;
+        }
+        if is_b64(b) {
+            if i >= run_end {
+                run_end = i + data[i..].iter().take_while(|&&c| is_b64(c)).count();
+            }
+            if b.is_ascii_hexdigit() {
+                if i >= hex_end {
+                    hex_end = i + data[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
+                }
+                if hex_end - i >= 32 {
+                    out.push((HEX, Span::new(i, hex_end)));
+                    i = hex_end;
+                    continue;
+                }
+            }
+            if run_end - i >= 16 {
+                let mut e = run_end;
+                while e < n && e - run_end < 2 && data[e] == b'=' {
+                    e += 1;
+                }
+                out.push((BASE64, Span::new(i, e)));
+                i = e;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Reference implementation of [`candidates`] with the combined regex (tests only).
+#[cfg(test)]
+fn candidates_regex(data: &[u8]) -> Vec<(u8, Span)> {
+    assert!(encodings_regex().is_some());
+    let mut all = Vec::new();
+    let mut input = regex_automata::Input::new(data);
+    let full = goregex::compile_go(concat!(
+        r"(%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
+        r"|((?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+))",
+        r"|([0-9A-Fa-f]{32,})",
+        r"|([\w\/+-]{16,}={0,2})"
+    ))
+    .unwrap();
+    let mut caps = full.create_captures();
+    loop {
+        full.search_captures(&input, &mut caps);
+        let Some(m) = caps.get_match() else { break };
+        for (g, kind) in [(1, PERCENT), (2, UNICODE), (3, HEX), (4, BASE64)] {
+            if let Some(sp) = caps.get_group(g) {
+                all.push((kind, Span::new(sp.start, sp.end)));
+            }
+        }
+        input.set_start(m.end().max(m.start() + 1));
+        if input.start() > data.len() {
+            break;
+        }
+    }
+    all
 }
 
 fn precedence(kind: u8) -> u8 {
@@ -155,30 +270,10 @@ impl Decoder {
     }
 
     fn find_segments(&mut self, data: &[u8]) -> Vec<(Segment, Vec<u8>)> {
-        let Some(re) = encodings_regex() else {
-            return Vec::new();
-        };
         if data.is_empty() {
             return Vec::new();
         }
-        // All matches with their kind.
-        let mut all: Vec<(u8, Span)> = Vec::new();
-        let mut caps = re.create_captures();
-        let mut input = regex_automata::Input::new(data);
-        loop {
-            re.search_captures(&input, &mut caps);
-            let Some(m) = caps.get_match() else { break };
-            for (g, kind) in [(1, PERCENT), (2, UNICODE), (3, HEX), (4, BASE64)] {
-                if let Some(sp) = caps.get_group(g) {
-                    all.push((kind, Span::new(sp.start, sp.end)));
-                }
-            }
-            let next = if m.is_empty() { m.end() + 1 } else { m.end() };
-            if next > data.len() {
-                break;
-            }
-            input.set_start(next);
-        }
+        let all = candidates(data);
         let total = all.len();
         let mut filtered: Vec<(u8, Span)> = Vec::with_capacity(total);
         if total == 1 {
@@ -207,14 +302,7 @@ impl Decoder {
         let mut out = Vec::with_capacity(filtered.len());
         for (kind, sp) in filtered {
             let enc = &data[sp.start as usize..sp.end as usize];
-            let value = match self.cache.get(enc) {
-                Some(v) => v.clone(),
-                None => {
-                    let v = decode_one(kind, enc);
-                    self.cache.insert(enc.to_vec(), v.clone());
-                    v
-                }
-            };
+            let value = decode_one(kind, enc);
             if value.is_empty() {
                 continue;
             }
@@ -495,6 +583,23 @@ mod tests {
         assert_eq!(seg.original, Span::new(5, 33));
         assert_eq!(tags(&[seg]), vec!["decoded:base64", "decode-depth:1"]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn candidate_scanner_equals_combined_regex(
+            toks in proptest::collection::vec(0usize..PIECES.len(), 0..60)
+        ) {
+            let text: Vec<u8> = toks.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            proptest::prop_assert_eq!(candidates(&text), candidates_regex(&text), "{:?}", String::from_utf8_lossy(&text));
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "%41", "%4", "%", "%zz", "U+0041", "U+00e9 ", "U+", "\\u0041", "\\\\u0042", "\\U004A", "\\",
+        "0123456789abcdef", "ABCDEF", "abcdefghij", "xyz", "_", "-", "/", "+", "=", "==", " ", "\n", ".",
+        "deadbeef", "Zm9vYmFy", "é",
+    ];
 
     #[test]
     fn hex_and_percent_decode() {

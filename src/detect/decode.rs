@@ -122,63 +122,84 @@ fn anchored_end(re: Option<&Regex>, data: &[u8], at: usize) -> Option<usize> {
     .map(|m| m.end())
 }
 
-fn is_b64(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'+' | b'-')
+const B64: u8 = 1;
+const HEXC: u8 = 2;
+
+/// Byte classes: `[\w/+-]` (base64 alternative) and `[0-9A-Fa-f]`.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'/' || b == b'+' || b == b'-' {
+            t[i] |= B64;
+        }
+        if b.is_ascii_hexdigit() {
+            t[i] |= HEXC;
+        }
+        i += 1;
+    }
+    t
+};
+
+fn run_len(data: &[u8], from: usize, class: u8) -> usize {
+    data[from..]
+        .iter()
+        .take_while(|&&c| CLASS[c as usize] & class != 0)
+        .count()
 }
 
 /// All matches of gitleaks' combined encodings regex
 /// `(?P<percent>…)|(?P<unicode>…)|(?P<hex>[0-9A-Fa-f]{32,})|(?P<base64>[\w\/+-]{16,}={0,2})`
 /// (leftmost-first, non-overlapping) with their kind, computed by a linear byte scan: at each
 /// position the first alternative (in priority order) that matches there wins, and the
-/// leftmost position with any match is taken. Only `%`, `U+` and `\` positions need a regex.
-/// Checked against the regex itself by a property test.
+/// leftmost position with any match is taken. Only `%`, `U+` and `\` positions need a regex;
+/// a base64-class run shorter than 16 bytes is skipped at once (neither hex nor base64 can
+/// start inside it; only a `U+` inside it can). Checked against the regex by a property test.
 fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
     let n = data.len();
     let mut out = Vec::new();
     let mut i = 0usize;
-    // Ends of the base64-class run and the hex run containing `i` (valid while i < end).
-    let mut run_end = 0usize;
-    let mut hex_end = 0usize;
     while i < n {
         let b = data[i];
-        if b == b'%' {
-            if let Some(e) = anchored_end(percent_regex(), data, i) {
-                out.push((PERCENT, Span::new(i, e)));
-                i = e;
-                continue;
+        let special = match b {
+            b'%' => anchored_end(percent_regex(), data, i).map(|e| (PERCENT, e)),
+            b'\\' => anchored_end(unicode_regex(), data, i).map(|e| (UNICODE, e)),
+            b'U' if data.get(i + 1) == Some(&b'+') => {
+                anchored_end(unicode_regex(), data, i).map(|e| (UNICODE, e))
             }
-        } else if (b == b'\\' || (b == b'U' && data.get(i + 1) == Some(&b'+')))
-            && let Some(e) = anchored_end(unicode_regex(), data, i)
-        {
-            out.push((UNICODE, Span::new(i, e)));
+            _ => None,
+        };
+        if let Some((kind, e)) = special {
+            out.push((kind, Span::new(i, e)));
             i = e;
             continue;
         }
-        if is_b64(b) {
-            if i >= run_end {
-                run_end = i + data[i..].iter().take_while(|&&c| is_b64(c)).count();
-            }
-            if b.is_ascii_hexdigit() {
-                if i >= hex_end {
-                    hex_end = i + data[i..].iter().take_while(|c| c.is_ascii_hexdigit()).count();
-                }
-                if hex_end - i >= 32 {
-                    out.push((HEX, Span::new(i, hex_end)));
-                    i = hex_end;
-                    continue;
-                }
-            }
-            if run_end - i >= 16 {
-                let mut e = run_end;
-                while e < n && e - run_end < 2 && data[e] == b'=' {
-                    e += 1;
-                }
-                out.push((BASE64, Span::new(i, e)));
-                i = e;
+        if CLASS[b as usize] & B64 == 0 {
+            i += 1;
+            continue;
+        }
+        let run_end = i + run_len(data, i, B64);
+        if run_end - i >= 16 {
+            let hex_len = run_len(data, i, HEXC);
+            if hex_len >= 32 {
+                out.push((HEX, Span::new(i, i + hex_len)));
+                i += hex_len;
                 continue;
             }
+            let mut e = run_end;
+            while e < n && e - run_end < 2 && data[e] == b'=' {
+                e += 1;
+            }
+            out.push((BASE64, Span::new(i, e)));
+            i = e;
+            continue;
         }
-        i += 1;
+        // Short run: skip to the next `U+` inside it, or past it.
+        i = match memchr::memmem::find(&data[i + 1..run_end], b"U+") {
+            Some(k) => i + 1 + k,
+            None => run_end,
+        };
     }
     out
 }

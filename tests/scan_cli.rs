@@ -590,7 +590,7 @@ fn large_file_chunks_scanned_in_parallel_keep_line_numbers() {
     let mut expected = Vec::new();
     let mut line = 1u64;
     while data.len() < 6_000_000 {
-        if line % 20_000 == 0 {
+        if line.is_multiple_of(20_000) {
             data.push_str(&format!("token = {TOKEN}\n\n"));
             expected.push(("repo/huge.log".to_string(), "test-token".to_string(), line));
             line += 2;

@@ -214,3 +214,47 @@ fn plain_tar_bytes_do_not_count_as_decompressed() {
         vec![("repo/plain.tar!z.env".into(), "test-token".into(), 1)]
     );
 }
+
+#[test]
+fn mutated_archives_never_crash_the_scan() {
+    let (ws, repo) = workspace();
+    let zip = zip_bytes(&[
+        ("a/b.env", format!("{TOKEN}\n").as_bytes()),
+        ("c.txt", b"hello"),
+    ]);
+    let tar = tar_bytes(&[("x/y.env", format!("{TOKEN2}\n").as_bytes())]);
+    let tgz = gz_bytes(&tar);
+    let mut rng = fastrand::Rng::with_seed(7);
+    for i in 0..60 {
+        let (name, base) = match i % 3 {
+            0 => (format!("m{i}.zip"), &zip),
+            1 => (format!("m{i}.tar"), &tar),
+            _ => (format!("m{i}.tgz"), &tgz),
+        };
+        let mut data = base.clone();
+        for _ in 0..rng.usize(1..8) {
+            let at = rng.usize(..data.len());
+            data[at] = rng.u8(..);
+        }
+        if rng.bool() {
+            let keep = rng.usize(1..=data.len());
+            data.truncate(keep);
+        }
+        write(&repo, &name, data);
+    }
+    let (run, _report) = scan_repo(ws.path(), &[]);
+    assert!(
+        matches!(run.code, 0..=2),
+        "exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    for line in run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("portcullis: error:"))
+    {
+        assert!(line.contains("repo/m"), "error names the archive: {line}");
+    }
+}

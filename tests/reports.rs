@@ -225,6 +225,49 @@ fn junit_counts_failures_and_escapes_xml() {
     assert!(!body.contains('<') && !body.contains('"'));
     assert!(body.contains("&#34;RuleID&#34;"));
     assert!(text.contains("test-token has detected a secret in file repo/app/a.env, line 2."));
+    assert_well_formed_xml(&text);
+}
+
+/// Minimal XML well-formedness check: balanced, properly nested elements, quoted attributes,
+/// no raw `<` or `&` outside markup and entity references.
+fn assert_well_formed_xml(text: &str) {
+    let body = text
+        .strip_prefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
+        .expect("XML declaration");
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = body;
+    while let Some(open) = rest.find('<') {
+        let (chars, tail) = rest.split_at(open);
+        for (i, _) in chars.match_indices('&') {
+            let ent = &chars[i..];
+            assert!(
+                [
+                    "&amp;", "&lt;", "&gt;", "&#34;", "&#39;", "&#xA;", "&#x9;", "&#xD;"
+                ]
+                .iter()
+                .any(|e| ent.starts_with(e)),
+                "bad entity at {}",
+                &ent[..ent.len().min(12)]
+            );
+        }
+        let close = tail.find('>').expect("unterminated tag");
+        let tag = &tail[1..close];
+        assert!(!tag.contains('<'), "raw < inside a tag: {tag}");
+        assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes: {tag}");
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name), "mismatched </{name}>");
+        } else if !tag.ends_with('/') {
+            stack.push(
+                tag.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+        rest = &tail[close + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed elements: {stack:?}");
+    assert!(rest.trim().is_empty());
 }
 
 #[test]
@@ -239,4 +282,16 @@ fn format_is_taken_from_flag_then_extension_then_json() {
     assert!(serde_json::from_str::<Vec<serde_json::Value>>(&txt).is_ok());
     let csv = std::fs::read_to_string(ws.path().join("r.out")).unwrap();
     assert!(csv.starts_with("RuleID,Commit,"));
+}
+
+#[test]
+fn junit_without_findings_is_an_empty_suite() {
+    let (ws, repo) = workspace();
+    write(&repo, "a.txt", "clean\n");
+    let (code, text) = report_text(ws.path(), &["-r", "-", "-f", "junit"]);
+    assert_eq!(code, 0);
+    assert!(text.contains(
+        "<testsuite failures=\"0\" name=\"portcullis\" tests=\"0\" time=\"\"></testsuite>"
+    ));
+    assert_well_formed_xml(&text);
 }

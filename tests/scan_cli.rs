@@ -582,3 +582,26 @@ fn embedded_default_rules_apply_without_any_config() {
         "{report:#?}"
     );
 }
+
+#[test]
+fn large_file_chunks_scanned_in_parallel_keep_line_numbers() {
+    let (ws, repo) = workspace();
+    let mut data = String::new();
+    let mut expected = Vec::new();
+    let mut line = 1u64;
+    while data.len() < 6_000_000 {
+        if line.is_multiple_of(20_000) {
+            data.push_str(&format!("token = {TOKEN}\n\n"));
+            expected.push(("repo/huge.log".to_string(), "test-token".to_string(), line));
+            line += 2;
+        } else {
+            data.push_str("an ordinary log line with some words in it\n");
+            line += 1;
+        }
+    }
+    write(&repo, "huge.log", &data);
+    let (run, report) = scan_repo(ws.path(), &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(expected.len() >= 5);
+    assert_eq!(keys(&report), expected);
+}

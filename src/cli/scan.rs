@@ -44,7 +44,7 @@ pub enum ScanCommand {
 #[derive(Debug, Clone, Args)]
 pub struct ScanCommon {
     /// Config file (gitleaks v8 TOML). Default: $PORTCULLIS_CONFIG, $GITLEAKS_CONFIG,
-    /// <target>/.gitleaks.toml, then the embedded default rules.
+    /// TARGET/.gitleaks.toml, then the embedded default rules.
     #[arg(short = 'c', long)]
     pub config: Option<PathBuf>,
     /// Report format: json, sarif, csv or junit (default: from --report-path's extension, else json).

@@ -8,8 +8,9 @@
 //!   without a region;
 //! * URIs are percent-encoded where a URI reference requires it (spaces, `%`, `#`, `?`, ...).
 //!
-//! Everything else follows gitleaks: one run, `message.text` "<rule> has detected secret for
-//! file <file>[ at commit <c>].", `snippet.text` = Secret, `partialFingerprints` with
+//! Everything else follows gitleaks: one run, `message.text`
+//! `"<rule> has detected secret for file <file>[ at commit <c>]."`, `snippet.text` = Secret,
+//! `partialFingerprints` with
 //! `commitSha`, `email`, `author`, `date`, `commitMessage`, and `properties.tags`.
 
 use std::collections::HashSet;

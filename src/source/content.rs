@@ -17,6 +17,9 @@ use super::chunk::{self, CHUNK_SIZE};
 use super::{FragmentScanner, SourceOptions, SourceReport};
 use crate::detect::Fragment;
 
+/// Files at least this large have their chunks scanned in parallel.
+pub const PARALLEL_CHUNKS_FROM: usize = 4 * CHUNK_SIZE * 10;
+
 /// One file's context in the pipeline.
 pub struct Content<'a> {
     /// The detector.
@@ -147,15 +150,15 @@ impl Content<'_> {
         }
     }
 
-    /// Scan one non-archive file, chunk by chunk.
+    /// Scan one non-archive file, chunk by chunk. Chunks are independent fragments, so the
+    /// chunks of a file larger than [`PARALLEL_CHUNKS_FROM`] are scanned in parallel.
     pub fn scan_leaf(&self, data: &[u8], path: &str, is_binary: bool, out: &mut SourceReport) {
         out.files_scanned += 1;
         out.bytes_scanned += data.len() as u64;
-        let mut view = Vec::new();
-        for c in chunk::chunks(data) {
+        let scan_chunk = |c: chunk::Chunk, view: &mut Vec<u8>, found: &mut Vec<_>| {
             let text: &[u8] = if is_binary {
-                binary::printable_view(data, c.start, c.end, &mut view);
-                &view
+                binary::printable_view(data, c.start, c.end, view);
+                view
             } else {
                 &data[c.start..c.end]
             };
@@ -166,7 +169,25 @@ impl Content<'_> {
                 commit: "",
                 start_line: c.start_line,
             };
-            self.scanner.scan_fragment(&frag, &mut out.findings);
+            self.scanner.scan_fragment(&frag, found);
+        };
+        if data.len() >= PARALLEL_CHUNKS_FROM {
+            use rayon::prelude::*;
+            let chunks: Vec<chunk::Chunk> = chunk::chunks(data).collect();
+            let found: Vec<Vec<_>> = chunks
+                .into_par_iter()
+                .map(|c| {
+                    let (mut view, mut found) = (Vec::new(), Vec::new());
+                    scan_chunk(c, &mut view, &mut found);
+                    found
+                })
+                .collect();
+            out.findings.extend(found.into_iter().flatten());
+        } else {
+            let mut view = Vec::new();
+            for c in chunk::chunks(data) {
+                scan_chunk(c, &mut view, &mut out.findings);
+            }
         }
     }
 

@@ -288,8 +288,31 @@ fn load(path: &Path, len: u64) -> std::io::Result<Bytes> {
     Ok(Bytes::Owned(v))
 }
 
-/// Scan one file.
+/// Scan one file; a panic while scanning it (a bug, or a parser library tripping over hostile
+/// input) becomes a scan error naming the file instead of aborting the whole scan.
 fn scan_target(t: &Target, scanner: &dyn FragmentScanner, opts: &SourceOptions) -> SourceReport {
+    let run = std::panic::AssertUnwindSafe(|| scan_target_inner(t, scanner, opts));
+    match std::panic::catch_unwind(run) {
+        Ok(report) => report,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            SourceReport {
+                errors: vec![format!("{}: internal error while scanning: {what}", t.file)],
+                ..SourceReport::default()
+            }
+        }
+    }
+}
+
+fn scan_target_inner(
+    t: &Target,
+    scanner: &dyn FragmentScanner,
+    opts: &SourceOptions,
+) -> SourceReport {
     let mut out = SourceReport::default();
     let content = Content {
         scanner,

@@ -1,6 +1,6 @@
 //! Where bytes come from: git history, directories, stdin.
 //!
-//! Every source turns its input into [`Fragment`](crate::detect::Fragment)s and hands them to a
+//! Every source turns its input into [`Fragment`]s and hands them to a
 //! [`FragmentScanner`] (the [`Detector`](crate::detect::Detector)); no source knows about rules.
 //!
 //! * [`dir`] walks a directory (or one file) in parallel, as `gitleaks dir` does;

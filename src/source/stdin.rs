@@ -37,7 +37,15 @@ pub fn scan_reader(
         used: 0,
         top_size: data.len() as u64,
     };
-    content.scan(&data, "", 0, &mut budget, &mut out);
+    let run = std::panic::AssertUnwindSafe(|| {
+        content.scan(&data, "", 0, &mut budget, &mut out);
+    });
+    if std::panic::catch_unwind(run).is_err() {
+        return SourceReport {
+            errors: vec!["stdin: internal error while scanning".to_string()],
+            ..SourceReport::default()
+        };
+    }
     out.sort();
     out
 }

@@ -223,8 +223,8 @@ fn match_without_keyword(re: &str, keywords: &[String]) -> Result<Option<Vec<u8>
                 continue; // a keyword was seen: every continuation is fine
             };
             let next_key = (next.as_u32(), next_kw.clone());
-            if !parent.contains_key(&next_key) {
-                parent.insert(next_key, Some((key.clone(), b)));
+            if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(next_key) {
+                e.insert(Some((key.clone(), b)));
                 queue.push_back((next, next_kw));
             }
         }
@@ -496,4 +496,248 @@ fn global_allowlist_skips_vendored_generated_and_asset_paths() {
     let text = "token = ghp_0123456789abcdefghijABCDEFGHIJ012345\n";
     assert!(reported(text, "Cargo.lock").is_empty());
     assert!(reported(text, "src/config.rs").contains(&"github-pat".to_string()));
+}
+
+// ------------------------------------------------------------------------------------------------
+// `portcullis rules list|check`, run as a real process.
+
+fn portcullis(args: &[&str], cwd: &std::path::Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("PORTCULLIS_CONFIG")
+        .env_remove("GITLEAKS_CONFIG")
+        .env_remove("GITLEAKS_CONFIG_TOML")
+        .output()
+        .expect("run portcullis");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn rules_list_prints_every_default_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = portcullis(&["rules", "list"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ID"), "{}", lines[0]);
+    assert_eq!(lines.len(), raw_rules().len() + 1);
+    let github = lines
+        .iter()
+        .find(|l| l.starts_with("github-pat "))
+        .expect("github-pat listed");
+    assert!(
+        github.contains("ghp_") && github.contains("vcs"),
+        "{github}"
+    );
+    let p12 = lines
+        .iter()
+        .find(|l| l.starts_with("pkcs12-file "))
+        .unwrap();
+    assert!(p12.contains("path "), "{p12}");
+    assert!(err.contains("embedded default"), "{err}");
+}
+
+#[test]
+fn rules_list_uses_the_given_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("custom.toml");
+    std::fs::write(
+        &cfg,
+        "[[rules]]\nid = \"acme-key\"\ndescription = \"ACME key\"\nregex = '''acme_[0-9a-f]{32}'''\nkeywords = [\"acme_\"]\ntags = [\"acme\"]\n",
+    )
+    .unwrap();
+    let (code, out, _) = portcullis(&["rules", "list", "--config", "custom.toml"], dir.path());
+    assert_eq!(code, 0);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.contains("acme-key") && out.contains("ACME key"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rules_check_passes_the_default_ruleset_with_its_examples() {
+    let root = manifest_dir();
+    let (code, out, err) = portcullis(
+        &[
+            "rules",
+            "check",
+            "rules/default.toml",
+            "--examples",
+            "testdata/rules",
+        ],
+        &root,
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("0 failed"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn rules_check_reports_a_failing_example_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[[rules]]\nid = \"acme-key\"\nregex = '''acme_[0-9a-f]{8}'''\nkeywords = [\"acme_\"]\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("ex")).unwrap();
+    std::fs::write(
+        dir.path().join("ex/acme-key.toml"),
+        "tp = [\"k = acme_0123abcd\", \"k = acme_zzzz\"]\nfp = [\"acme_12\"]\n",
+    )
+    .unwrap();
+    let (code, out, _) = portcullis(
+        &["rules", "check", "c.toml", "--examples", "ex"],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL acme-key: tp[1]"), "{out}");
+    assert!(!out.contains("tp[0]"), "{out}");
+    assert!(
+        out.contains("3 examples") && out.contains("1 failed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn rules_check_rejects_an_invalid_config_naming_file_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[rules]]\nid = \"broken-rule\"\nregex = '''(unclosed'''\nkeywords = [\"x\"]\n",
+    )
+    .unwrap();
+    let (code, _, err) = portcullis(&["rules", "check", "bad.toml"], dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("broken-rule"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+
+    let (code, _, err) = portcullis(&["rules", "check", "missing.toml"], dir.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.toml"), "{err}");
+}
+
+#[test]
+fn rules_check_rejects_examples_for_unknown_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("ex")).unwrap();
+    std::fs::write(
+        dir.path().join("ex/nope.toml"),
+        "id = \"no-such-rule\"\ntp = [\"x\"]\n",
+    )
+    .unwrap();
+    let root = manifest_dir();
+    let ex = dir.path().join("ex");
+    let (code, _, err) = portcullis(
+        &[
+            "rules",
+            "check",
+            "rules/default.toml",
+            "--examples",
+            ex.to_str().unwrap(),
+        ],
+        &root,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("nope.toml") && err.contains("no-such-rule"),
+        "{err}"
+    );
+}
+
+#[test]
+fn base64_wrapped_jwt_is_reported_as_jwt_by_decoding() {
+    use base64::Engine as _;
+    let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzdmMtZGVwbG95ZXIiLCJpYXQiOjE3MDAwMDAwMDB9.q3Z8Vb1kYpR7tW2xN9mC4sL0aF6dJ5hG8eK1uI3oP7Q";
+    let wrapped = base64::engine::general_purpose::STANDARD.encode(jwt);
+    let text = format!("auth: {wrapped}\n");
+    let frag = Fragment {
+        text: text.as_bytes(),
+        path: "deploy/values.yaml",
+        symlink_file: "",
+        commit: "",
+        start_line: 1,
+    };
+    let mut out = Vec::new();
+    detector().scan(&frag, &mut out);
+    let f = out
+        .iter()
+        .find(|f| f.rule_id == "jwt")
+        .unwrap_or_else(|| panic!("no jwt finding in {out:?}"));
+    assert_eq!(f.secret, jwt);
+    assert!(f.tags.iter().any(|t| t == "decoded:base64"), "{:?}", f.tags);
+}
+
+/// Noise survey (not run by default): scan every file under `$PORTCULLIS_NOISE_DIR` with the
+/// default rules and print the findings per rule, to spot false positives on real code.
+/// `PORTCULLIS_NOISE_DIR=~/.cargo/registry/src cargo test --test default_rules noise -- --ignored --nocapture`
+#[test]
+#[ignore = "survey tool; needs PORTCULLIS_NOISE_DIR"]
+fn noise_survey_of_a_directory() {
+    let root =
+        PathBuf::from(std::env::var_os("PORTCULLIS_NOISE_DIR").expect("PORTCULLIS_NOISE_DIR"));
+    let det = detector();
+    let mut stack = vec![root.clone()];
+    let (mut files, mut bytes) = (0usize, 0usize);
+    let mut per_rule: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            let ps = p.to_string_lossy().into_owned();
+            if det.path_allowed_globally(&ps) {
+                continue;
+            }
+            if ft.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if !ft.is_file() {
+                continue;
+            }
+            let Ok(data) = std::fs::read(&p) else {
+                continue;
+            };
+            files += 1;
+            bytes += data.len();
+            let frag = Fragment {
+                text: &data,
+                path: &ps,
+                symlink_file: "",
+                commit: "",
+                start_line: 1,
+            };
+            let mut out = Vec::new();
+            det.scan(&frag, &mut out);
+            for f in out {
+                per_rule
+                    .entry(f.rule_id.clone())
+                    .or_default()
+                    .push(format!("{}:{}", f.file, f.start_line));
+            }
+        }
+    }
+    println!(
+        "{files} files, {} MB under {}",
+        bytes / 1_000_000,
+        root.display()
+    );
+    for (rule, hits) in &per_rule {
+        println!("{:6} {rule}", hits.len());
+        for h in hits.iter().take(5) {
+            println!("         {h}");
+        }
+    }
+    assert!(files > 0, "no files under {}", root.display());
 }

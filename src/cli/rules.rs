@@ -391,7 +391,7 @@ pub fn run_examples(detector: &Detector, dir: &Path) -> Result<ExampleReport, St
                     (item.as_str(), ex.path.as_str(), preview(item))
                 };
                 let ids = reported_rules(detector, text.as_bytes(), path);
-                let hit = ids.iter().any(|r| *r == ex.id);
+                let hit = ids.contains(&ex.id);
                 if positive && !hit {
                     report.failures.push(format!(
                         "{}: {kind}[{idx}] {shown:?} is not reported by the rule (reported: [{}])",

@@ -34,15 +34,15 @@ END = r"(?:[^0-9A-Za-z_-]|$)"
 # Boundary after a value in an assignment.
 VEND = r"""(?:[\s'"\x60;,<)\]}]|\\[nrt]|$)"""
 # Between a (provider) name and its value: rest of the identifier, quotes, an assignment operator.
-SEP = r"""[\w.-]{0,25}?[\s'"\x60\]]{0,3}(?:=|:=|=>|\?=|:|,|>)[\s'"\x60]{0,5}"""
+SEP = r"""[\w.-]{0,25}?[ \t'"\x60\]]{0,3}(?:=|:=|=>|\?=|:|,|>)[ \t'"\x60]{0,5}"""
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 PLACEHOLDER_STOPWORDS = ["example", "xxxxxx", "changeme", "placeholder", "dummy", "redacted"]
 
 # Values that are code, not secrets: identifiers and paths.
 IDENTIFIER_REGEXES = [
-    r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$",  # snake_case
-    r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$",  # SCREAMING_SNAKE_CASE
+    r"^_*[a-z][a-z0-9]*(?:_[a-z0-9]+)+$",  # snake_case
+    r"^_*[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$",  # SCREAMING_SNAKE_CASE
     r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+){2,}$",  # Mixed_Snake_Case with 3+ words
     r"^(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}$",  # CamelCase words (PrivatePkcs8KeyDer)
     r"^(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4})(?:\.(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}))+$",  # dotted.path.to.member
@@ -947,7 +947,11 @@ ctx("gocardless-api-token", "GoCardless API access token", ["gocardless"], r"(?:
 ctx("coinbase-access-token", "Coinbase access token", ["coinbase"], r"[A-Za-z0-9_-]{64}", "%u64%", entropy=4)
 ctx("kraken-access-token", "Kraken API secret", ["kraken"], r"[A-Za-z0-9/=_+-]{80,90}", "%b86%==", entropy=4)
 ctx("kucoin-secret-key", "KuCoin API secret", ["kucoin"], UUID, "%uuid%", tp=["KUCOIN_SECRET=%uuid%"])
-ctx("bittrex-access-key", "Bittrex API key", ["bittrex"], r"[a-z0-9]{32}", "%a32%", entropy=3.5, tp=["BITTREX_KEY=%a32%"])
+ctx("bittrex-access-key", "Bittrex API key", ["bittrex_key", "bittrex-key", "bittrex_api_key", "bittrex-api-key", "bittrex_access",
+    "bittrex-access"], r"[a-z0-9]{32}", "%a32%", entropy=3.5, tp=["BITTREX_KEY=%a32%", "bittrex_api_key: %a32%"],
+    fp=["BITTREX_SECRET=%a32%"])
+ctx("bittrex-secret-key", "Bittrex API secret", ["bittrex_secret", "bittrex-secret", "bittrex_api_secret", "bittrex-api-secret"],
+    r"[a-z0-9]{32}", "%a32%", entropy=3.5, tp=["BITTREX_SECRET=%a32%", "bittrex_api_secret: '%a32%'"], fp=["BITTREX_KEY=%a32%"])
 ctx("binance-api-key", "Binance API key or secret", ["binance"], r"[A-Za-z0-9]{64}", "%X64%", entropy=4)
 tok(
     "flutterwave-secret-key",
@@ -1461,6 +1465,8 @@ tok(
     ["JFROG_ACCESS_TOKEN=cmVmdGtuOjAxOj%X50%"],
     ["cmVmdGtu%X20%", "cmVmdGtX%X56%"],
 )
+ctx("jfrog-api-key", "JFrog API key near 'jfrog' or 'artifactory'", ["jfrog", "artifactory"], r"[A-Za-z0-9]{73}", "%X73%",
+    entropy=4, tp=["JFROG_API_KEY=%X73%"])
 ctx("jfrog-identity-token", "JFrog identity token", ["jfrog", "artifactory"], r"[A-Za-z0-9]{64}", "%X64%", entropy=4,
     tp=["JFROG_IDENTITY_TOKEN=%X64%"])
 ctx("gradle-publish-secret", "Gradle plugin portal publish secret", ["gradle.publish.secret", "gradle_publish_secret"],
@@ -1957,7 +1963,7 @@ tok(
 tok(
     "jwt-signing-secret",
     "JWT / session signing secret assignment",
-    r"(?i)\b(?:jwt[_.-]?secret|jwt[_.-]?signing[_.-]?key|secret[_.-]?key[_.-]?base|session[_.-]?secret|django[_.-]?secret[_.-]?key|flask[_.-]?secret[_.-]?key|nextauth[_.-]?secret|app[_.-]?secret[_.-]?key)[\s'\"\x60\]]{0,3}(?:=|:=|=>|:)[\s'\"\x60]{0,5}([^\s'\"\x60;,$<>{}()\[\]]{16,128})",
+    r"(?i)\b(?:jwt[_.-]?secret|jwt[_.-]?signing[_.-]?key|secret[_.-]?key[_.-]?base|session[_.-]?secret|django[_.-]?secret[_.-]?key|flask[_.-]?secret[_.-]?key|nextauth[_.-]?secret|app[_.-]?secret[_.-]?key)[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:)[ \t'\"\x60]{0,5}([^\s'\"\x60;,$<>{}()\[\]]{16,128})",
     ["jwt", "secret"],
     ["JWT_SECRET=%P40%", "SECRET_KEY_BASE=%h128%", "DJANGO_SECRET_KEY='%P50%'"],
     ["JWT_SECRET=${JWT_SECRET}", "SECRET_KEY_BASE=changeme-changeme-changeme", "JWT_SECRET=short"],
@@ -2074,11 +2080,21 @@ _GENERIC_ALLOW = [
         ]
         + IDENTIFIER_REGEXES,
     },
+    {
+        "description": "public keys are not secrets",
+        "regexTarget": "line",
+        "regexes": [r"(?i:pub(?:lic)?[_.-]?key)"],
+    },
+    {
+        "description": "key ids, names and sizes are not secrets",
+        "regexTarget": "match",
+        "regexes": [r"(?i:^key[_.-]?(?:id|name|size|len|length|type|usage|alias|version|path|file)\b)"],
+    },
 ]
 add(
     "generic-api-key",
     "Generic API key, token or secret assignment",
-    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[\s'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[\s'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
+    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[ \t'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
     ["key", "token", "secret", "credential"],
     ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%"],
     [
@@ -2094,6 +2110,9 @@ add(
         "key: PrivatePkcs8KeyDer<'static>",
         "secret_len = MLKEM512_SHARED_SECRET_LEN;",
         "[`Token`]: ../struct.Token.html",
+        "NL80211_KEY_MAX = __NL80211_KEY_AFTER_LAST - 1",
+        "const pubkey256 = 'SIXvRyDmBJSgatgTQRGbInBaAK+hZOQ18UmrSwnDlK8=';",
+        "public_key: 'MCowBQYDK2VwAyEAq3Z8Vb1kYpR7tW2xN9mC4sL0aF6dJ5hG8eK1uI3oP7Q='",
     ],
     entropy=3.5,
     group=1,
@@ -2102,7 +2121,7 @@ add(
 add(
     "generic-password",
     "Generic password assignment",
-    r"(?i)(?:(password)|(passwd)|(passphrase)|(pwd))[\w.-]{0,20}?[\s'\"\x60\]]{0,3}(?:=|:=|=>|:)[\s'\"\x60]{0,5}([^\s'\"\x60;,<>$(){}\[\]\\]{8,64})" + VEND,
+    r"(?i)(?:(password)|(passwd)|(passphrase)|(pwd))[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:)[ \t'\"\x60]{0,5}([^\s'\"\x60;,<>$(){}\[\]\\]{8,64})" + VEND,
     ["password", "passwd", "passphrase", "pwd"],
     ["DB_PASSWORD=%P16%", "password: \"%P20%\"", "smtp_passwd = '%X12%'"],
     [
@@ -2115,6 +2134,8 @@ add(
         'password: "********"',
         "password_len: ::std::os::raw::c_int,",
         "Password => io::ErrorKind::InvalidInput,",
+        "password_encryption = scram-sha-256",
+        "ssl_passphrase_command = ''\n#ssl_passphrase_command_supports_reload = off",
     ],
     entropy=3.0,
     group=5,
@@ -2131,6 +2152,8 @@ add(
                 r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+$",
                 r"(?i:^(?:process\.env|os\.environ|env|config|settings|self|this|params|props|request|req|ctx|context|vars?|secrets|inputs)\.)",
                 r"^[A-Za-z]+$",
+                r"(?i:^(?:true|false|null|nil|none|yes|no|on|off)(?:$|\|))",
+                r"(?i:^(?:scram|sha|md5|bcrypt|argon2|pbkdf2|crypt|plain)[\w-]*$)",
             ]
             + IDENTIFIER_REGEXES,
         },

@@ -65,9 +65,14 @@ pub(crate) fn group(changes: Vec<Change>) -> Vec<Job> {
             }
         })
         .collect();
-    jobs.sort_by(|a, b| match (&a.new, &b.new) {
-        (NewSide::Blob(x), NewSide::Blob(y)) => x.cmp(y).then_with(|| a.olds.cmp(&b.olds)),
-        _ => std::cmp::Ordering::Equal,
+    // Newest history first: roughly the order git writes packs in (newest versions whole,
+    // older ones as deltas against them), so delta bases are usually still cached.
+    let first_use = |j: &Job| j.uses.iter().map(|u| u.commit).min().unwrap_or(u32::MAX);
+    jobs.sort_by(|a, b| {
+        first_use(a).cmp(&first_use(b)).then_with(|| match (&a.new, &b.new) {
+            (NewSide::Blob(x), NewSide::Blob(y)) => x.cmp(y).then_with(|| a.olds.cmp(&b.olds)),
+            _ => std::cmp::Ordering::Equal,
+        })
     });
     jobs
 }

@@ -88,6 +88,7 @@ impl Differ {
         old: &[u8],
         new: &[u8],
         commit: ObjectId,
+        renames: bool,
         counts: &mut ChangeCounts,
     ) -> Result<Vec<(BString, ObjectId, Option<ObjectId>)>, String> {
         use gix::diff::tree_with_rewrites::{ChangeRef, Options};
@@ -95,7 +96,7 @@ impl Differ {
         let kind = self.repo.object_hash();
         let opts = Options {
             location: Some(gix::diff::tree::recorder::Location::Path),
-            rewrites: Some(gix::diff::Rewrites::default()),
+            rewrites: renames.then(gix::diff::Rewrites::default),
         };
         let mut submodules = 0u64;
         let res = gix::diff::tree_with_rewrites(
@@ -179,7 +180,7 @@ impl Differ {
                 Some(p) => self.tree_of(*p)?,
                 None => std::mem::take(&mut self.empty_tree),
             };
-            let changes = self.diff(&old_tree, &new_tree, c.id, counts)?;
+            let changes = self.diff(&old_tree, &new_tree, c.id, true, counts)?;
             for (path, new, old) in changes {
                 out.push(Change {
                     commit: idx,
@@ -190,11 +191,14 @@ impl Differ {
             }
             return Ok(());
         }
-        // Merge: a file matters only if it differs from every parent; diff against each.
+        // Merge: a file matters only if it differs from every parent; diff against each, by
+        // path (no rename detection: a merge against the side that did not rename sees an
+        // addition, which adds no constraint to the intersection, and rename detection over
+        // the large diffs of merges would dominate the scan).
         let mut candidates: Option<HashMap<BString, (ObjectId, Vec<ObjectId>)>> = None;
         for p in parents {
             let old_tree = self.tree_of(*p)?;
-            let changes = self.diff(&old_tree, &new_tree, c.id, counts)?;
+            let changes = self.diff(&old_tree, &new_tree, c.id, false, counts)?;
             let mut this: HashMap<BString, (ObjectId, Option<ObjectId>)> = changes
                 .into_iter()
                 .map(|(path, new, old)| (path, (new, old)))

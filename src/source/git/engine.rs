@@ -65,9 +65,16 @@ pub(crate) fn group(changes: Vec<Change>) -> Vec<Job> {
             }
         })
         .collect();
-    jobs.sort_by(|a, b| match (&a.new, &b.new) {
-        (NewSide::Blob(x), NewSide::Blob(y)) => x.cmp(y).then_with(|| a.olds.cmp(&b.olds)),
-        _ => std::cmp::Ordering::Equal,
+    // Newest history first: roughly the order git writes packs in (newest versions whole,
+    // older ones as deltas against them), so delta bases are usually still cached.
+    let first_use = |j: &Job| j.uses.iter().map(|u| u.commit).min().unwrap_or(u32::MAX);
+    jobs.sort_by(|a, b| {
+        first_use(a)
+            .cmp(&first_use(b))
+            .then_with(|| match (&a.new, &b.new) {
+                (NewSide::Blob(x), NewSide::Blob(y)) => x.cmp(y).then_with(|| a.olds.cmp(&b.olds)),
+                _ => std::cmp::Ordering::Equal,
+            })
     });
     jobs
 }
@@ -285,6 +292,23 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
     }
 }
 
+/// A memory-capped delta-base cache per thread (gix's default keeps 64 small entries), so
+/// delta chains of successive blob versions are not re-inflated from their base each time.
+/// `PORTCULLIS_PACK_CACHE_MB` overrides the size (0 = gix's default).
+pub(crate) fn set_pack_cache(repo: &mut gix::Repository) {
+    let mb: usize = std::env::var("PORTCULLIS_PACK_CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    if mb > 0 {
+        repo.objects.set_pack_cache(move || {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                mb << 20,
+            ))
+        });
+    }
+}
+
 /// Scan `jobs` in parallel, one thread-local repository per rayon thread.
 pub(crate) fn run<S: FragmentScanner + ?Sized>(
     ts: &gix::ThreadSafeRepository,
@@ -297,6 +321,7 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
     rayon::broadcast(|_| {
         let mut repo = ts.to_thread_local();
         repo.object_cache_size_if_unset(4 << 20);
+        set_pack_cache(&mut repo);
         let mut out = Outcome::default();
         loop {
             let start = next.fetch_add(CHUNK, Ordering::Relaxed);

@@ -213,7 +213,12 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         }
         revs::select(&repo, path, &revs_list)?
     };
+    let timing = std::env::var_os("PORTCULLIS_GIT_TIMING").is_some();
+    let t0 = std::time::Instant::now();
     let commits = walk::walk(&repo, path, &sel)?;
+    if timing {
+        eprintln!("timing: walk {} commits {:?}", commits.len(), t0.elapsed());
+    }
     report.commits_scanned = commits.len() as u64;
 
     // Shallow boundary.
@@ -235,7 +240,15 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     // Tree diffs.
     let ts = repo.into_sync();
     progress.phase("commits", commits.len() as u64);
+    let t1 = std::time::Instant::now();
     let (changes, errors, counts) = changes::collect(&ts, &commits, &shallow, &progress);
+    if timing {
+        eprintln!(
+            "timing: tree diffs {} changes {:?}",
+            changes.len(),
+            t1.elapsed()
+        );
+    }
     report.errors.extend(errors);
     report.stats.submodules_skipped = counts.submodules;
     report.stats.changes = changes.len() as u64;
@@ -252,8 +265,12 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         per_commit: scanner.commit_sensitive(),
     };
     progress.phase("blobs", jobs.len() as u64);
+    let t2 = std::time::Instant::now();
     let out = engine::run(&ts, &jobs, &ctx);
     progress.finish();
+    if timing {
+        eprintln!("timing: blobs {} jobs {:?}", jobs.len(), t2.elapsed());
+    }
 
     // Metadata, dedup, order.
     let repo = ts.to_thread_local();

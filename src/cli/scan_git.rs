@@ -43,9 +43,9 @@ pub struct GitArgs {
     /// Report every commit that introduces a secret (default for --range/--since-commit).
     #[arg(long, overrides_with = "dedup")]
     pub no_dedup: bool,
-    /// Shared scan flags.
+    /// Shared scan flags (boxed to keep the command enum small).
     #[command(flatten)]
-    pub common: ScanCommon,
+    pub common: Box<ScanCommon>,
 }
 
 /// Build the detector for a scan of `target` (config discovery as `scan dir`).

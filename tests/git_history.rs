@@ -352,3 +352,61 @@ fn shallow_clone_boundary_is_a_warning() {
     // The boundary commit is scanned as a root: the old secret is visible in its tree.
     assert_eq!(rep.findings.len(), 1);
 }
+
+#[test]
+fn symlinks_submodules_lfs_pointers_and_oversize_blobs_are_handled_explicitly() {
+    let r = TestRepo::new();
+    let (link_secret, lfs_secret, big_secret) = (secret("LINK1"), secret("LFS2"), secret("BIG3"));
+    std::os::unix::fs::symlink(&link_secret, r.path().join("link")).unwrap();
+    r.write(
+        "model.bin",
+        format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\nx-note {lfs_secret}\n"
+        ),
+    );
+    r.write("big.txt", format!("{}{big_secret}\n", filler(80_000)));
+    r.write("small.txt", "fine\n");
+    r.git(&["add", "-A"]);
+    // A submodule entry (gitlink) pointing to a commit that is not in this repository.
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1234567890123456789012345678901234567890,vendor/lib",
+    ]);
+    r.git(&["commit", "-q", "-m", "mixed"]);
+    let c = r.head();
+
+    let rep = scan(
+        &r,
+        &GitScanOptions {
+            max_target_megabytes: Some(1),
+            ..Default::default()
+        },
+    );
+    assert!(
+        rep.errors.is_empty(),
+        "gitlinks must not be read as objects: {:?}",
+        rep.errors
+    );
+    // Symlinks are scanned as their target text, as `git log -p` shows them.
+    assert_eq!(locations(&rep), vec![loc(&c, "link", 1, &link_secret)]);
+    assert_eq!(rep.stats.submodules_skipped, 1);
+    assert_eq!(rep.stats.lfs_pointers_skipped, 1);
+    assert_eq!(rep.stats.oversize_skipped, 1);
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("big.txt") && w.contains(&c)),
+        "{:?}",
+        rep.warnings
+    );
+    assert!(
+        rep.warnings.iter().any(|w| w.contains("LFS")),
+        "{:?}",
+        rep.warnings
+    );
+    // Without the size limit the big file's secret is found at its exact line.
+    let all = scan(&r, &GitScanOptions::default());
+    assert!(locations(&all).contains(&loc(&c, "big.txt", 80_001, &big_secret)));
+}

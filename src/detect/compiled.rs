@@ -107,7 +107,8 @@ pub(crate) struct AllowRt {
     commits: Vec<String>,
     paths: Option<LazyRegex>,
     regexes: Option<LazyRegex>,
-    stopwords: Option<AhoCorasick>,
+    stopwords: Vec<String>,
+    stopword_ac: OnceLock<Option<AhoCorasick>>,
 }
 
 /// `(?:p1|p2|...)`, as gitleaks joins allowlist patterns (flags set inside one pattern leak
@@ -124,9 +125,8 @@ impl AllowRt {
             commits: a.commits.clone(),
             paths: join_or(&a.paths),
             regexes: join_or(&a.regexes),
-            stopwords: (!a.stopwords.is_empty())
-                .then(|| AhoCorasick::new(&a.stopwords).ok())
-                .flatten(),
+            stopwords: a.stopwords.clone(),
+            stopword_ac: OnceLock::new(),
         }
     }
 
@@ -140,7 +140,7 @@ impl AllowRt {
         self.regexes.is_some()
     }
     pub fn has_stopwords(&self) -> bool {
-        self.stopwords.is_some()
+        !self.stopwords.is_empty()
     }
 
     /// gitleaks `CommitAllowed`: the lowercased commit is listed.
@@ -170,8 +170,18 @@ impl AllowRt {
         if secret.is_empty() {
             return false;
         }
-        let Some(ac) = &self.stopwords else {
+        if self.stopwords.is_empty() {
             return false;
+        }
+        // Built on first use (start-up stays cheap with hundreds of allowlists).
+        let Some(ac) = self
+            .stopword_ac
+            .get_or_init(|| AhoCorasick::new(&self.stopwords).ok())
+            .as_ref()
+        else {
+            // Cannot happen for plain strings; fall back to substring tests.
+            let low = String::from_utf8_lossy(secret).to_lowercase();
+            return self.stopwords.iter().any(|w| low.contains(w.as_str()));
         };
         if secret.is_ascii() {
             ac.is_match(&secret.to_ascii_lowercase())

@@ -2,7 +2,6 @@
 //! base64, found by one combined regex and spliced into the text for the next detection
 //! pass, with enough bookkeeping to map a decoded match back to the encoded original.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -76,26 +75,163 @@ pub(crate) struct Segment {
     pub depth: u32,
 }
 
-/// Decoding state for one fragment: the segments of every pass so far and a cache.
+/// Decoding state for one fragment: the segments of every pass so far.
 #[derive(Default)]
 pub(crate) struct Decoder {
     /// `passes[k]` = segments produced by the (k+1)-th decode.
     pub passes: Vec<Vec<Segment>>,
-    cache: HashMap<Vec<u8>, Vec<u8>>,
 }
 
+#[cfg(test)]
 fn encodings_regex() -> Option<&'static Regex> {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     RE.get_or_init(|| {
         let pat = concat!(
-            r"(%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
-            r"|((?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+))",
-            r"|([0-9A-Fa-f]{32,})",
-            r"|([\w\/+-]{16,}={0,2})"
+            r"(?:%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
+            r"|(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)",
+            r"|(?:[0-9A-Fa-f]{32,})",
+            r"|(?:[\w\/+-]{16,}={0,2})"
         );
         goregex::compile_go(pat).ok()
     })
     .as_ref()
+}
+
+fn unicode_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| {
+        goregex::compile_go(r"(?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+)")
+            .ok()
+    })
+    .as_ref()
+}
+
+fn percent_regex() -> Option<&'static Regex> {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    RE.get_or_init(|| goregex::compile_go(r"%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?").ok())
+        .as_ref()
+}
+
+/// End of the anchored match of `re` at `at`, if any.
+fn anchored_end(re: Option<&Regex>, data: &[u8], at: usize) -> Option<usize> {
+    re?.find(
+        regex_automata::Input::new(data)
+            .range(at..)
+            .anchored(regex_automata::Anchored::Yes),
+    )
+    .map(|m| m.end())
+}
+
+const B64: u8 = 1;
+const HEXC: u8 = 2;
+
+/// Byte classes: `[\w/+-]` (base64 alternative) and `[0-9A-Fa-f]`.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'/' || b == b'+' || b == b'-' {
+            t[i] |= B64;
+        }
+        if b.is_ascii_hexdigit() {
+            t[i] |= HEXC;
+        }
+        i += 1;
+    }
+    t
+};
+
+fn run_len(data: &[u8], from: usize, class: u8) -> usize {
+    data[from..]
+        .iter()
+        .take_while(|&&c| CLASS[c as usize] & class != 0)
+        .count()
+}
+
+/// All matches of gitleaks' combined encodings regex
+/// `(?P<percent>…)|(?P<unicode>…)|(?P<hex>[0-9A-Fa-f]{32,})|(?P<base64>[\w\/+-]{16,}={0,2})`
+/// (leftmost-first, non-overlapping) with their kind, computed by a linear byte scan: at each
+/// position the first alternative (in priority order) that matches there wins, and the
+/// leftmost position with any match is taken. Only `%`, `U+` and `\` positions need a regex;
+/// a base64-class run shorter than 16 bytes is skipped at once (neither hex nor base64 can
+/// start inside it; only a `U+` inside it can). Checked against the regex by a property test.
+fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
+    let n = data.len();
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    while i < n {
+        let b = data[i];
+        let special = match b {
+            b'%' => anchored_end(percent_regex(), data, i).map(|e| (PERCENT, e)),
+            b'\\' => anchored_end(unicode_regex(), data, i).map(|e| (UNICODE, e)),
+            b'U' if data.get(i + 1) == Some(&b'+') => {
+                anchored_end(unicode_regex(), data, i).map(|e| (UNICODE, e))
+            }
+            _ => None,
+        };
+        if let Some((kind, e)) = special {
+            out.push((kind, Span::new(i, e)));
+            i = e;
+            continue;
+        }
+        if CLASS[b as usize] & B64 == 0 {
+            i += 1;
+            continue;
+        }
+        let run_end = i + run_len(data, i, B64);
+        if run_end - i >= 16 {
+            let hex_len = run_len(data, i, HEXC);
+            if hex_len >= 32 {
+                out.push((HEX, Span::new(i, i + hex_len)));
+                i += hex_len;
+                continue;
+            }
+            let mut e = run_end;
+            while e < n && e - run_end < 2 && data[e] == b'=' {
+                e += 1;
+            }
+            out.push((BASE64, Span::new(i, e)));
+            i = e;
+            continue;
+        }
+        // Short run: skip to the next `U+` inside it, or past it.
+        i = match memchr::memmem::find(&data[i + 1..run_end], b"U+") {
+            Some(k) => i + 1 + k,
+            None => run_end,
+        };
+    }
+    out
+}
+
+/// Reference implementation of [`candidates`] with the combined regex (tests only).
+#[cfg(test)]
+fn candidates_regex(data: &[u8]) -> Vec<(u8, Span)> {
+    assert!(encodings_regex().is_some());
+    let mut all = Vec::new();
+    let mut input = regex_automata::Input::new(data);
+    let full = goregex::compile_go(concat!(
+        r"(%[0-9A-Fa-f]{2}(?:.*%[0-9A-Fa-f]{2})?)",
+        r"|((?:(?:U\+[a-fA-F0-9]{4}(?:\s|$))+|(?i)(?:\\{1,2}u[a-fA-F0-9]{4})+))",
+        r"|([0-9A-Fa-f]{32,})",
+        r"|([\w\/+-]{16,}={0,2})"
+    ))
+    .unwrap();
+    let mut caps = full.create_captures();
+    loop {
+        full.search_captures(&input, &mut caps);
+        let Some(m) = caps.get_match() else { break };
+        for (g, kind) in [(1, PERCENT), (2, UNICODE), (3, HEX), (4, BASE64)] {
+            if let Some(sp) = caps.get_group(g) {
+                all.push((kind, Span::new(sp.start, sp.end)));
+            }
+        }
+        input.set_start(m.end().max(m.start() + 1));
+        if input.start() > data.len() {
+            break;
+        }
+    }
+    all
 }
 
 fn precedence(kind: u8) -> u8 {
@@ -155,30 +291,10 @@ impl Decoder {
     }
 
     fn find_segments(&mut self, data: &[u8]) -> Vec<(Segment, Vec<u8>)> {
-        let Some(re) = encodings_regex() else {
-            return Vec::new();
-        };
         if data.is_empty() {
             return Vec::new();
         }
-        // All matches with their kind.
-        let mut all: Vec<(u8, Span)> = Vec::new();
-        let mut caps = re.create_captures();
-        let mut input = regex_automata::Input::new(data);
-        loop {
-            re.search_captures(&input, &mut caps);
-            let Some(m) = caps.get_match() else { break };
-            for (g, kind) in [(1, PERCENT), (2, UNICODE), (3, HEX), (4, BASE64)] {
-                if let Some(sp) = caps.get_group(g) {
-                    all.push((kind, Span::new(sp.start, sp.end)));
-                }
-            }
-            let next = if m.is_empty() { m.end() + 1 } else { m.end() };
-            if next > data.len() {
-                break;
-            }
-            input.set_start(next);
-        }
+        let all = candidates(data);
         let total = all.len();
         let mut filtered: Vec<(u8, Span)> = Vec::with_capacity(total);
         if total == 1 {
@@ -207,14 +323,7 @@ impl Decoder {
         let mut out = Vec::with_capacity(filtered.len());
         for (kind, sp) in filtered {
             let enc = &data[sp.start as usize..sp.end as usize];
-            let value = match self.cache.get(enc) {
-                Some(v) => v.clone(),
-                None => {
-                    let v = decode_one(kind, enc);
-                    self.cache.insert(enc.to_vec(), v.clone());
-                    v
-                }
-            };
+            let value = decode_one(kind, enc);
             if value.is_empty() {
                 continue;
             }
@@ -495,6 +604,23 @@ mod tests {
         assert_eq!(seg.original, Span::new(5, 33));
         assert_eq!(tags(&[seg]), vec!["decoded:base64", "decode-depth:1"]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn candidate_scanner_equals_combined_regex(
+            toks in proptest::collection::vec(0usize..PIECES.len(), 0..60)
+        ) {
+            let text: Vec<u8> = toks.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            proptest::prop_assert_eq!(candidates(&text), candidates_regex(&text), "{:?}", String::from_utf8_lossy(&text));
+        }
+    }
+
+    const PIECES: &[&str] = &[
+        "%41", "%4", "%", "%zz", "U+0041", "U+00e9 ", "U+", "\\u0041", "\\\\u0042", "\\U004A", "\\",
+        "0123456789abcdef", "ABCDEF", "abcdefghij", "xyz", "_", "-", "/", "+", "=", "==", " ", "\n", ".",
+        "deadbeef", "Zm9vYmFy", "é",
+    ];
 
     #[test]
     fn hex_and_percent_decode() {

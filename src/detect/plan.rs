@@ -89,21 +89,56 @@ fn class_byte(c: &Class) -> Option<u8> {
     }
 }
 
-/// The lowercased literal text `h` always matches, if it is a fixed (case-folded) string.
-fn literal_bytes(h: &Hir) -> Option<Vec<u8>> {
+/// Maximum number of literal variants tracked for one run of literal-like items.
+const MAX_VARIANTS: usize = 64;
+
+/// The (lowercased) strings `h` can match, when it is a small finite set of literals
+/// (literals, single case-folded letters, alternations, optional parts, concatenations).
+fn literal_variants(h: &Hir) -> Option<Vec<Vec<u8>>> {
     match h.kind() {
-        HirKind::Literal(l) => Some(l.0.to_ascii_lowercase()),
-        HirKind::Class(c) => class_byte(c).map(|b| vec![b]),
-        HirKind::Capture(c) => literal_bytes(&c.sub),
+        HirKind::Empty => Some(vec![Vec::new()]),
+        HirKind::Literal(l) => Some(vec![l.0.to_ascii_lowercase()]),
+        HirKind::Class(c) => class_byte(c).map(|b| vec![vec![b]]),
+        HirKind::Capture(c) => literal_variants(&c.sub),
         HirKind::Concat(v) => {
+            let mut acc = vec![Vec::new()];
+            for x in v {
+                acc = cross(&acc, &literal_variants(x)?)?;
+            }
+            Some(acc)
+        }
+        HirKind::Alternation(v) => {
             let mut out = Vec::new();
             for x in v {
-                out.extend(literal_bytes(x)?);
+                out.extend(literal_variants(x)?);
+                if out.len() > MAX_VARIANTS {
+                    return None;
+                }
             }
             Some(out)
         }
+        HirKind::Repetition(r) if r.min == 0 && r.max == Some(1) => {
+            let mut v = literal_variants(&r.sub)?;
+            v.push(Vec::new());
+            Some(v)
+        }
         _ => None,
     }
+}
+
+fn cross(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Vec<Vec<u8>>> {
+    if a.len() * b.len() > MAX_VARIANTS {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            let mut z = x.clone();
+            z.extend_from_slice(y);
+            out.push(z);
+        }
+    }
+    Some(out)
 }
 
 /// Flatten nested concatenations (through capture groups, which do not affect matching).
@@ -132,23 +167,26 @@ fn covered(h: &Hir, kws: &[Vec<u8>]) -> bool {
         HirKind::Concat(v) => {
             let mut items = Vec::new();
             flatten(v, &mut items);
-            let mut run: Vec<u8> = Vec::new();
+            // Possible texts of the current run of literal-like items.
+            let mut runs: Vec<Vec<u8>> = vec![Vec::new()];
             for it in items {
-                if let Some(b) = literal_bytes(it) {
-                    run.extend(b);
-                    if contains_kw(&run, kws) {
+                if matches!(it.kind(), HirKind::Look(_)) {
+                    continue; // zero-width: does not break a run
+                }
+                if let Some(vars) = literal_variants(it) {
+                    match cross(&runs, &vars) {
+                        Some(r) => runs = r,
+                        None => runs = vars,
+                    }
+                    if runs.iter().all(|r| contains_kw(r, kws)) {
                         return true;
                     }
-                    continue;
-                }
-                if matches!(it.kind(), HirKind::Look(_)) {
-                    // Zero-width: does not break a literal run.
                     continue;
                 }
                 if covered(it, kws) {
                     return true;
                 }
-                run.clear();
+                runs = vec![Vec::new()];
             }
             false
         }
@@ -195,6 +233,13 @@ mod tests {
         assert!(plan(r"(?i)secret[=:]\w{8}", &["secret"]).covered);
         assert!(plan(r"(?i)(?:access|auth)_key=\w{8}", &["key"]).covered);
         assert!(plan(r"(?:AKIA|ASIA)[A-Z0-9]{16}", &["akia", "asia"]).covered);
+    }
+
+    #[test]
+    fn optional_parts_of_literals_are_expanded() {
+        assert!(plan(r"(?i)passw(?:or)?d=\w{4}", &["passwd", "password"]).covered);
+        assert!(!plan(r"(?i)passw(?:or)?d=\w{4}", &["password"]).covered);
+        assert!(plan(r"(?:(?-i:[Aa]pi|API)|token)_\w{4}", &["api", "token"]).covered);
     }
 
     #[test]

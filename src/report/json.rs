@@ -140,7 +140,7 @@ pub fn go_float32(f: f32) -> String {
         return "0".to_string();
     }
     let abs = f.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let s = format!("{f:e}");
         // Rust prints `1e21` / `1e-7`; Go prints `1e+21` / `1e-7` (after its e-07 → e-7 clean-up).
         match s.split_once('e') {

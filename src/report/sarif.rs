@@ -8,8 +8,9 @@
 //!   without a region;
 //! * URIs are percent-encoded where a URI reference requires it (spaces, `%`, `#`, `?`, ...).
 //!
-//! Everything else follows gitleaks: one run, `message.text` "<rule> has detected secret for
-//! file <file>[ at commit <c>].", `snippet.text` = Secret, `partialFingerprints` with
+//! Everything else follows gitleaks: one run, `message.text`
+//! `"<rule> has detected secret for file <file>[ at commit <c>]."`, `snippet.text` = Secret,
+//! `partialFingerprints` with
 //! `commitSha`, `email`, `author`, `date`, `commitMessage`, and `properties.tags`.
 
 use std::collections::HashSet;
@@ -118,9 +119,22 @@ fn rule_json(r: &SarifRule) -> GoJson {
         (
             "properties",
             GoJson::obj([
+                // GitHub shows `security-severity` for rules tagged "security".
                 (
                     "tags",
-                    GoJson::Arr(r.tags.iter().map(GoJson::str).collect()),
+                    GoJson::Arr(
+                        ["security", "secret"]
+                            .into_iter()
+                            .map(String::from)
+                            .chain(
+                                r.tags
+                                    .iter()
+                                    .filter(|t| *t != "security" && *t != "secret")
+                                    .cloned(),
+                            )
+                            .map(GoJson::Str)
+                            .collect(),
+                    ),
                 ),
                 ("security-severity", GoJson::str("8.0")),
             ]),

@@ -28,6 +28,9 @@ pub struct ScanSummary {
     pub errors: usize,
 }
 
+/// Rule ids named in the summary line before the rest are only counted.
+pub const MAX_RULES_LISTED: usize = 8;
+
 /// Whether the summary should use ANSI colour.
 pub fn use_color(no_color_flag: bool) -> bool {
     if no_color_flag {
@@ -77,11 +80,19 @@ pub fn render_summary(s: &ScanSummary, findings: &[Finding], color: bool) -> Str
         let rules: BTreeSet<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
         let files: BTreeSet<&str> = findings.iter().map(|f| f.file.as_str()).collect();
         let noun = if findings.len() == 1 { "leak" } else { "leaks" };
+        let mut rule_list = rules
+            .iter()
+            .take(MAX_RULES_LISTED)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if rules.len() > MAX_RULES_LISTED {
+            rule_list.push_str(&format!(" and {} more", rules.len() - MAX_RULES_LISTED));
+        }
         out.push_str(&format!(
-            "portcullis: {} in {} file(s), rules: {}\n",
+            "portcullis: {} in {} file(s), rules: {rule_list}\n",
             paint("1;31", &format!("{} {noun} found", findings.len())),
             files.len(),
-            rules.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
     if s.errors > 0 {

@@ -134,20 +134,16 @@ impl Config {
 
     /// The embedded default ruleset (`rules/default.toml`).
     pub fn embedded_default() -> Config {
-        static DEFAULT: std::sync::OnceLock<Config> = std::sync::OnceLock::new();
-        DEFAULT
-            .get_or_init(|| {
-                // The embedded file is validated by a unit test; should it ever fail, an
-                // empty ruleset would silently scan nothing, so carry the error as a warning.
-                match load::load_embedded_default() {
-                    Ok(c) => c,
-                    Err(e) => Config {
-                        warnings: vec![format!("embedded default config is invalid: {e}")],
-                        ..Config::default()
-                    },
-                }
-            })
-            .clone()
+        // Parsed on every call (cheap; callers call it once): regexes are not parsed here,
+        // they are validated by a unit test and compiled when first used. Should the
+        // embedded file ever be invalid, carry the error as a warning rather than panic.
+        match load::load_embedded_default() {
+            Ok(c) => c,
+            Err(e) => Config {
+                warnings: vec![format!("embedded default config is invalid: {e}")],
+                ..Config::default()
+            },
+        }
     }
 
     /// Warnings collected while loading (unknown keys, duplicate ids, ignored extends, ...).

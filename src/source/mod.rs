@@ -1,2 +1,136 @@
 //! Where bytes come from: git history, directories, stdin.
+//!
+//! Every source turns its input into [`Fragment`]s and hands them to a
+//! [`FragmentScanner`] (the [`Detector`](crate::detect::Detector)); no source knows about rules.
+//!
+//! * [`dir`] walks a directory (or one file) in parallel, as `gitleaks dir` does;
+//! * [`stdin`] scans standard input;
+//! * [`content`] is the per-file pipeline shared by both: archives ([`archive`]), binary files
+//!   ([`binary`]) and gitleaks-compatible chunking ([`chunk`]).
+
+pub mod archive;
+pub mod binary;
+pub mod chunk;
+pub mod content;
+pub mod dir;
 pub mod git;
+pub mod stdin;
+
+use crate::detect::Fragment;
+use crate::report::Finding;
+
+/// What a source needs from the detector.
+pub trait FragmentScanner: Sync {
+    /// Append every finding of `frag` to `out` (path-only rules included).
+    fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>);
+    /// Whether `path` matches a global allowlist path (the walker skips it, as gitleaks does).
+    fn path_allowed_globally(&self, path: &str) -> bool;
+}
+
+impl FragmentScanner for crate::detect::Detector {
+    fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+        self.scan(frag, out);
+    }
+
+    fn path_allowed_globally(&self, path: &str) -> bool {
+        crate::detect::Detector::path_allowed_globally(self, path)
+    }
+}
+
+/// Options shared by the file-based sources (`dir`, `stdin`).
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// Skip files (and archive members) larger than this many megabytes (10^6 bytes).
+    pub max_target_megabytes: Option<u64>,
+    /// Open nested archives up to this depth (0 = do not open archives).
+    pub max_archive_depth: u32,
+    /// Decompression-bomb bounds.
+    pub archive_limits: archive::ArchiveLimits,
+    /// Follow symlinks to files (`File` = target, `SymlinkFile` = link).
+    pub follow_symlinks: bool,
+    /// `File` values that are never scanned (the config file and the baseline, as gitleaks).
+    pub skip_files: Vec<String>,
+    /// Worker threads (0 = rayon's default).
+    pub threads: usize,
+}
+
+/// Everything a source produced.
+#[derive(Debug, Clone, Default)]
+pub struct SourceReport {
+    /// Findings, sorted by file, line, column and rule.
+    pub findings: Vec<Finding>,
+    /// Scan errors (each names its file); any error makes the scan fail with exit status 2.
+    pub errors: Vec<String>,
+    /// Notices that do not fail the scan (skipped large files, encrypted members, ...).
+    pub warnings: Vec<String>,
+    /// Files and archive members scanned.
+    pub files_scanned: u64,
+    /// Bytes scanned.
+    pub bytes_scanned: u64,
+}
+
+impl SourceReport {
+    /// Append another report's contents.
+    pub fn absorb(&mut self, other: SourceReport) {
+        self.findings.extend(other.findings);
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+        self.files_scanned += other.files_scanned;
+        self.bytes_scanned += other.bytes_scanned;
+    }
+
+    /// Sort findings into a stable order (file, line, column, rule id).
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.file, a.start_line, a.start_column, &a.rule_id, &a.secret).cmp(&(
+                &b.file,
+                b.start_line,
+                b.start_column,
+                &b.rule_id,
+                &b.secret,
+            ))
+        });
+    }
+}
+
+/// Go's `filepath.Clean` for `/`-separated paths: the walk paths gitleaks prints are built
+/// with it (`./repo/` → `repo`, `a//b/../c` → `a/c`, `""` → `.`).
+pub fn go_clean(path: &str) -> String {
+    let rooted = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if rooted => {}
+                _ => parts.push(".."),
+            },
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_clean;
+
+    #[test]
+    fn go_clean_matches_filepath_clean() {
+        assert_eq!(go_clean(""), ".");
+        assert_eq!(go_clean("./repo/"), "repo");
+        assert_eq!(go_clean("a//b/../c"), "a/c");
+        assert_eq!(go_clean("../x"), "../x");
+        assert_eq!(go_clean("/../x"), "/x");
+        assert_eq!(go_clean("/"), "/");
+        assert_eq!(go_clean("a/.."), ".");
+    }
+}

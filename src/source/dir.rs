@@ -1,0 +1,398 @@
+//! `scan dir`: walk a directory (or scan one file) the way `gitleaks dir` does.
+//!
+//! * Every file is scanned: no `.gitignore` or hidden-file filtering. Only paths matching the
+//!   config's global allowlist are skipped, during the walk: a matching directory is not
+//!   entered and a matching file is not opened (gitleaks `sources/files.go`).
+//! * `File` is the walk path, as Go's `filepath.WalkDir` builds it: it includes the target as
+//!   given, cleaned (`repo/a.env` for `scan dir repo/`, `a.env` for `scan dir .`).
+//! * Empty files are skipped; files over `--max-target-megabytes` are not read (only
+//!   path-only rules run on their names).
+//! * Symlinks are skipped unless `follow_symlinks`; then a link to a file is scanned with
+//!   `File` = the resolved target (Go's `filepath.EvalSymlinks`) and `SymlinkFile` = the link.
+//!   Links to directories are never followed.
+//! * The walk is parallel (`ignore`), files are scanned in parallel (`rayon`), large files are
+//!   memory-mapped.
+//! * The config file and the baseline (`SourceOptions::skip_files`) are never scanned.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::archive::Budget;
+use super::content::Content;
+use super::{FragmentScanner, SourceOptions, SourceReport, go_clean};
+
+/// Files at least this large are memory-mapped instead of read.
+pub const MMAP_THRESHOLD: u64 = 1 << 20;
+
+/// One file to scan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Target {
+    /// `File` as reported.
+    file: String,
+    /// Where to read it.
+    path: PathBuf,
+    /// `SymlinkFile` (empty unless reached through a followed symlink).
+    symlink: String,
+}
+
+fn path_str(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+/// The walk path of `entry` under `root`: `clean(root)/rel` like Go's `filepath.Join`.
+fn walk_path(root_clean: &str, root: &Path, entry: &Path) -> String {
+    let rel = entry.strip_prefix(root).unwrap_or(entry);
+    let rel = path_str(rel);
+    if rel.is_empty() {
+        root_clean.to_string()
+    } else if root_clean == "." {
+        go_clean(&rel)
+    } else {
+        go_clean(&format!("{root_clean}/{rel}"))
+    }
+}
+
+/// Go's `filepath.EvalSymlinks` for `/`-separated paths: resolve every symlink in `path`,
+/// keeping a relative path relative.
+pub fn eval_symlinks(path: &str) -> std::io::Result<String> {
+    let mut rest: VecDeque<String> = path.split('/').map(str::to_string).collect();
+    let mut dest = if path.starts_with('/') {
+        "/".to_string()
+    } else {
+        String::new()
+    };
+    let mut links = 0;
+    while let Some(comp) = rest.pop_front() {
+        if comp.is_empty() || comp == "." {
+            continue;
+        }
+        if comp == ".." {
+            let trimmed = dest.trim_end_matches('/');
+            let last = trimmed.rsplit('/').next().unwrap_or("");
+            if dest == "/" {
+                // ".." at the root stays at the root
+            } else if last.is_empty() || last == ".." {
+                dest = if dest.is_empty() {
+                    "..".to_string()
+                } else {
+                    format!("{trimmed}/..")
+                };
+            } else {
+                let cut = trimmed.len() - last.len();
+                dest = trimmed[..cut].to_string();
+                if dest.len() > 1 && dest.ends_with('/') {
+                    dest.pop();
+                }
+            }
+            continue;
+        }
+        let candidate = if dest.is_empty() {
+            comp.clone()
+        } else if dest.ends_with('/') {
+            format!("{dest}{comp}")
+        } else {
+            format!("{dest}/{comp}")
+        };
+        let md = std::fs::symlink_metadata(&candidate)?;
+        if !md.file_type().is_symlink() {
+            dest = candidate;
+            continue;
+        }
+        links += 1;
+        if links > 255 {
+            return Err(std::io::Error::other("too many levels of symbolic links"));
+        }
+        let target = path_str(&std::fs::read_link(&candidate)?);
+        if target.starts_with('/') {
+            dest = "/".to_string();
+        }
+        for c in target.split('/').rev() {
+            rest.push_front(c.to_string());
+        }
+    }
+    Ok(go_clean(&dest))
+}
+
+/// Scan `root` (a directory or a file) with `scanner`.
+pub fn scan_dir(root: &Path, scanner: &dyn FragmentScanner, opts: &SourceOptions) -> SourceReport {
+    let mut report = SourceReport::default();
+    let root_clean = go_clean(&path_str(root));
+    let (targets, mut walk) = collect_targets(root, &root_clean, scanner, opts);
+    report.errors.append(&mut walk.errors);
+    report.warnings.append(&mut walk.warnings);
+
+    let work = || {
+        targets
+            .par_iter()
+            .map(|t| scan_target(t, scanner, opts))
+            .collect::<Vec<_>>()
+    };
+    let results = if opts.threads > 0 {
+        match rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads)
+            .build()
+        {
+            Ok(pool) => pool.install(work),
+            Err(_) => work(),
+        }
+    } else {
+        work()
+    };
+    for r in results {
+        report.absorb(r);
+    }
+    report.sort();
+    report
+}
+
+/// Walk `root`, applying the global allowlist, symlink and skip rules.
+fn collect_targets(
+    root: &Path,
+    root_clean: &str,
+    scanner: &dyn FragmentScanner,
+    opts: &SourceOptions,
+) -> (Vec<Target>, SourceReport) {
+    let found = Mutex::new((Vec::<Target>::new(), SourceReport::default()));
+    // A target that is itself a symlink to a file is handled like any symlink (gitleaks walks
+    // from `Lstat(root)`); a symlink to a directory given as the target is walked.
+    let root_is_file_link = std::fs::symlink_metadata(root)
+        .is_ok_and(|m| m.file_type().is_symlink())
+        && std::fs::metadata(root).is_ok_and(|m| m.is_file());
+    if root_is_file_link {
+        let (mut targets, mut report) = (Vec::new(), SourceReport::default());
+        if opts.follow_symlinks && !scanner.path_allowed_globally(root_clean) {
+            match resolve_link(root, root_clean) {
+                Ok(Some(t)) => targets.push(t),
+                Ok(None) => {}
+                Err(msg) => report.warnings.push(msg),
+            }
+        }
+        return (targets, report);
+    }
+    let mut builder = ignore::WalkBuilder::new(root);
+    builder
+        .standard_filters(false)
+        .follow_links(false)
+        .threads(opts.threads);
+    builder.build_parallel().run(|| {
+        let found = &found;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(err) => {
+                    let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
+                    g.1.errors
+                        .push(format!("cannot read directory entry: {err}"));
+                    return ignore::WalkState::Continue;
+                }
+            };
+            let file = walk_path(root_clean, root, entry.path());
+            let Some(ft) = entry.file_type() else {
+                return ignore::WalkState::Continue;
+            };
+            if scanner.path_allowed_globally(&file) {
+                return if ft.is_dir() {
+                    ignore::WalkState::Skip
+                } else {
+                    ignore::WalkState::Continue
+                };
+            }
+            if ft.is_dir() {
+                return ignore::WalkState::Continue;
+            }
+            let target = if ft.is_symlink() {
+                if !opts.follow_symlinks {
+                    return ignore::WalkState::Continue;
+                }
+                match resolve_link(entry.path(), &file) {
+                    Ok(Some(t)) => t,
+                    Ok(None) => return ignore::WalkState::Continue,
+                    Err(msg) => {
+                        let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
+                        g.1.warnings.push(msg);
+                        return ignore::WalkState::Continue;
+                    }
+                }
+            } else if ft.is_file() {
+                Target {
+                    file,
+                    path: entry.path().to_path_buf(),
+                    symlink: String::new(),
+                }
+            } else {
+                return ignore::WalkState::Continue;
+            };
+            if opts.skip_files.iter().any(|s| go_clean(s) == target.file) {
+                return ignore::WalkState::Continue;
+            }
+            let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
+            g.0.push(target);
+            ignore::WalkState::Continue
+        })
+    });
+    let (mut targets, report) = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    targets.sort();
+    (targets, report)
+}
+
+/// Resolve a followed symlink: `Ok(None)` for links to directories.
+fn resolve_link(link: &Path, file: &str) -> Result<Option<Target>, String> {
+    let md = std::fs::metadata(link).map_err(|e| format!("{file}: symlink not followed: {e}"))?;
+    if !md.is_file() {
+        return Ok(None);
+    }
+    let resolved = eval_symlinks(file).unwrap_or_else(|_| {
+        std::fs::canonicalize(link)
+            .map(|p| path_str(&p))
+            .unwrap_or_else(|_| file.to_string())
+    });
+    Ok(Some(Target {
+        file: resolved,
+        path: link.to_path_buf(),
+        symlink: file.to_string(),
+    }))
+}
+
+enum Bytes {
+    Owned(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// Read a file: memory-mapped when large, else into memory.
+fn load(path: &Path, len: u64) -> std::io::Result<Bytes> {
+    let mut f = File::open(path)?;
+    if len >= MMAP_THRESHOLD {
+        // SAFETY: the map is only read; a file truncated while it is scanned can fault the
+        // process (SIGBUS), the documented limitation of memory-mapped scanning (ripgrep has
+        // the same); modified content only yields stale bytes.
+        if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
+            return Ok(Bytes::Mapped(m));
+        }
+    }
+    let mut v = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    std::io::Read::read_to_end(&mut f, &mut v)?;
+    Ok(Bytes::Owned(v))
+}
+
+/// Scan one file; a panic while scanning it (a bug, or a parser library tripping over hostile
+/// input) becomes a scan error naming the file instead of aborting the whole scan.
+fn scan_target(t: &Target, scanner: &dyn FragmentScanner, opts: &SourceOptions) -> SourceReport {
+    let run = std::panic::AssertUnwindSafe(|| scan_target_inner(t, scanner, opts));
+    match std::panic::catch_unwind(run) {
+        Ok(report) => report,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            SourceReport {
+                errors: vec![format!("{}: internal error while scanning: {what}", t.file)],
+                ..SourceReport::default()
+            }
+        }
+    }
+}
+
+fn scan_target_inner(
+    t: &Target,
+    scanner: &dyn FragmentScanner,
+    opts: &SourceOptions,
+) -> SourceReport {
+    let mut out = SourceReport::default();
+    let content = Content {
+        scanner,
+        opts,
+        open_archives: true,
+        symlink: &t.symlink,
+    };
+    let len = match std::fs::metadata(&t.path) {
+        Ok(m) => m.len(),
+        Err(e) => {
+            out.errors
+                .push(format!("{}: cannot read file: {e}", t.file));
+            return out;
+        }
+    };
+    if len == 0 {
+        return out;
+    }
+    if let Some(mb) = opts.max_target_megabytes
+        && len > mb.saturating_mul(1_000_000)
+    {
+        out.warnings.push(format!(
+            "{}: skipped, larger than --max-target-megabytes {mb}",
+            t.file
+        ));
+        content.scan_path_only(&t.file, &mut out);
+        return out;
+    }
+    let data = match load(&t.path, len) {
+        Ok(d) => d,
+        Err(e) => {
+            out.errors
+                .push(format!("{}: cannot read file: {e}", t.file));
+            return out;
+        }
+    };
+    let mut budget = Budget {
+        used: 0,
+        top_size: data.len() as u64,
+    };
+    content.scan(&data, &t.file, 0, &mut budget, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walk_paths_follow_go_join() {
+        let root = Path::new("./repo/");
+        assert_eq!(
+            walk_path("repo", root, Path::new("./repo/a/b.env")),
+            "repo/a/b.env"
+        );
+        assert_eq!(
+            walk_path(".", Path::new("."), Path::new("./x.env")),
+            "x.env"
+        );
+        assert_eq!(walk_path("repo", root, root), "repo");
+    }
+
+    #[test]
+    fn eval_symlinks_keeps_relative_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = path_str(dir.path());
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/target.env"), "x").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("sub/target.env", dir.path().join("link.env")).unwrap();
+            std::os::unix::fs::symlink("../link.env", dir.path().join("sub/up.env")).unwrap();
+            assert_eq!(
+                eval_symlinks(&format!("{base}/link.env")).unwrap(),
+                format!("{base}/sub/target.env")
+            );
+            assert_eq!(
+                eval_symlinks(&format!("{base}/sub/up.env")).unwrap(),
+                format!("{base}/sub/target.env")
+            );
+        }
+    }
+}

@@ -293,7 +293,10 @@ pub fn compile(hir: &Hir) -> Result<regex_automata::meta::Regex, String> {
     let cfg = regex_automata::meta::Config::new()
         .utf8_empty(false)
         .nfa_size_limit(Some(64 << 20))
-        .onepass_size_limit(Some(1 << 20))
+        // Captures are only needed on the (short) match text of a finding: skip building the
+        // one-pass DFA and the backtracker, which makes lazy compilation cheaper.
+        .onepass(false)
+        .backtrack(false)
         .hybrid_cache_capacity(2 << 20)
         .dfa_size_limit(Some(4 << 20));
     regex_automata::meta::Builder::new()

@@ -410,3 +410,42 @@ fn symlinks_submodules_lfs_pointers_and_oversize_blobs_are_handled_explicitly() 
     let all = scan(&r, &GitScanOptions::default());
     assert!(locations(&all).contains(&loc(&c, "big.txt", 80_001, &big_secret)));
 }
+
+#[test]
+fn resolve_rev_and_merge_base_name_commits_and_fail_clearly() {
+    use portcullis::source::git::{merge_base, resolve_rev};
+    let r = TestRepo::new();
+    r.write("a.txt", "a\n");
+    let base = r.commit("base");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("b.txt", "b\n");
+    let feat = r.commit("feature");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("c.txt", "c\n");
+    let main = r.commit("main");
+    r.git(&["tag", "-a", "v1", "-m", "annotated", &feat]);
+    assert_eq!(resolve_rev(r.path(), "main").unwrap(), main);
+    assert_eq!(resolve_rev(r.path(), "HEAD~1").unwrap(), base);
+    assert_eq!(
+        resolve_rev(r.path(), "v1").unwrap(),
+        feat,
+        "tags peel to their commit"
+    );
+    assert_eq!(resolve_rev(r.path(), &feat[..10]).unwrap(), feat);
+    assert_eq!(merge_base(r.path(), "main", "feature").unwrap(), base);
+    let err = resolve_rev(r.path(), "no-such-ref")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-ref") && err.contains(&r.path().display().to_string()),
+        "{err}"
+    );
+    // Unrelated histories have no merge base.
+    r.git(&["checkout", "-q", "--orphan", "other"]);
+    r.write("o.txt", "o\n");
+    r.commit("orphan");
+    let err = merge_base(r.path(), "main", "other")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no merge base"), "{err}");
+}

@@ -119,7 +119,7 @@ fn binary_blob(rng: &mut Rng) -> Vec<u8> {
 fn secret(rng: &mut Rng, k: usize) -> String {
     const B32: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         let body: String = (0..16).map(|_| B32[rng.below(32)] as char).collect();
         format!("aws_access_key_id = AKIA{body}")
     } else {
@@ -295,7 +295,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut branch_no = 0usize;
 
     while made < args.commits {
-        let plant = (made + args.secret_every / 2) % args.secret_every == 0;
+        let plant = (made + args.secret_every / 2).is_multiple_of(args.secret_every);
         let on_feature = feature.is_some() && rng.chance(60);
         let (state, tip, branch) = match (&mut feature, on_feature) {
             (Some((name, _, fstate, ftip, _)), true) => (fstate, ftip, name.clone()),

@@ -352,3 +352,100 @@ fn shallow_clone_boundary_is_a_warning() {
     // The boundary commit is scanned as a root: the old secret is visible in its tree.
     assert_eq!(rep.findings.len(), 1);
 }
+
+#[test]
+fn symlinks_submodules_lfs_pointers_and_oversize_blobs_are_handled_explicitly() {
+    let r = TestRepo::new();
+    let (link_secret, lfs_secret, big_secret) = (secret("LINK1"), secret("LFS2"), secret("BIG3"));
+    std::os::unix::fs::symlink(&link_secret, r.path().join("link")).unwrap();
+    r.write(
+        "model.bin",
+        format!(
+            "version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\nx-note {lfs_secret}\n"
+        ),
+    );
+    r.write("big.txt", format!("{}{big_secret}\n", filler(80_000)));
+    r.write("small.txt", "fine\n");
+    r.git(&["add", "-A"]);
+    // A submodule entry (gitlink) pointing to a commit that is not in this repository.
+    r.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        "160000,1234567890123456789012345678901234567890,vendor/lib",
+    ]);
+    r.git(&["commit", "-q", "-m", "mixed"]);
+    let c = r.head();
+
+    let rep = scan(
+        &r,
+        &GitScanOptions {
+            max_target_megabytes: Some(1),
+            ..Default::default()
+        },
+    );
+    assert!(
+        rep.errors.is_empty(),
+        "gitlinks must not be read as objects: {:?}",
+        rep.errors
+    );
+    // Symlinks are scanned as their target text, as `git log -p` shows them.
+    assert_eq!(locations(&rep), vec![loc(&c, "link", 1, &link_secret)]);
+    assert_eq!(rep.stats.submodules_skipped, 1);
+    assert_eq!(rep.stats.lfs_pointers_skipped, 1);
+    assert_eq!(rep.stats.oversize_skipped, 1);
+    assert!(
+        rep.warnings
+            .iter()
+            .any(|w| w.contains("big.txt") && w.contains(&c)),
+        "{:?}",
+        rep.warnings
+    );
+    assert!(
+        rep.warnings.iter().any(|w| w.contains("LFS")),
+        "{:?}",
+        rep.warnings
+    );
+    // Without the size limit the big file's secret is found at its exact line.
+    let all = scan(&r, &GitScanOptions::default());
+    assert!(locations(&all).contains(&loc(&c, "big.txt", 80_001, &big_secret)));
+}
+
+#[test]
+fn resolve_rev_and_merge_base_name_commits_and_fail_clearly() {
+    use portcullis::source::git::{merge_base, resolve_rev};
+    let r = TestRepo::new();
+    r.write("a.txt", "a\n");
+    let base = r.commit("base");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("b.txt", "b\n");
+    let feat = r.commit("feature");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("c.txt", "c\n");
+    let main = r.commit("main");
+    r.git(&["tag", "-a", "v1", "-m", "annotated", &feat]);
+    assert_eq!(resolve_rev(r.path(), "main").unwrap(), main);
+    assert_eq!(resolve_rev(r.path(), "HEAD~1").unwrap(), base);
+    assert_eq!(
+        resolve_rev(r.path(), "v1").unwrap(),
+        feat,
+        "tags peel to their commit"
+    );
+    assert_eq!(resolve_rev(r.path(), &feat[..10]).unwrap(), feat);
+    assert_eq!(merge_base(r.path(), "main", "feature").unwrap(), base);
+    let err = resolve_rev(r.path(), "no-such-ref")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no-such-ref") && err.contains(&r.path().display().to_string()),
+        "{err}"
+    );
+    // Unrelated histories have no merge base.
+    r.git(&["checkout", "-q", "--orphan", "other"]);
+    r.write("o.txt", "o\n");
+    r.commit("orphan");
+    let err = merge_base(r.path(), "main", "other")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no merge base"), "{err}");
+}

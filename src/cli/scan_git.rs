@@ -4,17 +4,12 @@
 //! `scan dir`: 0 no findings, `--exit-code` (default 1) findings, 2 errors (including objects
 //! that could not be read: the scan is then incomplete).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
 
-use super::scan::ScanCommon;
-use crate::detect::{DetectOptions, Detector, Suppressions};
-use crate::report::Finding;
-use crate::report::format::ReportFormat;
-use crate::report::sarif::SarifRule;
-use crate::report::summary::{ScanSummary, render_summary, use_color};
+use super::scan::{self, ScanCommon, ScanOutcome};
 use crate::source::git::{GitScanOptions, GitScanReport, scan_history};
 
 /// `scan git` flags.
@@ -43,91 +38,20 @@ pub struct GitArgs {
     /// Report every commit that introduces a secret (default for --range/--since-commit).
     #[arg(long, overrides_with = "dedup")]
     pub no_dedup: bool,
-    /// Shared scan flags.
+    /// Shared scan flags (boxed to keep the command enum small).
     #[command(flatten)]
-    pub common: ScanCommon,
-}
-
-/// Build the detector for a scan of `target` (config discovery as `scan dir`).
-fn load_detector(common: &ScanCommon, target: &Path) -> Result<Detector, String> {
-    let (config, _origin) = crate::rules::discover_config(common.config.as_deref(), target)
-        .map_err(|e| e.to_string())?;
-    for w in config.warnings() {
-        if !common.quiet {
-            eprintln!("portcullis: warning: {w}");
-        }
-    }
-    let opts = DetectOptions {
-        max_decode_depth: common.max_decode_depth,
-        max_target_megabytes: common.max_target_megabytes,
-        ignore_gitleaks_allow: common.ignore_gitleaks_allow,
-        redact: common.redact,
-        enable_rules: common.enable_rule.clone(),
-    };
-    Detector::new(config, opts).map_err(|e| e.to_string())
-}
-
-/// Ignore files as gitleaks merges them: `--gitleaks-ignore-path` (default: the current
-/// directory) and `<repo>/.gitleaksignore`.
-fn load_suppressions(common: &ScanCommon, repo: &Path) -> Result<Suppressions, String> {
-    let mut files = vec![
-        common
-            .gitleaks_ignore_path
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(".")),
-    ];
-    if repo.is_dir() {
-        files.push(repo.to_path_buf());
-    }
-    files.dedup();
-    let s =
-        Suppressions::load(&files, common.baseline_path.as_deref()).map_err(|e| e.to_string())?;
-    Ok(s.with_redaction(common.redact.is_some_and(|p| p > 0)))
-}
-
-/// Write the report (if requested) and the verbose finding list.
-fn emit(common: &ScanCommon, detector: &Detector, findings: &[Finding]) -> Result<(), String> {
-    if common.verbose {
-        for f in findings {
-            println!(
-                "{}:{}: {} ({}) commit {} fingerprint {}",
-                f.file, f.start_line, f.rule_id, f.description, f.commit, f.fingerprint
-            );
-        }
-    }
-    let Some(path) = &common.report_path else {
-        return Ok(());
-    };
-    let format = ReportFormat::choose(common.report_format.as_deref(), Some(path))?;
-    let rules: Vec<SarifRule> = detector
-        .config()
-        .rules()
-        .iter()
-        .map(|r| SarifRule {
-            id: r.id.clone(),
-            description: r.description.clone(),
-            tags: r.tags.clone(),
-        })
-        .collect();
-    let text = format.render(findings, &rules);
-    if path.as_os_str() == "-" {
-        print!("{text}");
-        Ok(())
-    } else {
-        crate::report::frontmatter::write_atomic(path, text.as_bytes())
-            .map_err(|e| format!("cannot write report {}: {e}", path.display()))
-    }
+    pub common: Box<ScanCommon>,
 }
 
 /// Run `scan git`.
 pub fn run(args: GitArgs) -> i32 {
     let start = Instant::now();
-    let common = &args.common;
-    let detector = match load_detector(common, &args.repo) {
+    let common: &ScanCommon = &args.common;
+    let detector = match scan::load_detector(common, &args.repo) {
         Ok(d) => d,
         Err(e) => return super::fail(e),
     };
-    let suppressions = match load_suppressions(common, &args.repo) {
+    let suppressions = match scan::load_suppressions(common, &args.repo) {
         Ok(s) => s,
         Err(e) => return super::fail(e),
     };
@@ -150,30 +74,8 @@ pub fn run(args: GitArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };
+    let s = &report.stats;
     if !common.quiet {
-        for w in report.warnings.iter().chain(suppressions.warnings()) {
-            eprintln!("portcullis: warning: {w}");
-        }
-    }
-    for e in &report.errors {
-        eprintln!("portcullis: error: {e}");
-    }
-    let findings: Vec<Finding> = report
-        .findings
-        .iter()
-        .filter(|f| !suppressions.is_suppressed(f))
-        .cloned()
-        .collect();
-    if let Err(e) = emit(common, &detector, &findings) {
-        return super::fail(e);
-    }
-    if !common.quiet {
-        let (items, noun) = if history {
-            (report.commits_scanned, "commits")
-        } else {
-            (report.stats.changes, "changed files")
-        };
-        let s = &report.stats;
         eprintln!(
             "portcullis: git: {} commits scanned, {} bytes, {} changes ({} distinct), {} blobs read, {} candidates, skipped: {} binary, {} LFS pointers, {} oversize, {} submodules",
             report.commits_scanned,
@@ -187,25 +89,21 @@ pub fn run(args: GitArgs) -> i32 {
             s.oversize_skipped,
             s.submodules_skipped
         );
-        let summary = ScanSummary {
-            target: format!("git repository {}", args.repo.display()),
-            items_scanned: items,
-            item_noun: noun.into(),
-            bytes_scanned: report.bytes_scanned,
-            elapsed: start.elapsed(),
-            report_path: common.report_path.as_ref().map(|p| p.display().to_string()),
-            errors: report.errors.len(),
-        };
-        eprint!(
-            "{}",
-            render_summary(&summary, &findings, use_color(common.no_color))
-        );
     }
-    if !report.errors.is_empty() {
-        super::EXIT_ERROR
-    } else if !findings.is_empty() {
-        common.exit_code
+    let (items_scanned, noun) = if history {
+        (report.commits_scanned, "commits")
     } else {
-        0
-    }
+        (s.changes, "changed files")
+    };
+    let outcome = ScanOutcome {
+        findings: report.findings,
+        errors: report.errors,
+        warnings: report.warnings,
+        target: format!("git repository {}", args.repo.display()),
+        items_scanned,
+        item_noun: noun.into(),
+        bytes_scanned: report.bytes_scanned,
+        elapsed: start.elapsed(),
+    };
+    scan::emit(common, detector.config(), &suppressions, outcome)
 }

@@ -248,7 +248,8 @@ pub(crate) fn collect(
 ) -> (Vec<Change>, Vec<String>, ChangeCounts) {
     const CHUNK: usize = 32;
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(Vec<Change>, Vec<String>, ChangeCounts)>> = Mutex::new(Vec::new());
+    type PerThread = (Vec<Change>, Vec<String>, ChangeCounts);
+    let results: Mutex<Vec<PerThread>> = Mutex::new(Vec::new());
     rayon::broadcast(|_| {
         let mut changes = Vec::new();
         let mut errors = Vec::new();

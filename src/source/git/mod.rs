@@ -195,7 +195,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         let out = engine::run(&ts, &jobs, &ctx);
         progress.finish();
         finish(&mut report, out, max_bytes);
-        report.findings.sort_by(|a, b| finding_order(a, b));
+        report.findings.sort_by(finding_order);
         return Ok(report);
     }
 
@@ -359,8 +359,8 @@ fn finish(report: &mut GitScanReport, out: engine::Outcome, max_bytes: Option<u6
 /// order), with `CommitCount` = number of distinct commits carrying it.
 fn dedup(findings: Vec<(u32, Finding)>, commits: &[walk::WalkedCommit]) -> Vec<(u32, Finding)> {
     let time = |idx: u32| commits.get(idx as usize).map_or(i64::MAX, |c| c.time);
-    let mut groups: HashMap<(String, String, String), (u32, Finding, HashSet<u32>)> =
-        HashMap::new();
+    type Key = (String, String, String);
+    let mut groups: HashMap<Key, (u32, Finding, HashSet<u32>)> = HashMap::new();
     for (idx, f) in findings {
         let key = (f.rule_id.clone(), f.secret.clone(), f.file.clone());
         match groups.get_mut(&key) {

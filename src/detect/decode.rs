@@ -143,10 +143,18 @@ static CLASS: [u8; 256] = {
 };
 
 fn run_len(data: &[u8], from: usize, class: u8) -> usize {
-    data[from..]
-        .iter()
-        .take_while(|&&c| CLASS[c as usize] & class != 0)
-        .count()
+    let rest = &data[from..];
+    let mut k = 0usize;
+    while k < rest.len() && CLASS[rest[k] as usize] & class != 0 {
+        k += 1;
+    }
+    k
+}
+
+/// Position of the first `U+` in `run` (a short identifier run; a plain loop beats a
+/// `memmem` searcher's set-up cost here).
+fn find_u_plus(run: &[u8]) -> Option<usize> {
+    run.windows(2).position(|w| w[0] == b'U' && w[1] == b'+')
 }
 
 /// All matches of gitleaks' combined encodings regex
@@ -196,7 +204,7 @@ fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
             continue;
         }
         // Short run: skip to the next `U+` inside it, or past it.
-        i = match memchr::memmem::find(&data[i + 1..run_end], b"U+") {
+        i = match find_u_plus(&data[i + 1..run_end]) {
             Some(k) => i + 1 + k,
             None => run_end,
         };

@@ -22,6 +22,8 @@ struct RawRule {
     keywords: Vec<String>,
 }
 
+/// Search state (DFA state id, keyword progress) → how it was reached (parent state, byte).
+type ParentMap = HashMap<(u32, Vec<u8>), Option<((u32, Vec<u8>), u8)>>;
 fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -182,7 +184,7 @@ fn match_without_keyword(re: &str, keywords: &[String]) -> Result<Option<Vec<u8>
             reps.push(b);
         }
     }
-    let mut parent: HashMap<(u32, Vec<u8>), Option<((u32, Vec<u8>), u8)>> = HashMap::new();
+    let mut parent: ParentMap = HashMap::new();
     let mut queue = VecDeque::new();
     for look_behind in [None, Some(b'\n'), Some(b' '), Some(b'a'), Some(b'=')] {
         let cfg = start::Config::new()
@@ -195,8 +197,7 @@ fn match_without_keyword(re: &str, keywords: &[String]) -> Result<Option<Vec<u8>
             queue.push_back((sid, Vec::new()));
         }
     }
-    let witness = |parent: &HashMap<(u32, Vec<u8>), Option<((u32, Vec<u8>), u8)>>,
-                   mut key: (u32, Vec<u8>)| {
+    let witness = |parent: &ParentMap, mut key: (u32, Vec<u8>)| {
         let mut bytes = Vec::new();
         while let Some(Some((prev, b))) = parent.get(&key) {
             bytes.push(*b);

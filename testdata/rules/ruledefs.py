@@ -2077,6 +2077,8 @@ _GENERIC_ALLOW = [
             r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*){2,}$",
             r"^(?:[0-9]+|[0-9.]+)$",
             r"(?i:^(?:sha(?:1|256|384|512)|md5)[-:])",
+            # host names and module paths (`github.com/acme/app`, `api.example.org/v1`)
+            r"^(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[A-Za-z0-9_.-]+)*/?$",
         ]
         + IDENTIFIER_REGEXES,
     },
@@ -2113,6 +2115,7 @@ add(
         "NL80211_KEY_MAX = __NL80211_KEY_AFTER_LAST - 1",
         "const pubkey256 = 'SIXvRyDmBJSgatgTQRGbInBaAK+hZOQ18UmrSwnDlK8=';",
         "public_key: 'MCowBQYDK2VwAyEAq3Z8Vb1kYpR7tW2xN9mC4sL0aF6dJ5hG8eK1uI3oP7Q='",
+        'let key = "github.com/acme/app";',
     ],
     entropy=3.5,
     group=1,

@@ -124,6 +124,10 @@ fn anchored_end(re: Option<&Regex>, data: &[u8], at: usize) -> Option<usize> {
 
 const B64: u8 = 1;
 const HEXC: u8 = 2;
+/// `U` (may start `U+XXXX`).
+const UCH: u8 = 4;
+/// `%` and `\` (may start a percent or unicode escape).
+const SPEC: u8 = 8;
 
 /// Byte classes: `[\w/+-]` (base64 alternative) and `[0-9A-Fa-f]`.
 static CLASS: [u8; 256] = {
@@ -136,6 +140,12 @@ static CLASS: [u8; 256] = {
         }
         if b.is_ascii_hexdigit() {
             t[i] |= HEXC;
+        }
+        if b == b'U' {
+            t[i] |= UCH;
+        }
+        if b == b'%' || b == b'\\' {
+            t[i] |= SPEC;
         }
         i += 1;
     }
@@ -169,6 +179,13 @@ fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
     let mut out = Vec::new();
     let mut i = 0usize;
     while i < n {
+        // Tight skip over bytes that cannot start any alternative.
+        while i < n && CLASS[data[i] as usize] & (B64 | SPEC) == 0 {
+            i += 1;
+        }
+        if i >= n {
+            break;
+        }
         let b = data[i];
         let special = match b {
             b'%' => anchored_end(percent_regex(), data, i).map(|e| (PERCENT, e)),
@@ -187,7 +204,17 @@ fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
             i += 1;
             continue;
         }
-        let run_end = i + run_len(data, i, B64);
+        // The run of base64-class bytes from `i`, noting whether it holds a `U`.
+        let mut run_end = i;
+        let mut seen = 0u8;
+        while run_end < n {
+            let c = CLASS[data[run_end] as usize];
+            if c & B64 == 0 {
+                break;
+            }
+            seen |= c;
+            run_end += 1;
+        }
         if run_end - i >= 16 {
             let hex_len = run_len(data, i, HEXC);
             if hex_len >= 32 {
@@ -204,9 +231,13 @@ fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
             continue;
         }
         // Short run: skip to the next `U+` inside it, or past it.
-        i = match find_u_plus(&data[i + 1..run_end]) {
-            Some(k) => i + 1 + k,
-            None => run_end,
+        i = if seen & UCH == 0 {
+            run_end
+        } else {
+            match find_u_plus(&data[i + 1..run_end]) {
+                Some(k) => i + 1 + k,
+                None => run_end,
+            }
         };
     }
     out
@@ -508,24 +539,24 @@ fn decode_base64(enc: &[u8]) -> Vec<u8> {
     {
         return Vec::new();
     }
-    let std = GeneralPurpose::new(
+    const STD: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new()
             .with_decode_allow_trailing_bits(true)
             .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
-    if let Ok(v) = std.decode(enc)
+    if let Ok(v) = STD.decode(enc)
         && v.iter().all(|&b| printable(b))
     {
         return v;
     }
-    let url = GeneralPurpose::new(
+    const URL: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
         GeneralPurposeConfig::new()
             .with_decode_allow_trailing_bits(true)
             .with_decode_padding_mode(DecodePaddingMode::RequireNone),
     );
-    if let Ok(v) = url.decode(enc)
+    if let Ok(v) = URL.decode(enc)
         && v.iter().all(|&b| printable(b))
     {
         return v;

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::Input;
@@ -31,33 +32,106 @@ thread_local! {
 
 /// The keyword automaton: a noncontiguous NFA (cheapest to build, used for small inputs) and a DFA
 /// (about three times faster, costs milliseconds to build) built on the first large input.
-/// Both report the same matches with the same pattern ids.
+/// Both report the same matches with the same pattern ids. Until the first
+/// [`SMALL_PATH_BUDGET`] bytes have been scanned, small inputs are searched keyword by keyword
+/// with `memmem` instead, so a short-lived process never pays for building the NFA.
 #[derive(Debug)]
 struct Keywords {
-    nfa: AhoCorasick,
+    nfa: OnceLock<Option<AhoCorasick>>,
     dfa: OnceLock<Option<AhoCorasick>>,
     patterns: Vec<String>,
+    /// `patterns`, ASCII-lowercased (the automata match ASCII-case-insensitively).
+    lowered: Vec<Vec<u8>>,
+    /// Bytes searched by the keyword-by-keyword path so far.
+    small_bytes: AtomicUsize,
 }
 
 /// Inputs at least this long use the DFA.
 const DFA_MIN_INPUT: usize = 32 * 1024;
+/// Inputs at most this long may use the keyword-by-keyword path.
+const SMALL_INPUT: usize = 4 * 1024;
+/// Total bytes the keyword-by-keyword path may search before the NFA is built.
+const SMALL_PATH_BUDGET: usize = 64 * 1024;
 
 impl Keywords {
-    fn for_input(&self, len: usize) -> &AhoCorasick {
+    fn new(patterns: Vec<String>) -> Keywords {
+        let lowered = patterns
+            .iter()
+            .map(|p| p.to_ascii_lowercase().into_bytes())
+            .collect();
+        Keywords {
+            nfa: OnceLock::new(),
+            dfa: OnceLock::new(),
+            patterns,
+            lowered,
+            small_bytes: AtomicUsize::new(0),
+        }
+    }
+
+    fn build(&self, kind: AhoCorasickKind) -> Option<AhoCorasick> {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
+            .build(&self.patterns)
+            .ok()
+    }
+
+    /// The automaton for an input of `len` bytes, or `None` when the keyword-by-keyword path
+    /// is to be used (small input within the budget, or an automaton that failed to build).
+    fn automaton(&self, len: usize) -> Option<&AhoCorasick> {
+        if len <= SMALL_INPUT
+            && self.nfa.get().is_none()
+            && self.small_bytes.fetch_add(len, Ordering::Relaxed) + len <= SMALL_PATH_BUDGET
+        {
+            return None;
+        }
+        let nfa = || {
+            self.nfa
+                .get_or_init(|| self.build(AhoCorasickKind::NoncontiguousNFA))
+                .as_ref()
+        };
         if len < DFA_MIN_INPUT {
-            return &self.nfa;
+            return nfa();
         }
         self.dfa
-            .get_or_init(|| {
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&self.patterns)
-                    .ok()
-            })
+            .get_or_init(|| self.build(AhoCorasickKind::DFA))
             .as_ref()
-            .unwrap_or(&self.nfa)
+            .or_else(nfa)
+    }
+
+    /// Every (overlapping) keyword occurrence in `text` as `(pattern, start, end)`, in no
+    /// particular order.
+    fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        if let Some(ac) = self.automaton(text.len()) {
+            for m in ac.find_overlapping_iter(text) {
+                f(m.pattern().as_usize(), m.start(), m.end());
+            }
+            return;
+        }
+        let low = text.to_ascii_lowercase();
+        for (pid, p) in self.lowered.iter().enumerate() {
+            if p.is_empty() || p.len() > low.len() {
+                continue;
+            }
+            let finder = memchr::memmem::Finder::new(p);
+            let mut pos = 0usize;
+            while let Some(i) = finder.find(&low[pos..]) {
+                f(pid, pos + i, pos + i + p.len());
+                pos += i + 1;
+            }
+        }
+    }
+
+    /// Whether any keyword occurs in `text`.
+    fn is_match(&self, text: &[u8]) -> bool {
+        if let Some(ac) = self.automaton(text.len()) {
+            return ac.is_match(text);
+        }
+        let low = text.to_ascii_lowercase();
+        self.lowered
+            .iter()
+            .any(|p| !p.is_empty() && memchr::memmem::find(&low, p).is_some())
     }
 }
 
@@ -164,20 +238,9 @@ impl Detector {
         let prefilter = if patterns.is_empty() {
             None
         } else {
-            let nfa = AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
-                .build(&patterns)
-                .map_err(|e| ConfigError::Invalid {
-                    path: cfg_path_buf.clone(),
-                    message: format!("keyword automaton: {e}"),
-                })?;
-            Some(Keywords {
-                nfa,
-                dfa: OnceLock::new(),
-                patterns: patterns.iter().map(|p| p.to_string()).collect(),
-            })
+            Some(Keywords::new(
+                patterns.iter().map(|p| p.to_string()).collect(),
+            ))
         };
         let global = config.allowlists().iter().map(AllowRt::new).collect();
         let config_path = config
@@ -222,8 +285,7 @@ impl Detector {
         let Some(kw) = &self.prefilter else {
             return false;
         };
-        let ac = kw.for_input(bytes.len());
-        if ac.is_match(bytes) {
+        if kw.is_match(bytes) {
             return true;
         }
         if self.opts.max_decode_depth == 0 || !decode::may_contain_encoded(bytes) {
@@ -234,7 +296,7 @@ impl Detector {
         for _ in 0..self.opts.max_decode_depth {
             match dec.decode(&cur) {
                 Some(next) => {
-                    if ac.is_match(&next) {
+                    if kw.is_match(&next) {
                         return true;
                     }
                     cur = Cow::Owned(next);
@@ -330,15 +392,11 @@ impl Detector {
         let Some(kw) = &self.prefilter else {
             return;
         };
-        for m in kw.for_input(text.len()).find_overlapping_iter(text) {
-            for &rule in &self.pattern_rules[m.pattern().as_usize()] {
-                hits.push(Hit {
-                    rule,
-                    start: m.start(),
-                    end: m.end(),
-                });
+        kw.for_each(text, |pid, start, end| {
+            for &rule in &self.pattern_rules[pid] {
+                hits.push(Hit { rule, start, end });
             }
-        }
+        });
         hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
     }
 
@@ -729,4 +787,33 @@ pub fn windowed_vs_full(
         .map(|m| (m.start(), m.end()))
         .collect();
     Some((rx.plan.windowed(), strategy, full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keyword-by-keyword path reports exactly the automaton's overlapping matches.
+    #[test]
+    fn small_keyword_path_equals_automaton() {
+        let kws: Vec<String> = ["key", "KeY_id", "aa", "a", "tok", "token", "ßx", "\u{e9}t"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let text = "API_KEY_ID=aaa token TOKEN tOk \u{e9}t \u{c9}T ßX key".as_bytes();
+        let kw = Keywords::new(kws);
+        let mut small = Vec::new();
+        kw.for_each(text, |p, s, e| small.push((p, s, e)));
+        let ac = kw.build(AhoCorasickKind::NoncontiguousNFA).unwrap();
+        let mut full: Vec<(usize, usize, usize)> = ac
+            .find_overlapping_iter(text)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .collect();
+        small.sort_unstable();
+        full.sort_unstable();
+        assert!(full.len() > 10);
+        assert_eq!(small, full);
+        assert!(kw.is_match(b"xx TOKEN"));
+        assert!(!kw.is_match(b"nothing here"));
+    }
 }

@@ -43,8 +43,46 @@ pub(crate) struct Job {
     pub uses: Vec<Use>,
 }
 
-/// Group changes by `(olds, new)`; the result is sorted by key for determinism.
-pub(crate) fn group(changes: Vec<Change>) -> Vec<Job> {
+/// Where each object sits in the repository's pack files, read from the `.idx` files only
+/// (no object is inflated): `(pack rank, offset)`. Objects outside packs have no position.
+pub(crate) struct PackOrder {
+    indices: Vec<gix::odb::pack::index::File>,
+}
+
+impl PackOrder {
+    /// Load the pack indices of `repo` (an unreadable index is skipped: ordering is only an
+    /// optimisation, reading the objects reports any real damage).
+    pub(crate) fn load(repo: &gix::Repository) -> PackOrder {
+        let dir = repo.objects.store_ref().path().join("pack");
+        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        paths.sort();
+        let kind = repo.object_hash();
+        let indices = paths
+            .iter()
+            .filter_map(|p| gix::odb::pack::index::File::at(p, kind).ok())
+            .collect();
+        PackOrder { indices }
+    }
+
+    fn position(&self, id: &ObjectId) -> (usize, u64) {
+        for (rank, idx) in self.indices.iter().enumerate() {
+            if let Some(e) = idx.lookup(id) {
+                return (rank, idx.pack_offset_at_index(e));
+            }
+        }
+        (usize::MAX, u64::MAX)
+    }
+}
+
+/// Group changes by `(olds, new)`; the result is sorted deterministically.
+pub(crate) fn group(changes: Vec<Change>, order: &PackOrder) -> Vec<Job> {
     let mut map: HashMap<(Vec<ObjectId>, ObjectId), Vec<Use>> =
         HashMap::with_capacity(changes.len());
     for c in changes {
@@ -53,30 +91,37 @@ pub(crate) fn group(changes: Vec<Change>) -> Vec<Job> {
             commit: c.commit,
         });
     }
-    let mut jobs: Vec<Job> = map
+    let mut keyed: Vec<((usize, u64), u32, Job)> = map
         .into_iter()
         .map(|((olds, new), mut uses)| {
             uses.sort();
             uses.dedup();
-            Job {
-                olds,
-                new: NewSide::Blob(new),
-                uses,
-            }
+            let first_use = uses.iter().map(|u| u.commit).min().unwrap_or(u32::MAX);
+            (
+                order.position(&new),
+                first_use,
+                Job {
+                    olds,
+                    new: NewSide::Blob(new),
+                    uses,
+                },
+            )
         })
         .collect();
-    // Newest history first: roughly the order git writes packs in (newest versions whole,
-    // older ones as deltas against them), so delta bases are usually still cached.
-    let first_use = |j: &Job| j.uses.iter().map(|u| u.commit).min().unwrap_or(u32::MAX);
-    jobs.sort_by(|a, b| {
-        first_use(a)
-            .cmp(&first_use(b))
-            .then_with(|| match (&a.new, &b.new) {
-                (NewSide::Blob(x), NewSide::Blob(y)) => x.cmp(y).then_with(|| a.olds.cmp(&b.olds)),
+    // Pack order (the order `git cat-file --unordered` reads in): delta bases precede their
+    // deltas, so a base is usually still in the delta-base cache when its deltas are read.
+    // Unpacked objects follow, newest history first.
+    keyed.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.cmp(&b.1))
+            .then_with(|| match (&a.2.new, &b.2.new) {
+                (NewSide::Blob(x), NewSide::Blob(y)) => {
+                    x.cmp(y).then_with(|| a.2.olds.cmp(&b.2.olds))
+                }
                 _ => std::cmp::Ordering::Equal,
             })
     });
-    jobs
+    keyed.into_iter().map(|(_, _, j)| j).collect()
 }
 
 /// Counters of blobs by what happened to them.

@@ -254,7 +254,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     report.stats.changes = changes.len() as u64;
 
     // Blob-once scan.
-    let jobs = engine::group(changes);
+    let jobs = engine::group(changes, &engine::PackOrder::load(&ts.to_thread_local()));
     let commit_hex: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
     let ctx = engine::Ctx {
         scanner,

@@ -267,7 +267,7 @@ pub struct LockfileInfo {
     pub packages: usize,
 }
 
-/// Result of an audit: the `--format json` schema (see `docs/readme/audit.md`).
+/// Result of an audit: the `--format json` schema (see README.md, "Dependency audit").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditReport {
     /// Always [`AUDIT_SCHEMA`].

@@ -20,6 +20,40 @@
 //! * [`gate`] composes everything into the security gate and the merge gate; [`lease`] is the
 //!   crash-safe per-repository merge lease; [`settings`] reads `portcullis.toml`.
 //! * [`cli`] is the command-line front end (the binary's `main` only calls [`cli::main`]).
+//!
+//! ## Scan a string with the embedded default rules
+//!
+//! ```
+//! use portcullis::detect::{DetectOptions, Detector, Fragment};
+//! use portcullis::rules::Config;
+//!
+//! let detector = Detector::new(Config::embedded_default(), DetectOptions::default()).unwrap();
+//! // A fake GitHub token, assembled at run time so this file holds no literal token.
+//! let text = format!("GITHUB_TOKEN={}{}\n", "ghp_", "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5");
+//! let mut findings = Vec::new();
+//! detector.scan(
+//!     &Fragment { text: text.as_bytes(), path: "ci.env", start_line: 1, ..Fragment::default() },
+//!     &mut findings,
+//! );
+//! assert_eq!(findings.len(), 1);
+//! assert_eq!(findings[0].rule_id, "github-pat");
+//! assert_eq!((findings[0].file.as_str(), findings[0].start_line), ("ci.env", 1));
+//! ```
+//!
+//! ## Run the security gate on a branch
+//!
+//! ```no_run
+//! use portcullis::gate::security::{security, SecurityRequest};
+//!
+//! let mut req = SecurityRequest::new("/path/to/worktree");
+//! req.base = "origin/main".into();
+//! let verdict = security(&req); // writes security-report.md, then reads it back
+//! if !verdict.is_pass() {
+//!     eprintln!("blocked: {:?}", verdict.reasons);
+//! }
+//! ```
+//!
+//! Other programs read a gate's verdict with [`report::read_verdict`], which fails closed.
 
 pub mod audit;
 pub mod cli;

@@ -303,7 +303,7 @@ pub fn repo_in_scope(list: &[String], repo: &Path, settings_file: Option<&Path>)
 
 /// The work-tree root of `dir`: the nearest ancestor (or `dir` itself) holding `.git`,
 /// canonicalised when possible; `dir` itself when no ancestor holds `.git`.
-fn repo_root_of(dir: &Path) -> PathBuf {
+pub(crate) fn repo_root_of(dir: &Path) -> PathBuf {
     let start = dir.canonicalize().unwrap_or_else(|_| absolute_lexical(dir));
     let mut cur: Option<&Path> = Some(&start);
     while let Some(d) = cur {

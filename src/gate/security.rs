@@ -197,14 +197,17 @@ pub(crate) fn guarded(
                 "panic in the gate: {}",
                 guard::panic_message(payload.as_ref())
             );
-            let path = std::panic::catch_unwind(|| report_path(req))
-                .unwrap_or_else(|_| work_tree_root(&req.repo).join("security-report.md"));
+            let path = std::panic::catch_unwind(|| report_path(req)).unwrap_or_else(|_| {
+                crate::settings::repo_root_of(&req.repo).join("security-report.md")
+            });
             let fm = SecurityFrontmatter {
                 schema: SECURITY_SCHEMA.into(),
                 verdict: Outcome::Fail.as_str().into(),
                 reasons: vec![msg.clone()],
                 skipped: false,
-                repo: work_tree_root(&req.repo).display().to_string(),
+                repo: crate::settings::repo_root_of(&req.repo)
+                    .display()
+                    .to_string(),
                 base: req.base.clone(),
                 head: req.head.clone(),
                 merge_base: None,
@@ -247,7 +250,7 @@ where
 {
     let t0 = Instant::now();
     let started_at = now_rfc3339();
-    let repo_root = work_tree_root(&req.repo);
+    let repo_root = crate::settings::repo_root_of(&req.repo);
 
     // Settings: file, then environment, then flags. A settings error is a FAIL report.
     let mut reasons_pre: Vec<String> = Vec::new();
@@ -517,7 +520,7 @@ fn finish(
 /// Where [`security`] writes its report for `req`: `req.report_file`, else the
 /// `report_file` setting (file, environment), relative to the repository's work-tree root.
 pub fn report_path(req: &SecurityRequest) -> PathBuf {
-    let root = work_tree_root(&req.repo);
+    let root = crate::settings::repo_root_of(&req.repo);
     let setting = load_settings(&root, req)
         .map(|l| l.0.report_file)
         .unwrap_or_else(|_| Settings::default().report_file);
@@ -623,21 +626,6 @@ fn empty_deps(status: DependenciesStatus) -> DependenciesSection {
         errors: Vec::new(),
         sources: Vec::new(),
     }
-}
-
-/// The work-tree root holding `dir` (nearest ancestor with `.git`), canonical when possible.
-fn work_tree_root(dir: &Path) -> PathBuf {
-    let start = dir
-        .canonicalize()
-        .unwrap_or_else(|_| std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()));
-    let mut cur: Option<&Path> = Some(&start);
-    while let Some(d) = cur {
-        if d.join(".git").exists() {
-            return d.to_path_buf();
-        }
-        cur = d.parent();
-    }
-    start
 }
 
 fn now_rfc3339() -> String {

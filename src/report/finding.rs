@@ -106,6 +106,17 @@ impl Finding {
     }
 }
 
+/// The stable report order of findings: file, line, column, rule id, secret.
+pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (&a.file, a.start_line, a.start_column, &a.rule_id, &a.secret).cmp(&(
+        &b.file,
+        b.start_line,
+        b.start_column,
+        &b.rule_id,
+        &b.secret,
+    ))
+}
+
 /// Stable, secret-derived fingerprint: `sfp:` + 32 hex digits of
 /// `sha256(rule_id || 0x00 || secret)`. It does not change when a commit is rebased, squashed
 /// or moved, and it does not reveal the secret. Compute it from the raw (unredacted) secret.

@@ -81,15 +81,7 @@ impl SourceReport {
 
     /// Sort findings into a stable order (file, line, column, rule id).
     pub fn sort(&mut self) {
-        self.findings.sort_by(|a, b| {
-            (&a.file, a.start_line, a.start_column, &a.rule_id, &a.secret).cmp(&(
-                &b.file,
-                b.start_line,
-                b.start_column,
-                &b.rule_id,
-                &b.secret,
-            ))
-        });
+        self.findings.sort_by(crate::report::finding::report_order);
     }
 }
 

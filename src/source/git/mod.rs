@@ -195,7 +195,9 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         let out = engine::run(&ts, &jobs, &ctx);
         progress.finish();
         finish(&mut report, out, max_bytes);
-        report.findings.sort_by(finding_order);
+        report
+            .findings
+            .sort_by(crate::report::finding::report_order);
         return Ok(report);
     }
 
@@ -305,20 +307,13 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     if opts.dedup {
         findings = dedup(findings, &commits);
     }
-    findings.sort_by(|(ia, a), (ib, b)| ia.cmp(ib).then_with(|| finding_order(a, b)));
+    findings.sort_by(|(ia, a), (ib, b)| {
+        ia.cmp(ib)
+            .then_with(|| crate::report::finding::report_order(a, b))
+    });
     finish(&mut report, rest, max_bytes);
     report.findings = findings.into_iter().map(|(_, f)| f).collect();
     Ok(report)
-}
-
-fn finding_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
-    (&a.file, a.start_line, a.start_column, &a.rule_id, &a.secret).cmp(&(
-        &b.file,
-        b.start_line,
-        b.start_column,
-        &b.rule_id,
-        &b.secret,
-    ))
 }
 
 /// Move the engine outcome into the report (findings are handled by the caller).

@@ -124,8 +124,6 @@ fn anchored_end(re: Option<&Regex>, data: &[u8], at: usize) -> Option<usize> {
 
 const B64: u8 = 1;
 const HEXC: u8 = 2;
-/// `U` (may start `U+XXXX`).
-const UCH: u8 = 4;
 /// `%` and `\` (may start a percent or unicode escape).
 const SPEC: u8 = 8;
 
@@ -140,9 +138,6 @@ static CLASS: [u8; 256] = {
         }
         if b.is_ascii_hexdigit() {
             t[i] |= HEXC;
-        }
-        if b == b'U' {
-            t[i] |= UCH;
         }
         if b == b'%' || b == b'\\' {
             t[i] |= SPEC;
@@ -161,31 +156,176 @@ fn run_len(data: &[u8], from: usize, class: u8) -> usize {
     k
 }
 
-/// Position of the first `U+` in `run` (a short identifier run; a plain loop beats a
-/// `memmem` searcher's set-up cost here).
-fn find_u_plus(run: &[u8]) -> Option<usize> {
-    run.windows(2).position(|w| w[0] == b'U' && w[1] == b'+')
+/// Per-position bit masks of a text, 64 positions a word (bit `k` of word `w` is position
+/// `64·w + k`).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Masks {
+    /// The byte is in `[\w/+-]` (the base64 alternative's class).
+    b64: Vec<u64>,
+    /// A run of at least 16 such bytes starts here.
+    run16: Vec<u64>,
+    /// The byte is `%` or `\`, or a `U` followed by `+`: a percent or unicode escape may
+    /// start here.
+    special: Vec<u64>,
+}
+
+/// Class bits of 64 bytes (`chunk` may be shorter at the end): `(b64, pct_or_backslash, u,
+/// plus)`.
+fn classify_scalar(chunk: &[u8]) -> (u64, u64, u64, u64) {
+    let (mut b, mut s, mut u, mut p) = (0u64, 0u64, 0u64, 0u64);
+    for (k, &c) in chunk.iter().enumerate() {
+        let bit = 1u64 << k;
+        if CLASS[c as usize] & B64 != 0 {
+            b |= bit;
+        }
+        if CLASS[c as usize] & SPEC != 0 {
+            s |= bit;
+        }
+        if c == b'U' {
+            u |= bit;
+        }
+        if c == b'+' {
+            p |= bit;
+        }
+    }
+    (b, s, u, p)
+}
+
+/// [`classify_scalar`] for a whole 64-byte chunk with SSE2 (always present on x86-64).
+#[cfg(target_arch = "x86_64")]
+fn classify64(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
+    use std::arch::x86_64::*;
+    let (mut b, mut s, mut u, mut p) = (0u64, 0u64, 0u64, 0u64);
+    for q in 0..4 {
+        // SAFETY: SSE2 is part of the x86-64 baseline; the load reads 16 bytes inside
+        // `chunk` (q·16 + 16 <= 64) and has no alignment requirement.
+        let (bm, sm, um, pm) = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().add(q * 16).cast());
+            let in_range = |x: __m128i, lo: u8, hi: u8| {
+                let lo = _mm_set1_epi8(lo as i8);
+                let hi = _mm_set1_epi8(hi as i8);
+                _mm_and_si128(
+                    _mm_cmpeq_epi8(_mm_max_epu8(x, lo), x),
+                    _mm_cmpeq_epi8(_mm_min_epu8(x, hi), x),
+                )
+            };
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', b'z');
+            let digit = in_range(v, b'0', b'9');
+            let punct = _mm_or_si128(
+                _mm_or_si128(eq(b'_'), eq(b'/')),
+                _mm_or_si128(eq(b'+'), eq(b'-')),
+            );
+            let b64 = _mm_or_si128(_mm_or_si128(alpha, digit), punct);
+            let spec = _mm_or_si128(eq(b'%'), eq(b'\\'));
+            (
+                _mm_movemask_epi8(b64) as u32 as u64,
+                _mm_movemask_epi8(spec) as u32 as u64,
+                _mm_movemask_epi8(eq(b'U')) as u32 as u64,
+                _mm_movemask_epi8(eq(b'+')) as u32 as u64,
+            )
+        };
+        b |= bm << (q * 16);
+        s |= sm << (q * 16);
+        u |= um << (q * 16);
+        p |= pm << (q * 16);
+    }
+    (b, s, u, p)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn classify64(chunk: &[u8; 64]) -> (u64, u64, u64, u64) {
+    classify_scalar(chunk)
+}
+
+impl Masks {
+    fn of(data: &[u8]) -> Masks {
+        let words = data.len().div_ceil(64);
+        let mut b64 = Vec::with_capacity(words);
+        let mut pct = Vec::with_capacity(words);
+        let mut u = Vec::with_capacity(words);
+        let mut plus = Vec::with_capacity(words);
+        for chunk in data.chunks(64) {
+            let (b, s, uu, p) = match <&[u8; 64]>::try_from(chunk) {
+                Ok(full) => classify64(full),
+                Err(_) => classify_scalar(chunk),
+            };
+            b64.push(b);
+            pct.push(s);
+            u.push(uu);
+            plus.push(p);
+        }
+        let next = |v: &[u64], w: usize| v.get(w + 1).copied().unwrap_or(0);
+        let mut run16 = Vec::with_capacity(words);
+        let mut special = Vec::with_capacity(words);
+        for w in 0..words {
+            // Bit k of `m` after the folds: positions k..k+15 are all in the class.
+            let lo = u128::from(b64[w]) | (u128::from(next(&b64, w)) << 64);
+            let mut m = lo & (lo >> 1);
+            m &= m >> 2;
+            m &= m >> 4;
+            m &= m >> 8;
+            run16.push(m as u64);
+            let plus_next = (plus[w] >> 1) | (next(&plus, w) << 63);
+            special.push(pct[w] | (u[w] & plus_next));
+        }
+        Masks {
+            b64,
+            run16,
+            special,
+        }
+    }
+
+    /// The first position at or after `from` where a candidate may start.
+    fn next_start(&self, from: usize) -> Option<usize> {
+        let mut w = from / 64;
+        let mut bits = self.run16.get(w)? | self.special[w];
+        bits &= u64::MAX << (from % 64);
+        loop {
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+            w += 1;
+            bits = self.run16.get(w)? | self.special[w];
+        }
+    }
+
+    /// Whether position `i` is in the base64 class.
+    fn is_b64(&self, i: usize) -> bool {
+        self.b64[i / 64] >> (i % 64) & 1 != 0
+    }
+
+    /// End of the run of base64-class bytes starting at `i` (`i` itself if none).
+    fn run_end(&self, i: usize) -> usize {
+        let mut w = i / 64;
+        let mut inv = !self.b64[w] & (u64::MAX << (i % 64));
+        loop {
+            if inv != 0 {
+                return w * 64 + inv.trailing_zeros() as usize;
+            }
+            w += 1;
+            match self.b64.get(w) {
+                Some(b) => inv = !b,
+                None => return w * 64,
+            }
+        }
+    }
 }
 
 /// All matches of gitleaks' combined encodings regex
 /// `(?P<percent>…)|(?P<unicode>…)|(?P<hex>[0-9A-Fa-f]{32,})|(?P<base64>[\w\/+-]{16,}={0,2})`
-/// (leftmost-first, non-overlapping) with their kind, computed by a linear byte scan: at each
-/// position the first alternative (in priority order) that matches there wins, and the
-/// leftmost position with any match is taken. Only `%`, `U+` and `\` positions need a regex;
-/// a base64-class run shorter than 16 bytes is skipped at once (neither hex nor base64 can
-/// start inside it; only a `U+` inside it can). Checked against the regex by a property test.
+/// (leftmost-first, non-overlapping) with their kind: at each position the first alternative
+/// (in priority order) that matches there wins, and the leftmost position with any match is
+/// taken. Only positions where a run of 16 base64-class bytes starts, or a `%`, `\` or `U+`,
+/// can start a match (a hex match is also a base64-class run of 16); bit masks of those
+/// (computed 16 bytes at a time) find them without looking at other bytes. Only `%`, `U+`
+/// and `\` positions need a regex. Checked against the regex by a property test.
 fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
     let n = data.len();
+    let masks = Masks::of(data);
     let mut out = Vec::new();
-    let mut i = 0usize;
-    while i < n {
-        // Tight skip over bytes that cannot start any alternative.
-        while i < n && CLASS[data[i] as usize] & (B64 | SPEC) == 0 {
-            i += 1;
-        }
-        if i >= n {
-            break;
-        }
+    let mut from = 0usize;
+    while let Some(i) = masks.next_start(from) {
         let b = data[i];
         let special = match b {
             b'%' => anchored_end(percent_regex(), data, i).map(|e| (PERCENT, e)),
@@ -197,48 +337,31 @@ fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
         };
         if let Some((kind, e)) = special {
             out.push((kind, Span::new(i, e)));
-            i = e;
+            from = e;
             continue;
         }
-        if CLASS[b as usize] & B64 == 0 {
-            i += 1;
+        if !masks.is_b64(i) {
+            from = i + 1;
             continue;
         }
-        // The run of base64-class bytes from `i`, noting whether it holds a `U`.
-        let mut run_end = i;
-        let mut seen = 0u8;
-        while run_end < n {
-            let c = CLASS[data[run_end] as usize];
-            if c & B64 == 0 {
-                break;
-            }
-            seen |= c;
-            run_end += 1;
-        }
-        if run_end - i >= 16 {
-            let hex_len = run_len(data, i, HEXC);
-            if hex_len >= 32 {
-                out.push((HEX, Span::new(i, i + hex_len)));
-                i += hex_len;
-                continue;
-            }
-            let mut e = run_end;
-            while e < n && e - run_end < 2 && data[e] == b'=' {
-                e += 1;
-            }
-            out.push((BASE64, Span::new(i, e)));
-            i = e;
+        let run_end = masks.run_end(i);
+        if run_end - i < 16 {
+            // A `U+` whose escape did not match, in a short run.
+            from = i + 1;
             continue;
         }
-        // Short run: skip to the next `U+` inside it, or past it.
-        i = if seen & UCH == 0 {
-            run_end
-        } else {
-            match find_u_plus(&data[i + 1..run_end]) {
-                Some(k) => i + 1 + k,
-                None => run_end,
-            }
-        };
+        let hex_len = run_len(data, i, HEXC);
+        if hex_len >= 32 {
+            out.push((HEX, Span::new(i, i + hex_len)));
+            from = i + hex_len;
+            continue;
+        }
+        let mut e = run_end;
+        while e < n && e - run_end < 2 && data[e] == b'=' {
+            e += 1;
+        }
+        out.push((BASE64, Span::new(i, e)));
+        from = e;
     }
     out
 }
@@ -284,26 +407,26 @@ fn precedence(kind: u8) -> u8 {
 
 /// Cheap test: could `data` contain anything the decoder would try to decode?
 pub(crate) fn may_contain_encoded(data: &[u8]) -> bool {
-    let mut run = 0usize;
-    for (i, &b) in data.iter().enumerate() {
-        let next = data.get(i + 1).copied().unwrap_or(0);
-        match b {
-            b'%' if next.is_ascii_hexdigit()
-                && data.get(i + 2).is_some_and(u8::is_ascii_hexdigit) =>
-            {
+    let masks = Masks::of(data);
+    if masks.run16.iter().any(|&w| w != 0) {
+        return true;
+    }
+    for (w, &bits) in masks.special.iter().enumerate() {
+        let mut bits = bits;
+        while bits != 0 {
+            let i = w * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let next = data.get(i + 1).copied().unwrap_or(0);
+            let hit = match data[i] {
+                b'%' => {
+                    next.is_ascii_hexdigit() && data.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+                }
+                b'\\' => matches!(next, b'u' | b'U' | b'\\'),
+                _ => true, // `U+`
+            };
+            if hit {
                 return true;
             }
-            b'\\' if matches!(next, b'u' | b'U' | b'\\') => return true,
-            b'U' if next == b'+' => return true,
-            _ => {}
-        }
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'+' | b'-') {
-            run += 1;
-            if run >= 16 {
-                return true;
-            }
-        } else {
-            run = 0;
         }
     }
     false
@@ -652,6 +775,35 @@ mod tests {
         ) {
             let text: Vec<u8> = toks.iter().flat_map(|&i| PIECES[i].bytes()).collect();
             proptest::prop_assert_eq!(candidates(&text), candidates_regex(&text), "{:?}", String::from_utf8_lossy(&text));
+        }
+
+        /// The SSE2 classifier agrees with the byte-table one on every byte value.
+        #[test]
+        fn simd_classes_equal_scalar(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 64)) {
+            let chunk: &[u8; 64] = bytes.as_slice().try_into().unwrap();
+            proptest::prop_assert_eq!(classify64(chunk), classify_scalar(chunk));
+        }
+
+        /// The mask-based `may_contain_encoded` agrees with a direct byte scan.
+        #[test]
+        fn may_contain_encoded_equals_byte_scan(
+            toks in proptest::collection::vec(0usize..PIECES.len(), 0..40)
+        ) {
+            let text: Vec<u8> = toks.iter().flat_map(|&i| PIECES[i].bytes()).collect();
+            let mut run = 0usize;
+            let mut expect = false;
+            for (i, &b) in text.iter().enumerate() {
+                let next = text.get(i + 1).copied().unwrap_or(0);
+                expect |= match b {
+                    b'%' => next.is_ascii_hexdigit() && text.get(i + 2).is_some_and(u8::is_ascii_hexdigit),
+                    b'\\' => matches!(next, b'u' | b'U' | b'\\'),
+                    b'U' => next == b'+',
+                    _ => false,
+                };
+                run = if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'+' | b'-') { run + 1 } else { 0 };
+                expect |= run >= 16;
+            }
+            proptest::prop_assert_eq!(may_contain_encoded(&text), expect);
         }
     }
 

@@ -3,16 +3,14 @@
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex_automata::Input;
 
 use super::compiled::{AllowRt, RuleRegex, RuleRt};
 use super::decode::{self, Decoder, Segment, Span};
 use super::entropy::shannon_entropy;
 use super::filter::{drop_generic_duplicates, redact_finding};
+use super::keywords::KeywordSet;
 use super::location::{location, newline_offsets};
 use super::{DetectOptions, Fragment};
 use crate::report::finding::{Finding, secret_fingerprint};
@@ -30,111 +28,6 @@ thread_local! {
     static HITS: RefCell<Vec<Hit>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The keyword automaton: a noncontiguous NFA (cheapest to build, used for small inputs) and a DFA
-/// (about three times faster, costs milliseconds to build) built on the first large input.
-/// Both report the same matches with the same pattern ids. Until the first
-/// [`SMALL_PATH_BUDGET`] bytes have been scanned, small inputs are searched keyword by keyword
-/// with `memmem` instead, so a short-lived process never pays for building the NFA.
-#[derive(Debug)]
-struct Keywords {
-    nfa: OnceLock<Option<AhoCorasick>>,
-    dfa: OnceLock<Option<AhoCorasick>>,
-    patterns: Vec<String>,
-    /// `patterns`, ASCII-lowercased (the automata match ASCII-case-insensitively).
-    lowered: Vec<Vec<u8>>,
-    /// Bytes searched by the keyword-by-keyword path so far.
-    small_bytes: AtomicUsize,
-}
-
-/// Inputs at least this long use the DFA.
-const DFA_MIN_INPUT: usize = 32 * 1024;
-/// Inputs at most this long may use the keyword-by-keyword path.
-const SMALL_INPUT: usize = 4 * 1024;
-/// Total bytes the keyword-by-keyword path may search before the NFA is built.
-const SMALL_PATH_BUDGET: usize = 64 * 1024;
-
-impl Keywords {
-    fn new(patterns: Vec<String>) -> Keywords {
-        let lowered = patterns
-            .iter()
-            .map(|p| p.to_ascii_lowercase().into_bytes())
-            .collect();
-        Keywords {
-            nfa: OnceLock::new(),
-            dfa: OnceLock::new(),
-            patterns,
-            lowered,
-            small_bytes: AtomicUsize::new(0),
-        }
-    }
-
-    fn build(&self, kind: AhoCorasickKind) -> Option<AhoCorasick> {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(kind))
-            .build(&self.patterns)
-            .ok()
-    }
-
-    /// The automaton for an input of `len` bytes, or `None` when the keyword-by-keyword path
-    /// is to be used (small input within the budget, or an automaton that failed to build).
-    fn automaton(&self, len: usize) -> Option<&AhoCorasick> {
-        if len <= SMALL_INPUT
-            && self.nfa.get().is_none()
-            && self.small_bytes.fetch_add(len, Ordering::Relaxed) + len <= SMALL_PATH_BUDGET
-        {
-            return None;
-        }
-        let nfa = || {
-            self.nfa
-                .get_or_init(|| self.build(AhoCorasickKind::NoncontiguousNFA))
-                .as_ref()
-        };
-        if len < DFA_MIN_INPUT {
-            return nfa();
-        }
-        self.dfa
-            .get_or_init(|| self.build(AhoCorasickKind::DFA))
-            .as_ref()
-            .or_else(nfa)
-    }
-
-    /// Every (overlapping) keyword occurrence in `text` as `(pattern, start, end)`, in no
-    /// particular order.
-    fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        if let Some(ac) = self.automaton(text.len()) {
-            for m in ac.find_overlapping_iter(text) {
-                f(m.pattern().as_usize(), m.start(), m.end());
-            }
-            return;
-        }
-        let low = text.to_ascii_lowercase();
-        for (pid, p) in self.lowered.iter().enumerate() {
-            if p.is_empty() || p.len() > low.len() {
-                continue;
-            }
-            let finder = memchr::memmem::Finder::new(p);
-            let mut pos = 0usize;
-            while let Some(i) = finder.find(&low[pos..]) {
-                f(pid, pos + i, pos + i + p.len());
-                pos += i + 1;
-            }
-        }
-    }
-
-    /// Whether any keyword occurs in `text`.
-    fn is_match(&self, text: &[u8]) -> bool {
-        if let Some(ac) = self.automaton(text.len()) {
-            return ac.is_match(text);
-        }
-        let low = text.to_ascii_lowercase();
-        self.lowered
-            .iter()
-            .any(|p| !p.is_empty() && memchr::memmem::find(&low, p).is_some())
-    }
-}
-
 /// The marker that suppresses a finding on its line.
 const ALLOW_MARKER: &[u8] = b"gitleaks:allow";
 
@@ -150,7 +43,7 @@ pub struct Detector {
     rules: Vec<RuleRt>,
     active: Vec<bool>,
     by_id: HashMap<String, usize>,
-    prefilter: Option<Keywords>,
+    prefilter: Option<KeywordSet>,
     pattern_rules: Vec<Vec<u32>>,
     has_keywordless_regex_rule: bool,
     global: Vec<AllowRt>,
@@ -238,9 +131,7 @@ impl Detector {
         let prefilter = if patterns.is_empty() {
             None
         } else {
-            Some(Keywords::new(
-                patterns.iter().map(|p| p.to_string()).collect(),
-            ))
+            Some(KeywordSet::new(&patterns))
         };
         let global = config.allowlists().iter().map(AllowRt::new).collect();
         let config_path = config
@@ -761,19 +652,13 @@ pub fn windowed_vs_full(
     let kws: Vec<&String> = keywords.iter().filter(|k| !k.is_empty()).collect();
     let mut hits = Vec::new();
     if !kws.is_empty() {
-        let ac = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&kws)
-            .ok()?;
-        for m in ac.find_overlapping_iter(text) {
+        KeywordSet::new(&kws).for_each(text, |_, start, end| {
             hits.push(Hit {
                 rule: 0,
-                start: m.start(),
-                end: m.end(),
+                start,
+                end,
             });
-        }
+        });
         hits.sort_unstable_by_key(|h| (h.start, h.end));
     }
     let strategy = if kws.is_empty() && rx.plan.windowed() {
@@ -787,33 +672,4 @@ pub fn windowed_vs_full(
         .map(|m| (m.start(), m.end()))
         .collect();
     Some((rx.plan.windowed(), strategy, full))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The keyword-by-keyword path reports exactly the automaton's overlapping matches.
-    #[test]
-    fn small_keyword_path_equals_automaton() {
-        let kws: Vec<String> = ["key", "KeY_id", "aa", "a", "tok", "token", "ßx", "\u{e9}t"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let text = "API_KEY_ID=aaa token TOKEN tOk \u{e9}t \u{c9}T ßX key".as_bytes();
-        let kw = Keywords::new(kws);
-        let mut small = Vec::new();
-        kw.for_each(text, |p, s, e| small.push((p, s, e)));
-        let ac = kw.build(AhoCorasickKind::NoncontiguousNFA).unwrap();
-        let mut full: Vec<(usize, usize, usize)> = ac
-            .find_overlapping_iter(text)
-            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-            .collect();
-        small.sort_unstable();
-        full.sort_unstable();
-        assert!(full.len() > 10);
-        assert_eq!(small, full);
-        assert!(kw.is_match(b"xx TOKEN"));
-        assert!(!kw.is_match(b"nothing here"));
-    }
 }

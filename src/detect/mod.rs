@@ -17,6 +17,7 @@ mod engine;
 mod entropy;
 mod filter;
 pub mod ignore;
+mod keywords;
 mod location;
 mod plan;
 

@@ -260,6 +260,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
 
     // Blob-once scan.
     let jobs = engine::group(changes, &engine::PackOrder::load(&ts.to_thread_local()));
+    engine::release_free_heap();
     if timing {
         eprintln!(
             "timing: grouped {} jobs ({})",

@@ -25,13 +25,13 @@
 //!   address) while the limiter runs;
 //! * a failed `madvise` is ignored: it only means the pages stay resident.
 //!
-//! `PORTCULLIS_PACK_RESIDENT_MB` sets the budget (default 192; 0 disables the limiter). Only
+//! `PORTCULLIS_PACK_RESIDENT_MB` sets the budget (default 128; 0 disables the limiter). Only
 //! Linux is supported; elsewhere the limiter does nothing.
 
 use std::path::{Path, PathBuf};
 
 /// Default budget of file-backed resident memory before pack pages are released.
-const DEFAULT_BUDGET_MB: u64 = 192;
+const DEFAULT_BUDGET_MB: u64 = 128;
 /// How often the watcher looks at the process' resident memory.
 const INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 

@@ -93,6 +93,18 @@ fn range_scan_reports_only_feature_secret_with_exact_location() {
         run(&r, &["--range", "main..feature", "--exit-code", "7"]).code,
         7
     );
+    // gitleaks' --log-opts: revisions and --all; unsupported options are errors.
+    let lo = run(&r, &["--log-opts", "main..feature"]);
+    assert_eq!(lo.code, 1, "{}", lo.stderr);
+    assert_eq!(lo.findings.len(), 1, "{:?}", lo.findings);
+    assert_eq!(field(&lo.findings[0], "Secret"), new);
+    let lo_all = run(&r, &["--log-opts=--all"]);
+    assert_eq!(lo_all.code, 1, "{}", lo_all.stderr);
+    assert_eq!(lo_all.findings.len(), 2);
+    let lo_bad = run(&r, &["--log-opts", "--since=2020-01-01"]);
+    assert_eq!(lo_bad.code, 2);
+    assert!(lo_bad.stderr.contains("--since"), "{}", lo_bad.stderr);
+
     // A missing ref is an error naming it.
     let bad = run(&r, &["--range", "main..nosuchbranch"]);
     assert_eq!(bad.code, 2);

@@ -22,6 +22,16 @@ pub struct GitArgs {
     /// several separated by spaces. Repeatable.
     #[arg(long = "range", value_name = "REVSPEC")]
     pub range: Vec<String>,
+    /// gitleaks' `--log-opts` (git-log options), subset: revisions and ranges (`A..B`,
+    /// `A...B`, `REV`, `^REV`), `--all`, and the no-ops `--full-history`, `-p`/`--patch`,
+    /// `-U0`. Any other option (e.g. `--since`, `--author`, `-- PATH`) is an error.
+    #[arg(
+        long = "log-opts",
+        value_name = "OPTS",
+        allow_hyphen_values = true,
+        conflicts_with_all = ["range", "since_commit", "staged", "uncommitted"]
+    )]
+    pub log_opts: Option<String>,
     /// Scan the staged changes (index against HEAD), e.g. in a pre-commit hook.
     #[arg(long, conflicts_with_all = ["range", "since_commit", "uncommitted"])]
     pub staged: bool,
@@ -55,10 +65,17 @@ pub fn run(args: GitArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return super::fail(e),
     };
+    let mut revs = args.range.clone();
+    if let Some(text) = &args.log_opts {
+        match parse_log_opts(text) {
+            Ok(r) => revs = r,
+            Err(e) => return super::fail(e),
+        }
+    }
     let history = !args.staged && !args.uncommitted;
-    let all_refs = history && args.range.is_empty() && args.since_commit.is_none();
+    let all_refs = history && revs.is_empty() && args.since_commit.is_none();
     let opts = GitScanOptions {
-        revs: args.range.clone(),
+        revs,
         dedup: if args.no_dedup {
             false
         } else {
@@ -106,4 +123,55 @@ pub fn run(args: GitArgs) -> i32 {
         elapsed: start.elapsed(),
     };
     scan::emit(common, detector.config(), &suppressions, outcome)
+}
+
+/// The revisions named by a gitleaks `--log-opts` string (empty = all refs), or an error naming
+/// the first unsupported option.
+fn parse_log_opts(text: &str) -> Result<Vec<String>, String> {
+    let mut revs = Vec::new();
+    let mut all = false;
+    for tok in text.split_whitespace() {
+        match tok {
+            "--all" => all = true,
+            "--full-history" | "-p" | "--patch" | "-U0" | "--unified=0" => {}
+            "--" => {
+                return Err(
+                    "--log-opts: path limiting (`-- PATH`) is not supported; scan the whole history or use --range".into(),
+                );
+            }
+            t if t.starts_with('-') => {
+                return Err(format!(
+                    "--log-opts: unsupported git-log option {t:?} (supported: revisions and ranges such as A..B, A...B, ^REV, and --all)"
+                ));
+            }
+            t => revs.push(t.to_string()),
+        }
+    }
+    if all && !revs.is_empty() {
+        return Err(format!(
+            "--log-opts: --all cannot be combined with revisions ({}); use --all alone or the revisions alone",
+            revs.join(" ")
+        ));
+    }
+    Ok(revs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_log_opts;
+
+    #[test]
+    fn log_opts_subset() {
+        assert_eq!(parse_log_opts("--all"), Ok(vec![]));
+        assert_eq!(parse_log_opts(""), Ok(vec![]));
+        assert_eq!(
+            parse_log_opts(" -p --full-history  main..feature ^old "),
+            Ok(vec!["main..feature".to_string(), "^old".to_string()])
+        );
+        assert!(
+            parse_log_opts("--since=2024-01-01").is_err_and(|e| e.contains("--since=2024-01-01"))
+        );
+        assert!(parse_log_opts("HEAD -- src").is_err_and(|e| e.contains("-- PATH")));
+        assert!(parse_log_opts("--all main").is_err_and(|e| e.contains("--all")));
+    }
 }

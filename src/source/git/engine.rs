@@ -338,19 +338,29 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
 }
 
 /// A memory-capped delta-base cache per thread (gix's default keeps 64 small entries), so
-/// delta chains of successive blob versions are not re-inflated from their base each time.
-/// `PORTCULLIS_PACK_CACHE_MB` overrides the size (0 = gix's default).
-pub(crate) fn set_pack_cache(repo: &mut gix::Repository) {
-    let mb: usize = std::env::var("PORTCULLIS_PACK_CACHE_MB")
+/// delta chains of successive object versions are not re-inflated from their base each time.
+/// The environment variable `var` overrides `default_mb` (0 = gix's default cache).
+pub(crate) fn set_pack_cache(repo: &mut gix::Repository, var: &str, default_mb: usize) {
+    let mb: usize = std::env::var(var)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(64);
+        .unwrap_or(default_mb);
     if mb > 0 {
         repo.objects.set_pack_cache(move || {
             Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
                 mb << 20,
             ))
         });
+    }
+}
+
+/// Give the heap pages freed by the tree-diff phase back to the system before the blob phase
+/// (glibc keeps freed memory in its per-thread arenas otherwise).
+pub(crate) fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused memory of the allocator to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -366,7 +376,8 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
     rayon::broadcast(|_| {
         let mut repo = ts.to_thread_local();
         repo.object_cache_size_if_unset(4 << 20);
-        set_pack_cache(&mut repo);
+        // 32 MB per thread: 64 MB saved no measurable CPU but cost ~110 MB of heap.
+        set_pack_cache(&mut repo, "PORTCULLIS_PACK_CACHE_MB", 32);
         let mut out = Outcome::default();
         loop {
             let start = next.fetch_add(CHUNK, Ordering::Relaxed);

@@ -28,6 +28,7 @@ mod error;
 mod lines;
 mod meta;
 mod progress;
+mod resident;
 mod revs;
 mod walk;
 mod worktree;
@@ -241,14 +242,16 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
 
     // Tree diffs.
     let ts = repo.into_sync();
+    let limiter = resident::PackPageLimiter::start(&ts);
     progress.phase("commits", commits.len() as u64);
     let t1 = std::time::Instant::now();
     let (changes, errors, counts) = changes::collect(&ts, &commits, &shallow, &progress);
     if timing {
         eprintln!(
-            "timing: tree diffs {} changes {:?}",
+            "timing: tree diffs {} changes {:?} ({})",
             changes.len(),
-            t1.elapsed()
+            t1.elapsed(),
+            resident::memory_summary()
         );
     }
     report.errors.extend(errors);
@@ -257,6 +260,14 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
 
     // Blob-once scan.
     let jobs = engine::group(changes, &engine::PackOrder::load(&ts.to_thread_local()));
+    engine::release_free_heap();
+    if timing {
+        eprintln!(
+            "timing: grouped {} jobs ({})",
+            jobs.len(),
+            resident::memory_summary()
+        );
+    }
     let commit_hex: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
     let ctx = engine::Ctx {
         scanner,
@@ -270,8 +281,14 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     let t2 = std::time::Instant::now();
     let out = engine::run(&ts, &jobs, &ctx);
     progress.finish();
+    let releases = limiter.stop();
     if timing {
-        eprintln!("timing: blobs {} jobs {:?}", jobs.len(), t2.elapsed());
+        eprintln!(
+            "timing: blobs {} jobs {:?} ({}; pack pages released {releases}x)",
+            jobs.len(),
+            t2.elapsed(),
+            resident::memory_summary()
+        );
     }
 
     // Metadata, dedup, order.

@@ -15,8 +15,11 @@ mkdir -p expected
 grep -v '^#' runs.txt | while read -r name config flags; do
   [ -n "$name" ] || continue
   out=expected/$name.json
+  # config "-": no --config flag (tree/.gitleaks.toml is discovered)
+  cfgflag=(--config "$config")
+  [ "$config" = "-" ] && cfgflag=()
   # shellcheck disable=SC2086 # flags are split on purpose
-  "$gitleaks" dir tree --config "$config" $flags --report-format json --report-path "$out.tmp" \
+  "$gitleaks" dir tree "${cfgflag[@]}" $flags --report-format json --report-path "$out.tmp" \
     --no-banner --log-level error --exit-code 0 </dev/null
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.sort(key=lambda f:(f["File"],f["StartLine"],f["StartColumn"],f["RuleID"],f["Secret"],f["Match"],",".join(f["Tags"]))); json.dump(d,open(sys.argv[2],"w"),indent=1,ensure_ascii=False); open(sys.argv[2],"a").write("\n")' "$out.tmp" "$out"
   rm -f "$out.tmp"

@@ -5,7 +5,7 @@
 //! (`expected/<run>.json`, recorded by `record.sh`). This test runs `portcullis scan dir` with
 //! the same arguments from the same working directory and requires the same findings, compared
 //! as multisets of (File, RuleID, StartLine, EndLine, StartColumn, EndColumn, Secret, Match,
-//! Fingerprint, Description, Tags, Entropy).
+//! Fingerprint, Description, Tags, Entropy, SymlinkFile).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,20 +14,23 @@ use std::process::Command;
 use serde_json::Value;
 
 /// The compared fields of one finding, in a sortable form.
-type Key = (
-    String,      // File
-    String,      // RuleID
-    i64,         // StartLine
-    i64,         // EndLine
-    i64,         // StartColumn
-    i64,         // EndColumn
-    String,      // Secret
-    String,      // Match
-    String,      // Fingerprint
-    String,      // Description
-    Vec<String>, // Tags
-    String,      // Entropy, as the float32 value printed with 4 decimals
-);
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    file: String,
+    rule_id: String,
+    start_line: i64,
+    end_line: i64,
+    start_column: i64,
+    end_column: i64,
+    secret: String,
+    matched: String,
+    fingerprint: String,
+    description: String,
+    tags: Vec<String>,
+    /// The float32 value printed with 4 decimals.
+    entropy: String,
+    symlink_file: String,
+}
 
 fn diff_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/gitleaks-diff")
@@ -73,20 +76,21 @@ fn keys(report: &Value) -> Vec<Key> {
                 .map(|t| t.as_str().expect("tag").to_owned())
                 .collect();
             let entropy = f["Entropy"].as_f64().expect("Entropy") as f32;
-            (
-                str_field(f, "File"),
-                str_field(f, "RuleID"),
-                int_field(f, "StartLine"),
-                int_field(f, "EndLine"),
-                int_field(f, "StartColumn"),
-                int_field(f, "EndColumn"),
-                str_field(f, "Secret"),
-                str_field(f, "Match"),
-                str_field(f, "Fingerprint"),
-                str_field(f, "Description"),
+            Key {
+                file: str_field(f, "File"),
+                rule_id: str_field(f, "RuleID"),
+                start_line: int_field(f, "StartLine"),
+                end_line: int_field(f, "EndLine"),
+                start_column: int_field(f, "StartColumn"),
+                end_column: int_field(f, "EndColumn"),
+                secret: str_field(f, "Secret"),
+                matched: str_field(f, "Match"),
+                fingerprint: str_field(f, "Fingerprint"),
+                description: str_field(f, "Description"),
                 tags,
-                format!("{entropy:.4}"),
-            )
+                entropy: format!("{entropy:.4}"),
+                symlink_file: str_field(f, "SymlinkFile"),
+            }
         })
         .collect();
     out.sort();
@@ -131,8 +135,20 @@ fn show(keys: &[Key]) -> String {
     keys.iter()
         .map(|k| {
             format!(
-                "    {} {} L{}-{} C{}-{} secret={:?} match={:?} fp={} desc={:?} tags={:?} entropy={}",
-                k.0, k.1, k.2, k.3, k.4, k.5, k.6, k.7, k.8, k.9, k.10, k.11
+                "    {} {} L{}-{} C{}-{} secret={:?} match={:?} fp={} desc={:?} tags={:?} entropy={} symlink={:?}",
+                k.file,
+                k.rule_id,
+                k.start_line,
+                k.end_line,
+                k.start_column,
+                k.end_column,
+                k.secret,
+                k.matched,
+                k.fingerprint,
+                k.description,
+                k.tags,
+                k.entropy,
+                k.symlink_file
             )
         })
         .collect::<Vec<_>>()
@@ -186,13 +202,13 @@ fn portcullis_reports_what_gitleaks_8_30_1_reports() {
         let missing = missing_from(&expected, &actual);
         let (improvements, extra): (Vec<Key>, Vec<Key>) = missing_from(&actual, &expected)
             .into_iter()
-            .partition(|k| is_documented_improvement(&k.0));
+            .partition(|k| is_documented_improvement(&k.file));
         // The improvements are real: the `rules` run reports both deliberate extras.
         if name == "rules" {
             for file in [ZIP_MEMBER, BINARY_FILE] {
                 if !improvements
                     .iter()
-                    .any(|k| k.0 == file && k.1 == "acme-key")
+                    .any(|k| k.file == file && k.rule_id == "acme-key")
                 {
                     failures.push(format!("run {name}: portcullis did not report {file}"));
                 }

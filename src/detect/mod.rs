@@ -19,6 +19,7 @@ mod filter;
 pub mod ignore;
 mod location;
 mod plan;
+mod utf8;
 
 pub use engine::{Detector, windowed_vs_full};
 pub use entropy::shannon_entropy;

@@ -1,19 +1,32 @@
 #!/usr/bin/env python3
 """Runs gitleaks 8.30.1 and portcullis with rules/default.toml over the rule examples.
 
-Usage: python3 testdata/gitleaks-diff/default-rules.py GITLEAKS PORTCULLIS [WORKDIR]
+Usage: python3 testdata/gitleaks-diff/default-rules.py GITLEAKS PORTCULLIS [WORKDIR] [--mutate]
 
 Each example of testdata/rules/<id>.toml becomes a file WORKDIR/ex/<id>/tp<N>.txt (or fp<N>.txt);
 each example path becomes an empty-ish file under WORKDIR/ex/<id>/paths/. Both tools scan
 WORKDIR/ex with --config rules/default.toml; findings are compared as multisets of
 (File, RuleID, StartLine, EndLine, StartColumn, EndColumn, Secret, Match, Fingerprint) and the
 differences are printed. Exit status 0 even when they differ (this is a report, not a gate).
+With --mutate, every example is also written in 15 variants (prefix/suffix characters, JSON,
+base64, hex, percent-encoding, upper/lower case, CRLF, tabs, split over two lines, doubled,
+surrounded by non-ASCII letters, `_` -> `-`), one file per rule.
 """
-import collections, json, os, subprocess, sys, tempfile, tomllib
+import base64, collections, json, os, subprocess, sys, tempfile, tomllib
 
 root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-gitleaks, portcullis = sys.argv[1], sys.argv[2]
-work = sys.argv[3] if len(sys.argv) > 3 else tempfile.mkdtemp()
+mutate = "--mutate" in sys.argv
+argv = [a for a in sys.argv if a != "--mutate"]
+gitleaks, portcullis = argv[1], argv[2]
+work = argv[3] if len(argv) > 3 else tempfile.mkdtemp()
+VARIANTS = [
+    lambda s: "x" + s, lambda s: s + "x", lambda s: '{"k": "%s"}' % s.replace('"', '\\"'),
+    lambda s: base64.b64encode(s.encode()).decode(), lambda s: s.upper(), lambda s: s.lower(),
+    lambda s: "line one\r\n" + s + "\r\n", lambda s: s.replace(" ", "\t"),
+    lambda s: s.replace("=", ": "), lambda s: s[: len(s) // 2] + "\n" + s[len(s) // 2 :],
+    lambda s: s + s, lambda s: "".join("%%%02x" % b for b in s.encode()),
+    lambda s: s.encode().hex(), lambda s: "\u00e9" + s + "\u00fc", lambda s: s.replace("_", "-"),
+]
 ex = os.path.join(work, "ex")
 rules_dir = os.path.join(root, "testdata", "rules")
 for name in sorted(os.listdir(rules_dir)):
@@ -26,6 +39,11 @@ for name in sorted(os.listdir(rules_dir)):
             p = os.path.join(ex, rid, f"{kind}{i}.txt")
             os.makedirs(os.path.dirname(p), exist_ok=True)
             open(p, "w").write(text + "\n")
+        if mutate:
+            p = os.path.join(ex, rid, f"{kind}-mutated.txt")
+            os.makedirs(os.path.dirname(p), exist_ok=True)
+            texts = [v(t) for t in d.get(kind, []) for v in VARIANTS]
+            open(p, "w", newline="").write("\n\n".join(texts) + "\n")
         for i, path in enumerate(d.get(kind + "_paths", [])):
             p = os.path.join(ex, rid, "paths", kind, path)
             os.makedirs(os.path.dirname(p), exist_ok=True)

@@ -2,6 +2,8 @@
 //! them on stable over every file in `fuzz/corpus/` and `fuzz/regressions/`): the same code
 //! runs under libFuzzer and in `cargo test`.
 
+#![allow(dead_code)] // each fuzz target uses one of the checks
+
 use std::path::Path;
 use std::sync::OnceLock;
 

@@ -156,16 +156,23 @@ fn show(keys: &[Key]) -> String {
 }
 
 fn run_portcullis(config: &str, flags: &[String], report: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .current_dir(diff_dir())
-        .args(["scan", "dir", "tree"])
-        .args(if config == "-" {
-            vec![]
-        } else {
-            vec!["--config", config]
-        })
-        .args(flags)
-        .args(["--report-format", "json", "--report-path"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.current_dir(diff_dir());
+    // `<FILE`: `scan stdin` with FILE as standard input, else `scan dir tree FLAGS`.
+    let stdin_file = flags.first().and_then(|f| f.strip_prefix('<'));
+    match stdin_file {
+        Some(file) => {
+            let input = std::fs::File::open(diff_dir().join(file)).expect("stdin input");
+            cmd.args(["scan", "stdin"]).stdin(input);
+        }
+        None => {
+            cmd.args(["scan", "dir", "tree"]).args(flags);
+        }
+    }
+    if config != "-" {
+        cmd.args(["--config", config]);
+    }
+    cmd.args(["--report-format", "json", "--report-path"])
         .arg(report)
         .args(["--exit-code", "0", "-q"])
         .env_remove("PORTCULLIS_CONFIG")

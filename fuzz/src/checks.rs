@@ -51,10 +51,12 @@ pub fn config_parse(data: &[u8]) {
 /// The detector with the embedded default rules (built once).
 fn default_detector() -> &'static Detector {
     static D: OnceLock<Detector> = OnceLock::new();
-    D.get_or_init(|| match Detector::new(Config::embedded_default(), DetectOptions::default()) {
-        Ok(d) => d,
-        Err(e) => panic!("the embedded default config must build: {e}"),
-    })
+    D.get_or_init(
+        || match Detector::new(Config::embedded_default(), DetectOptions::default()) {
+            Ok(d) => d,
+            Err(e) => panic!("the embedded default config must build: {e}"),
+        },
+    )
 }
 
 /// Arbitrary bytes through the detector with the embedded default rules (decoding on):
@@ -78,7 +80,10 @@ pub fn detector_bytes(data: &[u8]) {
         assert!(
             regex_findings.is_empty(),
             "might_match said false but scan found {:?}",
-            regex_findings.iter().map(|f| &f.rule_id).collect::<Vec<_>>()
+            regex_findings
+                .iter()
+                .map(|f| &f.rule_id)
+                .collect::<Vec<_>>()
         );
     }
 }
@@ -89,7 +94,11 @@ fn check_findings(text: &[u8], out: &[Finding]) {
     for f in out {
         if f.start_line == 0 {
             // path-only finding
-            assert_eq!(f.end_line, 0, "path finding with an end line: {}", f.rule_id);
+            assert_eq!(
+                f.end_line, 0,
+                "path finding with an end line: {}",
+                f.rule_id
+            );
             continue;
         }
         assert!(
@@ -99,7 +108,12 @@ fn check_findings(text: &[u8], out: &[Finding]) {
             f.start_line,
             f.end_line
         );
-        assert!(f.end_line <= lines, "{}: line {} of {lines}", f.rule_id, f.end_line);
+        assert!(
+            f.end_line <= lines,
+            "{}: line {} of {lines}",
+            f.rule_id,
+            f.end_line
+        );
         assert!(!f.fingerprint.is_empty(), "{}: no fingerprint", f.rule_id);
     }
 }

@@ -18,10 +18,16 @@ grep -v '^#' runs.txt | while read -r name config flags; do
   # config "-": no --config flag (tree/.gitleaks.toml is discovered)
   cfgflag=(--config "$config")
   [ "$config" = "-" ] && cfgflag=()
-  # shellcheck disable=SC2086 # flags are split on purpose
-  "$gitleaks" dir tree "${cfgflag[@]}" $flags --report-format json --report-path "$out.tmp" \
-    --no-banner --log-level error --exit-code 0 </dev/null
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.sort(key=lambda f:(f["File"],f["StartLine"],f["StartColumn"],f["RuleID"],f["Secret"],f["Match"],",".join(f["Tags"]))); json.dump(d,open(sys.argv[2],"w"),indent=1,ensure_ascii=False); open(sys.argv[2],"a").write("\n")' "$out.tmp" "$out"
+  # flags "<FILE": `gitleaks stdin` with FILE as standard input instead of `dir tree`
+  if [[ "$flags" == "<"* ]]; then
+    "$gitleaks" stdin "${cfgflag[@]}" --report-format json --report-path "$out.tmp" \
+      --no-banner --log-level error --exit-code 0 <"${flags#<}"
+  else
+    # shellcheck disable=SC2086 # flags are split on purpose
+    "$gitleaks" dir tree "${cfgflag[@]}" $flags --report-format json --report-path "$out.tmp" \
+      --no-banner --log-level error --exit-code 0 </dev/null
+  fi
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.sort(key=lambda f:(f["File"],f["StartLine"],f["StartColumn"],f["RuleID"],f["Secret"],f["Match"],",".join(f["Tags"]),f["SymlinkFile"])); json.dump(d,open(sys.argv[2],"w"),indent=1,ensure_ascii=False); open(sys.argv[2],"a").write("\n")' "$out.tmp" "$out"
   rm -f "$out.tmp"
   echo "$name: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$out") findings"
 done

@@ -356,6 +356,7 @@ impl Detector {
         }
         let first_new = out.len();
         for (s, e) in matches {
+            let (s, e) = super::utf8::widen(pass.text, s, e);
             if let Some(f) = self.build_finding(ctx, ri, rx, pass, s, e) {
                 out.push(f);
             }

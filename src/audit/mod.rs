@@ -225,6 +225,34 @@ pub struct SourceInfo {
     pub error: Option<String>,
 }
 
+impl SourceInfo {
+    /// A source that was read successfully, with nothing else known yet.
+    pub fn new(
+        name: impl Into<String>,
+        kind: impl Into<String>,
+        location: impl Into<String>,
+    ) -> SourceInfo {
+        SourceInfo {
+            name: name.into(),
+            kind: kind.into(),
+            location: location.into(),
+            commit: None,
+            date: None,
+            license: None,
+            advisories: None,
+            ok: true,
+            error: None,
+        }
+    }
+
+    /// The same source, marked as unusable for the reason `error`.
+    pub fn failed(mut self, error: impl std::fmt::Display) -> SourceInfo {
+        self.ok = false;
+        self.error = Some(error.to_string());
+        self
+    }
+}
+
 /// One reported advisory for one locked package.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditFinding {

@@ -83,32 +83,22 @@ pub fn load_cache(dir: &Path, wanted: &Wanted, out: &mut LoadedSources) {
     let meta = match read_meta(dir) {
         Ok(m) => m,
         Err(e) => {
-            out.infos.push(SourceInfo {
-                name: "cache".into(),
-                kind: "cache".into(),
-                location: dir.display().to_string(),
-                commit: None,
-                date: None,
-                license: None,
-                advisories: None,
-                ok: false,
-                error: Some(e),
-            });
+            out.infos
+                .push(SourceInfo::new("cache", "cache", dir.display().to_string()).failed(e));
             return;
         }
     };
     for s in &meta.sources {
         let path = dir.join(&s.path);
         let mut info = SourceInfo {
-            name: s.name.clone(),
-            kind: format!("cache:{}", s.kind),
-            location: path.display().to_string(),
             commit: s.commit.clone(),
             date: Some(meta.updated.clone()),
             license: Some(s.license.clone()),
-            advisories: None,
-            ok: true,
-            error: None,
+            ..SourceInfo::new(
+                s.name.clone(),
+                format!("cache:{}", s.kind),
+                path.display().to_string(),
+            )
         };
         let loaded = match s.kind.as_str() {
             "rustsec-dir" => rustsec_dir::load_wanted(&path, wanted),

@@ -253,26 +253,6 @@ pub fn wanted(packages: &[&LockedPackage]) -> Wanted {
         .collect()
 }
 
-fn source_info(name: &str, kind: &str, location: &Path) -> SourceInfo {
-    SourceInfo {
-        name: name.to_string(),
-        kind: kind.to_string(),
-        location: location.display().to_string(),
-        commit: None,
-        date: None,
-        license: None,
-        advisories: None,
-        ok: true,
-        error: None,
-    }
-}
-
-fn failed(mut info: SourceInfo, e: impl std::fmt::Display) -> SourceInfo {
-    info.ok = false;
-    info.error = Some(e.to_string());
-    info
-}
-
 fn tag(mut advisories: Vec<Advisory>, name: &str) -> Vec<Advisory> {
     for a in &mut advisories {
         a.source_name = name.to_string();
@@ -293,7 +273,7 @@ fn load_db_path(path: &Path, wanted: &Wanted, out: &mut LoadedSources) -> Result
             return Ok(());
         }
     };
-    let mut info = source_info(name, kind, path);
+    let mut info = SourceInfo::new(name, kind, path.display().to_string());
     let git = git_info(path);
     if let Some((commit, date)) = git {
         info.commit = Some(commit);
@@ -319,7 +299,7 @@ fn load_db_path(path: &Path, wanted: &Wanted, out: &mut LoadedSources) -> Result
             out.warnings.extend(loaded.warnings);
             out.infos.push(info);
         }
-        Err(e) => out.infos.push(failed(info, e)),
+        Err(e) => out.infos.push(info.failed(e)),
     }
     Ok(())
 }

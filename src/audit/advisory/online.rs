@@ -54,15 +54,9 @@ fn describe(e: &reqwest::Error) -> String {
 pub fn query(packages: &[&LockedPackage], opts: &AuditOptions, out: &mut LoadedSources) {
     let base = opts.osv_api_url.trim_end_matches('/').to_string();
     let mut info = SourceInfo {
-        name: "osv-api".into(),
-        kind: "osv-api".into(),
-        location: base.clone(),
-        commit: None,
         date: Some(jiff::Timestamp::now().to_string()),
         license: Some("per-record (OSV aggregates many databases)".into()),
-        advisories: None,
-        ok: true,
-        error: None,
+        ..SourceInfo::new("osv-api", "osv-api", base.clone())
     };
     match run(packages, opts, &base, out) {
         Ok(n) => info.advisories = Some(n),

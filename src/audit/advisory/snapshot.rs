@@ -147,15 +147,15 @@ pub fn source_infos(snap: &Snapshot<'_>) -> Vec<SourceInfo> {
     snap.sources()
         .iter()
         .map(|s| SourceInfo {
-            name: s.name.clone(),
-            kind: "embedded".into(),
-            location: format!("embedded snapshot of {}", s.origin),
             commit: Some(s.commit.clone()),
             date: Some(s.date.clone()),
             license: Some(s.license.clone()),
             advisories: Some(s.advisories),
-            ok: true,
-            error: None,
+            ..SourceInfo::new(
+                s.name.clone(),
+                "embedded",
+                format!("embedded snapshot of {}", s.origin),
+            )
         })
         .collect()
 }
@@ -170,32 +170,17 @@ pub fn load_from_bytes(bytes: &[u8], wanted: &Wanted, out: &mut LoadedSources) {
     let snap = match Snapshot::parse(bytes) {
         Ok(s) => s,
         Err(e) => {
-            out.infos.push(SourceInfo {
-                name: "embedded".into(),
-                kind: "embedded".into(),
-                location: "embedded snapshot".into(),
-                commit: None,
-                date: None,
-                license: None,
-                advisories: None,
-                ok: false,
-                error: Some(e),
-            });
+            out.infos
+                .push(SourceInfo::new("embedded", "embedded", "embedded snapshot").failed(e));
             return;
         }
     };
     let mut infos = source_infos(&snap);
     if infos.is_empty() {
         out.infos.push(SourceInfo {
-            name: "embedded".into(),
-            kind: "embedded".into(),
-            location: "embedded snapshot".into(),
-            commit: None,
-            date: None,
-            license: None,
             advisories: Some(0),
-            ok: false,
-            error: Some("the embedded snapshot is empty".into()),
+            ..SourceInfo::new("embedded", "embedded", "embedded snapshot")
+                .failed("the embedded snapshot is empty")
         });
         return;
     }

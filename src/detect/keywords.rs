@@ -244,7 +244,7 @@ impl KeywordSet {
         ControlFlow::Continue(())
     }
 
-    /// Positions `from..` (each with four bytes) one at a time; returns where it stopped.
+    /// Positions `from..` (each with four bytes) one at a time.
     fn search_scalar<B>(
         &self,
         text: &[u8],
@@ -323,16 +323,19 @@ impl KeywordSet {
         Ok(at)
     }
 
+    /// Every occurrence, reported to `f` until it breaks; `simd: false` forces the scalar
+    /// loop (tests compare the two).
     fn search<B>(
         &self,
         text: &[u8],
+        simd: bool,
         mut f: impl FnMut(usize, usize, usize) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
         let n = text.len();
         #[allow(unused_mut)]
         let mut from = 0usize;
         #[cfg(target_arch = "x86_64")]
-        if n >= 20 && std::arch::is_x86_feature_detected!("avx2") {
+        if simd && n >= 20 && std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 is available (checked just above).
             match unsafe { self.search_avx2(text, &mut f) } {
                 Ok(done) => from = done,
@@ -355,25 +358,16 @@ impl KeywordSet {
     /// Like [`KeywordSet::for_each`], but positions one at a time (tests compare the two).
     #[cfg(test)]
     fn for_each_scalar(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        let mut g = |p, s, e| {
+        let _ = self.search::<()>(text, false, |p, s, e| {
             f(p, s, e);
-            ControlFlow::<()>::Continue(())
-        };
-        let _ = self.search_scalar(text, 0, &mut g);
-        if text.len() >= 3 {
-            for &id in &self.three {
-                let _ = self.check(id, text, text.len() - 3, &mut g);
-            }
-        }
-        for &id in &self.short {
-            let _ = self.find_short(text, id as usize, &mut g);
-        }
+            ControlFlow::Continue(())
+        });
     }
 
     /// Every occurrence of every keyword in `text`, as `(pattern, start, end)`, in no
     /// particular order.
     pub fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        let _ = self.search::<()>(text, |p, s, e| {
+        let _ = self.search::<()>(text, true, |p, s, e| {
             f(p, s, e);
             ControlFlow::Continue(())
         });
@@ -381,7 +375,7 @@ impl KeywordSet {
 
     /// Whether any keyword occurs in `text`.
     pub fn is_match(&self, text: &[u8]) -> bool {
-        self.search(text, |_, _, _| ControlFlow::Break(()))
+        self.search(text, true, |_, _, _| ControlFlow::Break(()))
             .is_break()
     }
 
@@ -395,22 +389,18 @@ impl KeywordSet {
         let k = &self.lowered[id];
         let last = k[k.len() - 1];
         let back = k.len() - 1;
-        let mut check = |end_byte: usize| {
-            if end_byte >= back {
-                let s = end_byte - back;
-                if text[s..=end_byte].eq_ignore_ascii_case(k) {
-                    return f(id, s, end_byte + 1);
-                }
-            }
-            ControlFlow::Continue(())
+        // `p` is where the keyword's last byte would be.
+        let mut at = |p: usize| match p.checked_sub(back) {
+            Some(start) => self.check(id as u32, text, start, f),
+            None => ControlFlow::Continue(()),
         };
         if last.is_ascii_alphabetic() {
             for p in memchr::memchr2_iter(last, last.to_ascii_uppercase(), text) {
-                check(p)?;
+                at(p)?;
             }
         } else {
             for p in memchr::memchr_iter(last, text) {
-                check(p)?;
+                at(p)?;
             }
         }
         ControlFlow::Continue(())

@@ -192,6 +192,7 @@ fn yaml_kind(v: &serde_norway::Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[cfg(unix)]
     #[test]
@@ -213,7 +214,6 @@ mod tests {
         assert!(kind.is_fifo(), "the FIFO was replaced by a regular file");
         assert_eq!(reader.join().unwrap_or_default(), b"report");
     }
-    use super::*;
 
     #[test]
     fn body_fence_lines_are_neutralised_so_reader_accepts_written_file() {

@@ -6,6 +6,7 @@ use aho_corasick::AhoCorasick;
 use regex_automata::meta::Regex;
 
 use super::plan::{self, Plan};
+use super::relax;
 use crate::rules::{Allowlist, Condition, RegexTarget, Rule, goregex};
 
 /// A Go pattern compiled on first use.
@@ -53,11 +54,23 @@ pub(crate) struct RuleRegex {
     pub plan: Plan,
 }
 
+/// The regex the whole-blob candidate test runs for a rule (see the `relax` module).
+#[derive(Debug)]
+pub(crate) enum Relaxed {
+    /// The rule regex itself: it has no assertion a fragment edge could change.
+    Same,
+    /// A relaxed copy of the rule regex.
+    Own(Regex),
+    /// No usable regex: the candidate test must answer "maybe".
+    Unavailable,
+}
+
 /// Runtime rule.
 #[derive(Debug)]
 pub(crate) struct RuleRt {
     regex_src: Option<String>,
     regex: OnceLock<Option<RuleRegex>>,
+    relaxed: OnceLock<Relaxed>,
     pub path: Option<LazyRegex>,
     pub allowlists: Vec<AllowRt>,
     pub keywords: Vec<String>,
@@ -68,6 +81,7 @@ impl RuleRt {
         RuleRt {
             regex_src: rule.regex.clone(),
             regex: OnceLock::new(),
+            relaxed: OnceLock::new(),
             path: rule.path.clone().map(LazyRegex::new),
             allowlists: rule.allowlists.iter().map(AllowRt::new).collect(),
             keywords: rule.keywords.clone(),
@@ -96,6 +110,23 @@ impl RuleRt {
                 }
             })
             .as_ref()
+    }
+
+    /// The regex of the whole-blob candidate test (lazily built; only for rules with a regex).
+    pub fn relaxed(&self) -> &Relaxed {
+        self.relaxed.get_or_init(|| {
+            let Some(src) = self.regex_src.as_ref() else {
+                return Relaxed::Unavailable;
+            };
+            match goregex::parse(src) {
+                Ok(hir) if !relax::needs_relaxing(&hir) => Relaxed::Same,
+                Ok(hir) => match goregex::compile(&relax::relax(&hir)) {
+                    Ok(re) => Relaxed::Own(re),
+                    Err(_) => Relaxed::Unavailable,
+                },
+                Err(_) => Relaxed::Unavailable,
+            }
+        })
     }
 }
 

@@ -366,6 +366,39 @@ fn candidates(data: &[u8]) -> Vec<(u8, Span)> {
     out
 }
 
+/// [`decode_base64`] without the quick quantum check (tests only).
+#[cfg(test)]
+fn decode_base64_reference(enc: &[u8]) -> Vec<u8> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    if !enc
+        .iter()
+        .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+    {
+        return Vec::new();
+    }
+    let configs = [
+        (
+            &base64::alphabet::STANDARD,
+            DecodePaddingMode::RequireCanonical,
+        ),
+        (&base64::alphabet::URL_SAFE, DecodePaddingMode::RequireNone),
+    ];
+    for (alphabet, padding) in configs {
+        let engine = GeneralPurpose::new(
+            alphabet,
+            GeneralPurposeConfig::new()
+                .with_decode_allow_trailing_bits(true)
+                .with_decode_padding_mode(padding),
+        );
+        if let Ok(v) = base64::Engine::decode(&engine, enc)
+            && v.iter().all(|&b| printable(b))
+        {
+            return v;
+        }
+    }
+    Vec::new()
+}
+
 /// Reference implementation of [`candidates`] with the combined regex (tests only).
 #[cfg(test)]
 fn candidates_regex(data: &[u8]) -> Vec<(u8, Span)> {
@@ -662,13 +695,21 @@ fn decode_base64(enc: &[u8]) -> Vec<u8> {
     {
         return Vec::new();
     }
+    // Most candidates are identifiers, whose decoding is not printable from the first bytes
+    // on: reject those before the full decode and its allocation.
+    let std_ok = quanta_printable(enc, STD_VALUES);
+    let url_ok = quanta_printable(enc, URL_VALUES);
+    if !std_ok && !url_ok {
+        return Vec::new();
+    }
     const STD: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new()
             .with_decode_allow_trailing_bits(true)
             .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
     );
-    if let Ok(v) = STD.decode(enc)
+    if std_ok
+        && let Ok(v) = STD.decode(enc)
         && v.iter().all(|&b| printable(b))
     {
         return v;
@@ -679,12 +720,46 @@ fn decode_base64(enc: &[u8]) -> Vec<u8> {
             .with_decode_allow_trailing_bits(true)
             .with_decode_padding_mode(DecodePaddingMode::RequireNone),
     );
-    if let Ok(v) = URL.decode(enc)
+    if url_ok
+        && let Ok(v) = URL.decode(enc)
         && v.iter().all(|&b| printable(b))
     {
         return v;
     }
     Vec::new()
+}
+
+/// Base64 digit values of one alphabet (`0xff` = not in the alphabet).
+const fn b64_values(alphabet: &[u8; 64]) -> [u8; 256] {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+}
+
+const STD_VALUES: [u8; 256] =
+    b64_values(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+const URL_VALUES: [u8; 256] =
+    b64_values(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+
+/// Necessary condition for `enc` to decode to printable bytes with the alphabet `values`:
+/// every 4-character quantum before the one holding the last character (those are never
+/// padded or partial) is in the alphabet and decodes to printable bytes.
+fn quanta_printable(enc: &[u8], values: [u8; 256]) -> bool {
+    let whole = enc.len().saturating_sub(1) / 4 * 4;
+    enc[..whole].chunks_exact(4).all(|q| {
+        let [a, b, c, d] = [q[0], q[1], q[2], q[3]].map(|x| values[x as usize]);
+        if (a | b | c | d) == 0xff {
+            return false;
+        }
+        let v = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+        [(v >> 16) as u8, (v >> 8) as u8, v as u8]
+            .iter()
+            .all(|&x| printable(x))
+    })
 }
 
 fn push_char(out: &mut Vec<u8>, cp: u32) {
@@ -775,6 +850,27 @@ mod tests {
         ) {
             let text: Vec<u8> = toks.iter().flat_map(|&i| PIECES[i].bytes()).collect();
             proptest::prop_assert_eq!(candidates(&text), candidates_regex(&text), "{:?}", String::from_utf8_lossy(&text));
+        }
+
+        /// The quick quantum check never rejects a candidate whose full decode is printable:
+        /// decoding with it equals decoding without it.
+        #[test]
+        fn quick_base64_reject_is_exact(
+            printable_src in proptest::collection::vec(0x09u8..0x7f, 12..40),
+            noise in "[A-Za-z0-9_/+-]{16,40}",
+            pad in 0usize..3,
+        ) {
+            use base64::Engine as _;
+            let encoded = [
+                base64::engine::general_purpose::STANDARD.encode(&printable_src),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&printable_src),
+                format!("{noise}{}", "=".repeat(pad)),
+            ];
+            for enc in encoded {
+                let got = decode_base64(enc.as_bytes());
+                let want = decode_base64_reference(enc.as_bytes());
+                proptest::prop_assert_eq!(got, want, "{}", enc);
+            }
         }
 
         /// The SSE2 classifier agrees with the byte-table one on every byte value.

@@ -5,13 +5,15 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 
 use regex_automata::Input;
+use regex_automata::meta::Regex;
 
-use super::compiled::{AllowRt, RuleRegex, RuleRt};
+use super::compiled::{AllowRt, Relaxed, RuleRegex, RuleRt};
 use super::decode::{self, Decoder, Segment, Span};
 use super::entropy::shannon_entropy;
 use super::filter::{drop_generic_duplicates, redact_finding};
 use super::keywords::KeywordSet;
 use super::location::{location, newline_offsets};
+use super::plan::Plan;
 use super::{DetectOptions, Fragment};
 use crate::report::finding::{Finding, secret_fingerprint};
 use crate::rules::{Condition, Config, ConfigError, RegexTarget};
@@ -193,6 +195,80 @@ impl Detector {
                     cur = Cow::Owned(next);
                 }
                 None => break,
+            }
+        }
+        false
+    }
+
+    /// Sharper superset test for the history engine: `false` guarantees that
+    /// [`Detector::scan`] reports no regex finding for any fragment made of whole lines of
+    /// `bytes` (decoding included), like [`Detector::might_match`], but it also runs, for each
+    /// rule whose keyword occurs, the rule regex relaxed at fragment edges (see the `relax`
+    /// module) where [`Detector::scan`] would run it. Allowlists, entropy and the other filters
+    /// only remove findings, so they are not applied. A blob for which this is `false` needs
+    /// no line diff.
+    pub fn might_find(&self, bytes: &[u8]) -> bool {
+        if self.has_keywordless_regex_rule {
+            return true;
+        }
+        if self.prefilter.is_none() {
+            return false;
+        }
+        let mut hits = Vec::new();
+        let mut decoder = Decoder::default();
+        let mut current: Cow<'_, [u8]> = Cow::Borrowed(bytes);
+        let mut depth = 0u32;
+        loop {
+            if self.relaxed_match(&current, &mut hits) {
+                return true;
+            }
+            depth += 1;
+            if depth > self.opts.max_decode_depth {
+                return false;
+            }
+            match decoder.decode(&current) {
+                Some(next) => current = Cow::Owned(next),
+                None => return false,
+            }
+            // A Unicode-escape segment may swallow a line's `\n` (its pattern ends in `\s`),
+            // so a fragment's decoded text need not be a run of whole lines of the blob's:
+            // answer "maybe".
+            if decoder
+                .passes
+                .last()
+                .is_some_and(|p| p.iter().any(|s| s.encodings & decode::UNICODE != 0))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// Whether some active rule with a keyword hit in `text` has a relaxed-regex match there.
+    fn relaxed_match(&self, text: &[u8], hits: &mut Vec<Hit>) -> bool {
+        self.collect_hits(text, hits);
+        let mut i = 0;
+        while i < hits.len() {
+            let ri = hits[i].rule as usize;
+            let end = i + hits[i..].partition_point(|h| h.rule as usize == ri);
+            let rule_hits = &hits[i..end];
+            i = end;
+            if !self.active[ri] {
+                continue;
+            }
+            let rt = &self.rules[ri];
+            if !rt.has_regex() {
+                continue;
+            }
+            let Some(rx) = rt.regex() else {
+                continue;
+            };
+            let re = match rt.relaxed() {
+                Relaxed::Same => &rx.re,
+                Relaxed::Own(re) => re,
+                Relaxed::Unavailable => return true,
+            };
+            if any_match(re, &rx.plan, text, rule_hits) {
+                return true;
             }
         }
         false
@@ -573,18 +649,40 @@ fn finding_allowed(
 /// gives the same result).
 fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    if !rx.plan.windowed() {
-        for m in rx.re.find_iter(text) {
-            out.push((m.start(), m.end()));
-        }
-        return out;
-    }
-    let n = text.len();
-    let search = |lo: usize, hi: usize, out: &mut Vec<(usize, usize)>| {
+    for_each_window(&rx.plan, text, hits, |lo, hi| {
         for m in rx.re.find_iter(Input::new(text).range(lo..hi)) {
             out.push((m.start(), m.end()));
         }
-    };
+        false
+    });
+    out
+}
+
+/// Whether `re` (a rule regex or its relaxed form, verified with the rule's `plan`) matches
+/// anywhere [`find_matches`] would look.
+fn any_match(re: &Regex, plan: &Plan, text: &[u8], hits: &[Hit]) -> bool {
+    let mut found = false;
+    for_each_window(plan, text, hits, |lo, hi| {
+        found = re.is_match(Input::new(text).range(lo..hi));
+        found
+    });
+    found
+}
+
+/// Call `search(lo, hi)` on each range of `text` a rule's matches can lie in: the whole text,
+/// or (when `plan` allows windowed verification) the merged windows around `hits`, in order.
+/// `search` returns `true` to stop early.
+fn for_each_window(
+    plan: &Plan,
+    text: &[u8],
+    hits: &[Hit],
+    mut search: impl FnMut(usize, usize) -> bool,
+) {
+    let n = text.len();
+    if !plan.windowed() {
+        search(0, n);
+        return;
+    }
     // Windows are monotone in the hit start, so they merge on the fly.
     let mut cur: Option<(usize, usize)> = None;
     // Line-boundary caches (hits are sorted by start), so the newline searches stay linear.
@@ -593,11 +691,11 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
     let mut next_nl: Option<usize> = None;
     for h in hits {
         let ks = h.start;
-        let (mut lo, mut hi) = match rx.plan.max_len {
+        let (mut lo, mut hi) = match plan.max_len {
             Some(l) => (ks.saturating_sub(l), ks.saturating_add(l).min(n)),
             None => (0, n),
         };
-        if rx.plan.single_line {
+        if plan.single_line {
             // Lower bound: the start of the hit's line (or `lo`, whichever is later).
             let from = lo.max(last_ks).min(ks);
             let ls = match memchr::memrchr(b'\n', &text[from..ks]) {
@@ -619,17 +717,18 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
         match &mut cur {
             Some((_, ch)) if lo <= *ch => *ch = (*ch).max(hi),
             _ => {
-                if let Some((a, b)) = cur.take() {
-                    search(a, b, &mut out);
+                if let Some((a, b)) = cur.take()
+                    && search(a, b)
+                {
+                    return;
                 }
                 cur = Some((lo, hi));
             }
         }
     }
     if let Some((a, b)) = cur {
-        search(a, b, &mut out);
+        search(a, b);
     }
-    out
 }
 
 /// `(windowed_was_used, strategy_matches, full_matches)`.

@@ -20,6 +20,7 @@ pub mod ignore;
 mod keywords;
 mod location;
 mod plan;
+mod relax;
 mod utf8;
 
 pub use engine::{Detector, windowed_vs_full};

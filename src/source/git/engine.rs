@@ -246,7 +246,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             }
             ContentKind::Text => {}
         }
-        let candidate = self.scanner.might_match(data);
+        let candidate = self.scanner.might_find(data);
         if !candidate && !self.path_rules {
             return;
         }

@@ -48,6 +48,12 @@ pub trait FragmentScanner: Sync {
     /// `false` guarantees that [`scan`](Self::scan) finds nothing in any fragment whose text is
     /// a substring of `bytes` (path-only rules excepted).
     fn might_match(&self, bytes: &[u8]) -> bool;
+    /// Like [`might_match`](Self::might_match) (`false` guarantees that [`scan`](Self::scan)
+    /// finds nothing in any fragment made of whole lines of `bytes`), but as sharp as the
+    /// scanner can make it: the engine computes line diffs only for blobs where this is `true`.
+    fn might_find(&self, bytes: &[u8]) -> bool {
+        self.might_match(bytes)
+    }
     /// Append every finding of `frag` to `out`.
     fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>);
     /// Whether some rule matches on the path alone (then every changed file is offered to
@@ -65,6 +71,9 @@ pub trait FragmentScanner: Sync {
 impl FragmentScanner for crate::detect::Detector {
     fn might_match(&self, bytes: &[u8]) -> bool {
         crate::detect::Detector::might_match(self, bytes)
+    }
+    fn might_find(&self, bytes: &[u8]) -> bool {
+        crate::detect::Detector::might_find(self, bytes)
     }
     fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
         crate::detect::Detector::scan(self, frag, out);

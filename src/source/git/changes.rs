@@ -519,7 +519,7 @@ fn find_entry(
 ) -> Result<Option<(EntryMode, ObjectId)>, String> {
     for entry in gix::objs::TreeRefIter::from_bytes(data, kind) {
         let entry = entry.map_err(|e| format!("a tree cannot be decoded: {e}"))?;
-        if &entry.filename[..] == name {
+        if entry.filename == name {
             return Ok(Some((entry.mode, entry.oid.to_owned())));
         }
     }

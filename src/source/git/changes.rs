@@ -3,12 +3,12 @@
 //! detection, which compares candidate blobs as git does (50 % similarity, limit 1000).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use gix::ObjectId;
 use gix::bstr::BString;
-use gix::objs::tree::EntryKind;
+use gix::objs::tree::{EntryKind, EntryMode};
 
 use super::progress::Progress;
 use super::walk::WalkedCommit;
@@ -26,6 +26,11 @@ pub(crate) struct Change {
     pub olds: Vec<ObjectId>,
     /// The new blob.
     pub new: ObjectId,
+    /// An addition in a single-parent commit that also deletes a file of the same family:
+    /// rename detection could pair it with a deletion. Tree diffs run without rename
+    /// detection; such an addition is resolved in the blob phase
+    /// ([`RenameResolver`]), only when its content could produce a finding.
+    pub maybe_renamed: bool,
 }
 
 /// Counters of entries that are not scanned, by reason.
@@ -82,23 +87,21 @@ impl Differ {
         Ok(tree.detach().data)
     }
 
-    /// `(new path, new blob, old blob if comparable)` for each content change from `old` to `new`.
+    /// The content changes from `old` to `new` (see [`Diffed`]).
     fn diff(
         &mut self,
         old: &[u8],
         new: &[u8],
         commit: ObjectId,
         renames: bool,
-        counts: &mut ChangeCounts,
-    ) -> Result<Vec<(BString, ObjectId, Option<ObjectId>)>, String> {
+    ) -> Result<Diffed, String> {
         use gix::diff::tree_with_rewrites::{ChangeRef, Options};
-        let mut out = Vec::new();
+        let mut out = Diffed::default();
         let kind = self.repo.object_hash();
         let opts = Options {
             location: Some(gix::diff::tree::recorder::Location::Path),
             rewrites: renames.then(gix::diff::Rewrites::default),
         };
-        let mut submodules = 0u64;
         let res = gix::diff::tree_with_rewrites(
             gix::objs::TreeRefIter::from_bytes(old, kind),
             gix::objs::TreeRefIter::from_bytes(new, kind),
@@ -113,13 +116,26 @@ impl Differ {
                         id,
                         ..
                     } => {
-                        if is_content(entry_mode.kind()) {
-                            out.push((location.to_owned(), id.to_owned(), None));
-                        } else if entry_mode.kind() == EntryKind::Commit {
-                            submodules += 1;
+                        let nk = entry_mode.kind();
+                        if is_content(nk) {
+                            out.entries.push(Entry {
+                                path: location.to_owned(),
+                                new: id.to_owned(),
+                                mode: entry_mode,
+                                old: None,
+                                added: true,
+                            });
+                        } else if nk == EntryKind::Commit {
+                            out.submodules += 1;
+                            out.added_gitlink = true;
                         }
                     }
-                    ChangeRef::Deletion { .. } => {}
+                    ChangeRef::Deletion { entry_mode, .. } => match entry_mode.kind() {
+                        EntryKind::Link => out.deleted_link = true,
+                        EntryKind::Blob | EntryKind::BlobExecutable => out.deleted_file = true,
+                        EntryKind::Commit => out.deleted_gitlink = true,
+                        EntryKind::Tree => {}
+                    },
                     ChangeRef::Modification {
                         location,
                         previous_entry_mode,
@@ -131,9 +147,15 @@ impl Differ {
                         if is_content(nk) {
                             let old = (is_content(pk) && same_family(pk, nk))
                                 .then(|| previous_id.to_owned());
-                            out.push((location.to_owned(), id.to_owned(), old));
+                            out.entries.push(Entry {
+                                path: location.to_owned(),
+                                new: id.to_owned(),
+                                mode: entry_mode,
+                                old,
+                                added: false,
+                            });
                         } else if nk == EntryKind::Commit {
-                            submodules += 1;
+                            out.submodules += 1;
                         }
                     }
                     ChangeRef::Rewrite {
@@ -150,7 +172,13 @@ impl Differ {
                         if is_content(nk) && (source_id != id || copy) {
                             let old = (is_content(pk) && same_family(pk, nk))
                                 .then(|| source_id.to_owned());
-                            out.push((location.to_owned(), id.to_owned(), old));
+                            out.entries.push(Entry {
+                                path: location.to_owned(),
+                                new: id.to_owned(),
+                                mode: entry_mode,
+                                old,
+                                added: false,
+                            });
                         }
                     }
                 }
@@ -159,7 +187,6 @@ impl Differ {
             opts,
         );
         self.cache.clear_resource_cache();
-        counts.submodules += submodules;
         res.map_err(|e| format!("commit {commit}: tree diff failed: {e}"))?;
         Ok(out)
     }
@@ -180,63 +207,323 @@ impl Differ {
                 Some(p) => self.tree_of(*p)?,
                 None => std::mem::take(&mut self.empty_tree),
             };
-            let changes = self.diff(&old_tree, &new_tree, c.id, true, counts)?;
-            for (path, new, old) in changes {
+            // Without rename detection: it only matters for additions whose content can
+            // produce a finding, which the blob phase resolves lazily (see `maybe_renamed`).
+            let mut diffed = self.diff(&old_tree, &new_tree, c.id, false)?;
+            if diffed.added_gitlink && diffed.deleted_gitlink {
+                // A moved submodule is a rewrite, not a counted submodule change: keep the
+                // count exact by detecting renames now (rare).
+                diffed = self.diff(&old_tree, &new_tree, c.id, true)?;
+                diffed.deleted_file = false;
+                diffed.deleted_link = false;
+            }
+            counts.submodules += diffed.submodules;
+            let has_parent = !parents.is_empty();
+            for e in diffed.entries {
+                let maybe_renamed = has_parent
+                    && e.added
+                    && if e.mode.kind() == EntryKind::Link {
+                        diffed.deleted_link
+                    } else {
+                        diffed.deleted_file
+                    };
                 out.push(Change {
                     commit: idx,
-                    path,
-                    olds: old.into_iter().collect(),
-                    new,
+                    path: e.path,
+                    olds: e.old.into_iter().collect(),
+                    new: e.new,
+                    maybe_renamed,
                 });
             }
             return Ok(());
         }
-        // Merge: a file matters only if it differs from every parent; diff against each, by
-        // path (no rename detection: a merge against the side that did not rename sees an
-        // addition, which adds no constraint to the intersection, and rename detection over
-        // the large diffs of merges would dominate the scan).
-        let mut candidates: Option<HashMap<BString, (ObjectId, Vec<ObjectId>)>> = None;
-        for p in parents {
-            let old_tree = self.tree_of(*p)?;
-            let changes = self.diff(&old_tree, &new_tree, c.id, false, counts)?;
-            let mut this: HashMap<BString, (ObjectId, Option<ObjectId>)> = changes
-                .into_iter()
-                .map(|(path, new, old)| (path, (new, old)))
-                .collect();
-            candidates = Some(match candidates {
-                None => this
-                    .into_iter()
-                    .map(|(path, (new, old))| (path, (new, old.into_iter().collect())))
-                    .collect(),
-                Some(mut prev) => {
-                    prev.retain(|path, (new, olds)| match this.remove(path) {
-                        Some((n, old)) if n == *new => {
-                            olds.extend(old);
-                            true
-                        }
-                        _ => false,
-                    });
-                    prev
-                }
-            });
-            if candidates.as_ref().is_some_and(HashMap::is_empty) {
+        // Merge: a file matters only if it differs from every parent (by path, no rename
+        // detection: a merge against the side that did not rename sees an addition, which adds
+        // no constraint, and rename detection over the large diffs of merges would dominate
+        // the scan). The candidates are the changes against the first parent; each is then
+        // looked up by path in the other parents' trees, with the outcome a tree diff against
+        // that parent would give: same entry (id and mode) → not a change of this merge;
+        // absent or a directory → an addition (no old version); another entry → a
+        // modification, whose blob is an old version when it is content of the same family.
+        let first_tree = self.tree_of(parents[0])?;
+        let diffed = self.diff(&first_tree, &new_tree, c.id, false)?;
+        counts.submodules += diffed.submodules;
+        let mut candidates: Vec<(Entry, Vec<ObjectId>)> = diffed
+            .entries
+            .into_iter()
+            .map(|mut e| {
+                let olds = e.old.take().into_iter().collect();
+                (e, olds)
+            })
+            .collect();
+        candidates.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+        let kind = self.repo.object_hash();
+        for p in &parents[1..] {
+            if candidates.is_empty() {
                 break;
             }
+            let root = self.tree_of(*p)?;
+            let mut cursor = TreeCursor::default();
+            let mut failed = None;
+            candidates.retain_mut(|(e, olds)| {
+                if failed.is_some() {
+                    return true;
+                }
+                match cursor.lookup(&self.repo, &root, e.path.as_ref(), kind) {
+                    Err(msg) => {
+                        failed = Some(format!("commit {}: parent {p}: {msg}", c.id));
+                        true
+                    }
+                    Ok(None) => true,
+                    Ok(Some((mode, _))) if mode.is_tree() => true,
+                    Ok(Some((mode, id))) => {
+                        if id == e.new && mode == e.mode {
+                            return false;
+                        }
+                        let (pk, nk) = (mode.kind(), e.mode.kind());
+                        if is_content(pk) && same_family(pk, nk) {
+                            olds.push(id);
+                        }
+                        true
+                    }
+                }
+            });
+            if let Some(msg) = failed {
+                return Err(msg);
+            }
         }
-        let mut list: Vec<_> = candidates.unwrap_or_default().into_iter().collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0));
-        for (path, (new, mut olds)) in list {
+        for (e, mut olds) in candidates {
             olds.sort();
             olds.dedup();
             out.push(Change {
                 commit: idx,
-                path,
+                path: e.path,
                 olds,
-                new,
+                new: e.new,
+                maybe_renamed: false,
             });
         }
         Ok(())
     }
+}
+
+/// What rename detection makes of an addition of a single-parent commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RenameOutcome {
+    /// No rename: the file is new (every line is added).
+    Added,
+    /// A rename with edits: the lines added relative to this old blob.
+    Renamed(ObjectId),
+    /// A 100 % rename: no line is added.
+    Unchanged,
+}
+
+/// The rename-aware diffs of the commits resolved so far, shared by the threads of the blob
+/// phase: each commit is diffed again at most once (new path → old blob of each change).
+#[derive(Default)]
+pub(crate) struct RenameCache {
+    diffs: Mutex<HashMap<u32, Arc<RenameDiff>>>,
+    /// Time spent in those diffs, in nanoseconds (summed over threads).
+    nanos: AtomicU64,
+}
+
+type RenameDiff = OnceLock<Result<HashMap<String, Option<ObjectId>>, String>>;
+
+impl RenameCache {
+    /// How many commits were diffed again.
+    pub(crate) fn commits_diffed(&self) -> u64 {
+        self.diffs.lock().map_or(0, |m| m.len() as u64)
+    }
+
+    /// Time spent diffing again (summed over threads).
+    pub(crate) fn time_spent(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.nanos.load(Ordering::Relaxed))
+    }
+}
+
+/// Resolves, for one rayon thread of the blob phase, whether an addition of a single-parent
+/// commit is really a rename, by diffing that commit again with rename detection
+/// (`Rewrites::default()`, as the tree diffs did before they became lazy).
+pub(crate) struct RenameResolver<'a> {
+    ts: &'a gix::ThreadSafeRepository,
+    commits: &'a [WalkedCommit],
+    cache: &'a RenameCache,
+    differ: Option<Differ>,
+}
+
+impl<'a> RenameResolver<'a> {
+    pub(crate) fn new(
+        ts: &'a gix::ThreadSafeRepository,
+        commits: &'a [WalkedCommit],
+        cache: &'a RenameCache,
+    ) -> RenameResolver<'a> {
+        RenameResolver {
+            ts,
+            commits,
+            cache,
+            differ: None,
+        }
+    }
+
+    /// The outcome for the addition of `path` (as the blob phase spells it) in commit
+    /// `commit`, a single-parent commit.
+    pub(crate) fn resolve(&mut self, commit: u32, path: &str) -> Result<RenameOutcome, String> {
+        let cell = {
+            let mut map = self
+                .cache
+                .diffs
+                .lock()
+                .map_err(|_| "rename cache poisoned".to_string())?;
+            Arc::clone(map.entry(commit).or_default())
+        };
+        let diffed = cell.get_or_init(|| {
+            let t = std::time::Instant::now();
+            let r = self.rename_diff(commit);
+            let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+
+            self.cache.nanos.fetch_add(ns, Ordering::Relaxed);
+            r
+        });
+        let map = diffed.as_ref().map_err(Clone::clone)?;
+        Ok(match map.get(path) {
+            None => RenameOutcome::Unchanged,
+            Some(None) => RenameOutcome::Added,
+            Some(Some(old)) => RenameOutcome::Renamed(*old),
+        })
+    }
+
+    fn rename_diff(&mut self, commit: u32) -> Result<HashMap<String, Option<ObjectId>>, String> {
+        let c = self
+            .commits
+            .get(commit as usize)
+            .ok_or_else(|| format!("no commit with index {commit}"))?;
+        let parent = c
+            .parents
+            .first()
+            .ok_or_else(|| format!("commit {} has no parent", c.id))?;
+        if self.differ.is_none() {
+            let mut repo = self.ts.to_thread_local();
+            repo.object_cache_size_if_unset(4 << 20);
+            super::engine::set_pack_cache(&mut repo, "PORTCULLIS_RENAME_PACK_CACHE_MB", 0);
+            self.differ = Some(Differ::new(repo)?);
+        }
+        let differ = self
+            .differ
+            .as_mut()
+            .ok_or_else(|| "no differ".to_string())?;
+        let old_tree = differ.tree_of(*parent)?;
+        let new_tree = differ.tree_of(c.id)?;
+        let diffed = differ.diff(&old_tree, &new_tree, c.id, true)?;
+        Ok(diffed
+            .entries
+            .into_iter()
+            .filter(|e| e.added || e.old.is_some())
+            .map(|e| (e.path.to_string(), e.old))
+            .collect())
+    }
+}
+
+/// One content change found by a tree diff.
+#[derive(Debug)]
+struct Entry {
+    /// The new path.
+    path: BString,
+    /// The new blob.
+    new: ObjectId,
+    /// The new entry's mode (as stored).
+    mode: EntryMode,
+    /// The old blob, when the old entry is content of the same family.
+    old: Option<ObjectId>,
+    /// An addition (nothing at this path before, or a directory).
+    added: bool,
+}
+
+/// The outcome of one tree diff.
+#[derive(Debug, Default)]
+struct Diffed {
+    entries: Vec<Entry>,
+    /// Submodule (gitlink) entries added or changed.
+    submodules: u64,
+    /// Whether a regular or executable file was deleted.
+    deleted_file: bool,
+    /// Whether a symlink was deleted.
+    deleted_link: bool,
+    /// Whether a gitlink was deleted / added.
+    deleted_gitlink: bool,
+    added_gitlink: bool,
+}
+
+/// Looks paths up in one tree, in sorted order, keeping the directories of the previous path.
+#[derive(Default)]
+struct TreeCursor {
+    /// The directories of the previous path: name and tree data (`None`: not a directory).
+    dirs: Vec<(BString, Option<Vec<u8>>)>,
+}
+
+impl TreeCursor {
+    /// The entry at `path` below the tree `root`: `None` when a component is missing or a
+    /// directory component is not a tree.
+    fn lookup(
+        &mut self,
+        repo: &gix::Repository,
+        root: &[u8],
+        path: &[u8],
+        kind: gix::hash::Kind,
+    ) -> Result<Option<(EntryMode, ObjectId)>, String> {
+        let mut comps: Vec<&[u8]> = path.split(|b| *b == b'/').collect();
+        let Some(name) = comps.pop() else {
+            return Ok(None);
+        };
+        let keep = self
+            .dirs
+            .iter()
+            .zip(&comps)
+            .take_while(|((d, _), c)| d.as_slice() == **c)
+            .count();
+        self.dirs.truncate(keep);
+        for dir in &comps[keep..] {
+            let parent = match self.dirs.last() {
+                None => Some(root),
+                Some((_, t)) => t.as_deref(),
+            };
+            let next = match parent {
+                None => None,
+                Some(data) => match find_entry(data, dir, kind)? {
+                    Some((mode, id)) if mode.is_tree() => Some(
+                        repo.find_tree(id)
+                            .map_err(|e| format!("tree {id} is missing or corrupt: {e}"))?
+                            .detach()
+                            .data,
+                    ),
+                    _ => None,
+                },
+            };
+            self.dirs.push((BString::from(*dir), next));
+        }
+        let parent = match self.dirs.last() {
+            None => Some(root),
+            Some((_, t)) => t.as_deref(),
+        };
+        match parent {
+            None => Ok(None),
+            Some(data) => find_entry(data, name, kind),
+        }
+    }
+}
+
+/// The entry named `name` in the tree `data`.
+fn find_entry(
+    data: &[u8],
+    name: &[u8],
+    kind: gix::hash::Kind,
+) -> Result<Option<(EntryMode, ObjectId)>, String> {
+    for entry in gix::objs::TreeRefIter::from_bytes(data, kind) {
+        let entry = entry.map_err(|e| format!("a tree cannot be decoded: {e}"))?;
+        if entry.filename == name {
+            return Ok(Some((entry.mode, entry.oid.to_owned())));
+        }
+    }
+    Ok(None)
 }
 
 /// Diff every commit in parallel (one thread-local repository handle per rayon thread).

@@ -2,14 +2,15 @@
 //! read and prefiltered once; only candidate blobs get a line diff and a detector pass per
 //! added hunk; findings are then mapped to every commit (and path) that carries the change.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gix::ObjectId;
 
 use super::FragmentScanner;
-use super::changes::Change;
+use super::changes::{Change, RenameCache, RenameOutcome, RenameResolver};
 use super::content::{ContentKind, classify};
 use super::lines::added_runs;
 use super::progress::Progress;
@@ -24,6 +25,8 @@ pub(crate) const NO_COMMIT: u32 = u32::MAX;
 pub(crate) struct Use {
     pub path: String,
     pub commit: u32,
+    /// See [`Change::maybe_renamed`]: resolved by [`RenameResolver`] when it matters.
+    pub maybe_renamed: bool,
 }
 
 /// The new side of a change.
@@ -89,6 +92,7 @@ pub(crate) fn group(changes: Vec<Change>, order: &PackOrder) -> Vec<Job> {
         map.entry((c.olds, c.new)).or_default().push(Use {
             path: c.path.to_string(),
             commit: c.commit,
+            maybe_renamed: c.maybe_renamed,
         });
     }
     let mut keyed: Vec<((usize, u64), u32, Job)> = map
@@ -155,6 +159,8 @@ pub(crate) struct Outcome {
     pub bytes: u64,
     pub counts: BlobCounts,
     pub oversize: Vec<String>,
+    /// Commits diffed again with rename detection (lazy renames), and the time it took.
+    pub rename_diffs: (u64, std::time::Duration),
 }
 
 /// Everything a worker needs besides its repository handle.
@@ -162,6 +168,8 @@ pub(crate) struct Ctx<'a, S: ?Sized> {
     pub scanner: &'a S,
     /// Full hex id of each walked commit.
     pub commit_hex: &'a [String],
+    /// The walked commits (empty outside history), for lazy rename detection.
+    pub commits: &'a [super::walk::WalkedCommit],
     pub max_bytes: Option<u64>,
     pub progress: &'a Progress,
     /// Cached [`FragmentScanner::has_path_rules`].
@@ -186,7 +194,13 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
     }
 
     /// Process one job with `repo` (a thread-local handle).
-    pub(crate) fn process(&self, repo: &gix::Repository, job: &Job, out: &mut Outcome) {
+    pub(crate) fn process(
+        &self,
+        repo: &gix::Repository,
+        renames: &mut RenameResolver<'_>,
+        job: &Job,
+        out: &mut Outcome,
+    ) {
         out.counts.distinct_changes += 1;
         let Some(first) = job.uses.first() else {
             return;
@@ -250,38 +264,120 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         if !candidate && !self.path_rules {
             return;
         }
-        let runs = if candidate {
+        if candidate {
             out.counts.candidates += 1;
-            let mut olds: Vec<Vec<u8>> = Vec::with_capacity(job.olds.len());
-            for id in &job.olds {
-                match repo.find_object(*id) {
-                    Ok(obj) => {
-                        let bytes = obj.detach().data;
-                        // A binary old version: every line of the new text counts as added.
-                        if classify(&bytes) == ContentKind::Text {
-                            olds.push(bytes);
-                        } else {
-                            olds.clear();
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        // Fail safe: report the error and treat every line as added.
-                        out.errors.push(format!(
-                            "object {id} (previous version of {}) is missing or corrupt: {e}",
-                            self.place(first)
-                        ));
-                        olds.clear();
+        }
+        let (plain, renamed) = self.resolve_renames(job, candidate, renames, out);
+        if let Some(u) = plain.first() {
+            let runs = if candidate {
+                self.runs_against(repo, &job.olds, data, u, out)
+            } else {
+                Vec::new()
+            };
+            self.scan_uses(data, &runs, &plain, candidate, out);
+        }
+        for (old, uses) in renamed {
+            let runs = if candidate {
+                self.runs_against(repo, &[old], data, &uses[0], out)
+            } else {
+                Vec::new()
+            };
+            self.scan_uses(data, &runs, &uses, candidate, out);
+        }
+    }
+
+    /// Split the uses of a job without old versions by what rename detection makes of them:
+    /// the uses to scan as additions, and those that are renames with edits, by source blob.
+    /// 100 % renames are dropped. Only uses flagged `maybe_renamed` whose outcome can matter
+    /// are resolved: all of them for a candidate blob; without candidacy only a use whose
+    /// path alone yields a finding (path rules), as a rename with edits then scans like an
+    /// addition.
+    fn resolve_renames<'j>(
+        &self,
+        job: &'j Job,
+        candidate: bool,
+        renames: &mut RenameResolver<'_>,
+        out: &mut Outcome,
+    ) -> (Cow<'j, [Use]>, BTreeMap<ObjectId, Vec<Use>>) {
+        let mut renamed: BTreeMap<ObjectId, Vec<Use>> = BTreeMap::new();
+        if !job.olds.is_empty() || !job.uses.iter().any(|u| u.maybe_renamed) {
+            return (Cow::Borrowed(&job.uses), renamed);
+        }
+        let mut plain = Vec::with_capacity(job.uses.len());
+        let mut probe = Vec::new();
+        for u in &job.uses {
+            if !u.maybe_renamed {
+                plain.push(u.clone());
+                continue;
+            }
+            if !candidate {
+                probe.clear();
+                self.scanner.scan(
+                    &Fragment {
+                        text: b"",
+                        path: &u.path,
+                        symlink_file: "",
+                        commit: self.hex(u.commit),
+                        start_line: 0,
+                    },
+                    &mut probe,
+                );
+                if probe.is_empty() {
+                    plain.push(u.clone());
+                    continue;
+                }
+            }
+            match renames.resolve(u.commit, &u.path) {
+                Ok(RenameOutcome::Added) => plain.push(u.clone()),
+                Ok(RenameOutcome::Unchanged) => {}
+                Ok(RenameOutcome::Renamed(old)) => renamed.entry(old).or_default().push(u.clone()),
+                Err(e) => {
+                    // Fail safe: report and scan every line as added.
+                    out.errors
+                        .push(format!("rename detection for {}: {e}", self.place(u)));
+                    plain.push(u.clone());
+                }
+            }
+        }
+        (Cow::Owned(plain), renamed)
+    }
+
+    /// The runs of `data` added relative to every blob of `olds` (read here); `first` names
+    /// the change in error messages.
+    fn runs_against(
+        &self,
+        repo: &gix::Repository,
+        olds: &[ObjectId],
+        data: &[u8],
+        first: &Use,
+        out: &mut Outcome,
+    ) -> Vec<super::lines::AddedRun> {
+        let mut old_texts: Vec<Vec<u8>> = Vec::with_capacity(olds.len());
+        for id in olds {
+            match repo.find_object(*id) {
+                Ok(obj) => {
+                    let bytes = obj.detach().data;
+                    // A binary old version: every line of the new text counts as added.
+                    if classify(&bytes) == ContentKind::Text {
+                        old_texts.push(bytes);
+                    } else {
+                        old_texts.clear();
                         break;
                     }
                 }
+                Err(e) => {
+                    // Fail safe: report the error and treat every line as added.
+                    out.errors.push(format!(
+                        "object {id} (previous version of {}) is missing or corrupt: {e}",
+                        self.place(first)
+                    ));
+                    old_texts.clear();
+                    break;
+                }
             }
-            let refs: Vec<&[u8]> = olds.iter().map(Vec::as_slice).collect();
-            added_runs(&refs, data)
-        } else {
-            Vec::new()
-        };
-        self.scan_uses(data, &runs, &job.uses, candidate, out);
+        }
+        let refs: Vec<&[u8]> = old_texts.iter().map(Vec::as_slice).collect();
+        added_runs(&refs, data)
     }
 
     /// Scan the added runs once per distinct path, then copy the findings to the other commits
@@ -373,11 +469,13 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
     const CHUNK: usize = 16;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+    let rename_cache = RenameCache::default();
     rayon::broadcast(|_| {
         let mut repo = ts.to_thread_local();
         repo.object_cache_size_if_unset(4 << 20);
         // 32 MB per thread: 64 MB saved no measurable CPU but cost ~110 MB of heap.
         set_pack_cache(&mut repo, "PORTCULLIS_PACK_CACHE_MB", 32);
+        let mut renames = RenameResolver::new(ts, ctx.commits, &rename_cache);
         let mut out = Outcome::default();
         loop {
             let start = next.fetch_add(CHUNK, Ordering::Relaxed);
@@ -387,7 +485,7 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
             let end = (start + CHUNK).min(jobs.len());
             let before = out.bytes;
             for job in &jobs[start..end] {
-                ctx.process(&repo, job, &mut out);
+                ctx.process(&repo, &mut renames, job, &mut out);
             }
             ctx.progress
                 .inc(u64::try_from(end - start).unwrap_or(0), out.bytes - before);
@@ -406,5 +504,6 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
     }
     all.errors.sort();
     all.oversize.sort();
+    all.rename_diffs = (rename_cache.commits_diffed(), rename_cache.time_spent());
     all
 }

@@ -196,6 +196,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         let ctx = engine::Ctx {
             scanner,
             commit_hex: &[],
+            commits: &[],
             max_bytes,
             progress: &progress,
             path_rules: scanner.has_path_rules(),
@@ -229,7 +230,12 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     let t0 = std::time::Instant::now();
     let commits = walk::walk(&repo, path, &sel)?;
     if timing {
-        eprintln!("timing: walk {} commits {:?}", commits.len(), t0.elapsed());
+        eprintln!(
+            "timing: walk {} commits {:?} ({})",
+            commits.len(),
+            t0.elapsed(),
+            resident::memory_summary()
+        );
     }
     report.commits_scanned = commits.len() as u64;
 
@@ -281,6 +287,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     let ctx = engine::Ctx {
         scanner,
         commit_hex: &commit_hex,
+        commits: &commits,
         max_bytes,
         progress: &progress,
         path_rules: scanner.has_path_rules(),
@@ -293,10 +300,12 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     let releases = limiter.stop();
     if timing {
         eprintln!(
-            "timing: blobs {} jobs {:?} ({}; pack pages released {releases}x)",
+            "timing: blobs {} jobs {:?} ({}; pack pages released {releases}x; {} commits diffed again for renames in {:?})",
             jobs.len(),
             t2.elapsed(),
-            resident::memory_summary()
+            resident::memory_summary(),
+            out.rename_diffs.0,
+            out.rename_diffs.1
         );
     }
 

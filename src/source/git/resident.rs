@@ -189,6 +189,7 @@ pub(crate) fn memory_summary() -> String {
         .lines()
         .filter(|l| l.starts_with("RssAnon") || l.starts_with("RssFile") || l.starts_with("VmHWM"))
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .chain(cpu_seconds().map(|s| format!("CPU so far: {s:.2} s")))
         .collect::<Vec<_>>()
         .join(", ")
         + &cpu_summary()
@@ -206,6 +207,25 @@ fn cpu_summary() -> String {
         "; CPU so far {:.2} s",
         secs(ru.ru_utime) + secs(ru.ru_stime)
     )
+}
+
+/// User + system CPU time this process has used so far, in seconds.
+fn cpu_seconds() -> Option<f64> {
+    #[cfg(unix)]
+    {
+        // SAFETY: getrusage only writes the struct it is given.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `ru` is a valid, writable rusage.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+            return None;
+        }
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Some(secs(ru.ru_utime) + secs(ru.ru_stime))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 #[cfg(test)]

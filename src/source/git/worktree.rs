@@ -78,6 +78,7 @@ pub(crate) fn staged_jobs(
             uses: vec![Use {
                 path: p.to_string(),
                 commit: NO_COMMIT,
+                maybe_renamed: false,
             }],
         });
     }
@@ -159,6 +160,7 @@ pub(crate) fn uncommitted_jobs(
             uses: vec![Use {
                 path: p.to_string(),
                 commit: NO_COMMIT,
+                maybe_renamed: false,
             }],
         });
     }

@@ -192,21 +192,6 @@ pub(crate) fn memory_summary() -> String {
         .chain(cpu_seconds().map(|s| format!("CPU so far: {s:.2} s")))
         .collect::<Vec<_>>()
         .join(", ")
-        + &cpu_summary()
-}
-
-/// `; CPU so far N.NN s` (user + system time of the process), for the timing lines.
-fn cpu_summary() -> String {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
-        return String::new();
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    format!(
-        "; CPU so far {:.2} s",
-        secs(ru.ru_utime) + secs(ru.ru_stime)
-    )
 }
 
 /// User + system CPU time this process has used so far, in seconds.

@@ -143,17 +143,15 @@ impl Differ {
                         entry_mode,
                         id,
                     } => {
-                        let (pk, nk) = (previous_entry_mode.kind(), entry_mode.kind());
+                        let nk = entry_mode.kind();
                         if is_content(nk) {
-                            let old = (is_content(pk) && same_family(pk, nk))
-                                .then(|| previous_id.to_owned());
-                            out.entries.push(Entry {
-                                path: location.to_owned(),
-                                new: id.to_owned(),
-                                mode: entry_mode,
-                                old,
-                                added: false,
-                            });
+                            out.entries.push(Entry::changed(
+                                location,
+                                id,
+                                entry_mode,
+                                previous_id,
+                                previous_entry_mode,
+                            ));
                         } else if nk == EntryKind::Commit {
                             out.submodules += 1;
                         }
@@ -167,18 +165,15 @@ impl Differ {
                         copy,
                         ..
                     } => {
-                        let (pk, nk) = (source_entry_mode.kind(), entry_mode.kind());
                         // A 100 % rename adds no line (git shows no hunk).
-                        if is_content(nk) && (source_id != id || copy) {
-                            let old = (is_content(pk) && same_family(pk, nk))
-                                .then(|| source_id.to_owned());
-                            out.entries.push(Entry {
-                                path: location.to_owned(),
-                                new: id.to_owned(),
-                                mode: entry_mode,
-                                old,
-                                added: false,
-                            });
+                        if is_content(entry_mode.kind()) && (source_id != id || copy) {
+                            out.entries.push(Entry::changed(
+                                location,
+                                id,
+                                entry_mode,
+                                source_id,
+                                source_entry_mode,
+                            ));
                         }
                     }
                 }
@@ -436,6 +431,27 @@ struct Entry {
     old: Option<ObjectId>,
     /// An addition (nothing at this path before, or a directory).
     added: bool,
+}
+
+impl Entry {
+    /// A modified or rewritten (renamed with edits) content entry: the previous blob is an old
+    /// version when it is content of the same family (file or symlink).
+    fn changed(
+        location: &gix::bstr::BStr,
+        id: ObjectId,
+        mode: EntryMode,
+        previous_id: ObjectId,
+        previous_mode: EntryMode,
+    ) -> Entry {
+        let (pk, nk) = (previous_mode.kind(), mode.kind());
+        Entry {
+            path: location.to_owned(),
+            new: id,
+            mode,
+            old: (is_content(pk) && same_family(pk, nk)).then_some(previous_id),
+            added: false,
+        }
+    }
 }
 
 /// The outcome of one tree diff.

@@ -60,8 +60,8 @@ fn default_detector() -> &'static Detector {
 }
 
 /// Arbitrary bytes through the detector with the embedded default rules (decoding on):
-/// nothing may panic, findings point inside the input, and `might_match` is a superset
-/// prefilter (false means no regex finding).
+/// nothing may panic, findings point inside the input, `might_match` is a superset prefilter
+/// (false means no regex finding) and so is `might_find` for every run of whole lines.
 pub fn detector_bytes(data: &[u8]) {
     let d = default_detector();
     let mut out = Vec::new();
@@ -75,6 +75,9 @@ pub fn detector_bytes(data: &[u8]) {
         &mut out,
     );
     check_findings(data, &out);
+    if !d.might_find(data) {
+        check_no_fragment_finds(d, data);
+    }
     if !d.might_match(data) {
         let regex_findings: Vec<&Finding> = out.iter().filter(|f| f.start_line != 0).collect();
         assert!(
@@ -84,6 +87,48 @@ pub fn detector_bytes(data: &[u8]) {
                 .iter()
                 .map(|f| &f.rule_id)
                 .collect::<Vec<_>>()
+        );
+    }
+}
+
+/// `might_find` said no for `data`: then no run of whole lines of it may yield a regex finding
+/// (checked for the whole input, every line, and every prefix and suffix of whole lines).
+fn check_no_fragment_finds(d: &Detector, data: &[u8]) {
+    let mut starts = vec![0];
+    starts.extend(
+        data.iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' && i + 1 < data.len())
+            .map(|(i, _)| i + 1),
+    );
+    starts.push(data.len());
+    let n = starts.len() - 1;
+    let mut runs: Vec<(usize, usize)> = vec![(0, n)];
+    for i in 0..n.min(64) {
+        runs.extend([(i, i + 1), (0, i + 1), (i, n)]);
+    }
+    for (a, b) in runs {
+        let frag = &data[starts[a]..starts[b]];
+        let mut out = Vec::new();
+        d.scan(
+            &Fragment {
+                text: frag,
+                path: "fuzz/input.txt",
+                start_line: 1,
+                ..Fragment::default()
+            },
+            &mut out,
+        );
+        let rules: Vec<&str> = out
+            .iter()
+            .filter(|f| f.start_line != 0)
+            .map(|f| f.rule_id.as_str())
+            .collect();
+        assert!(
+            rules.is_empty(),
+            "might_find said false but lines {}..{} yield {rules:?}",
+            a + 1,
+            b
         );
     }
 }

@@ -268,21 +268,21 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             out.counts.candidates += 1;
         }
         let (plain, renamed) = self.resolve_renames(job, candidate, renames, out);
-        if let Some(u) = plain.first() {
+        // One scan per set of old versions: the job's own, then each rename source.
+        let scan_against = |olds: &[ObjectId], uses: &[Use], out: &mut Outcome| {
+            let Some(u) = uses.first() else {
+                return;
+            };
             let runs = if candidate {
-                self.runs_against(repo, &job.olds, data, u, out)
+                self.runs_against(repo, olds, data, u, out)
             } else {
                 Vec::new()
             };
-            self.scan_uses(data, &runs, &plain, candidate, out);
-        }
+            self.scan_uses(data, &runs, uses, candidate, out);
+        };
+        scan_against(&job.olds, &plain, out);
         for (old, uses) in renamed {
-            let runs = if candidate {
-                self.runs_against(repo, &[old], data, &uses[0], out)
-            } else {
-                Vec::new()
-            };
-            self.scan_uses(data, &runs, &uses, candidate, out);
+            scan_against(&[old], &uses, out);
         }
     }
 

@@ -13,6 +13,7 @@ use super::FragmentScanner;
 use super::changes::{Change, RenameCache, RenameOutcome, RenameResolver};
 use super::content::{ContentKind, classify};
 use super::lines::added_runs;
+use super::packs::{self, Verdict, VerdictKind};
 use super::progress::Progress;
 use crate::detect::Fragment;
 use crate::report::finding::Finding;
@@ -128,6 +129,17 @@ pub(crate) fn group(changes: Vec<Change>, order: &PackOrder) -> Vec<Job> {
     keyed.into_iter().map(|(_, _, j)| j).collect()
 }
 
+/// The distinct new blobs of `jobs`, in job order.
+pub(crate) fn distinct_blobs(jobs: &[Job]) -> Vec<ObjectId> {
+    let mut seen = std::collections::HashSet::with_capacity(jobs.len());
+    jobs.iter()
+        .filter_map(|j| match &j.new {
+            NewSide::Blob(id) => seen.insert(*id).then_some(*id),
+            NewSide::Bytes(_) => None,
+        })
+        .collect()
+}
+
 /// Counters of blobs by what happened to them.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct BlobCounts {
@@ -176,6 +188,8 @@ pub(crate) struct Ctx<'a, S: ?Sized> {
     pub path_rules: bool,
     /// Cached [`FragmentScanner::commit_sensitive`]: scan once per commit instead of mapping.
     pub per_commit: bool,
+    /// Blobs already settled by the delta-order pass ([`packs::blob_verdicts`]).
+    pub verdicts: &'a HashMap<ObjectId, Verdict>,
 }
 
 impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
@@ -206,23 +220,26 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             return;
         };
         let owned;
-        let data: &[u8] = match &job.new {
-            NewSide::Bytes(b) => b,
-            NewSide::Blob(id) => {
-                if let Some(max) = self.max_bytes {
-                    match repo.find_header(*id) {
-                        Ok(h) if h.size() > max => {
-                            out.counts.oversize += 1;
-                            if out.oversize.len() < 20 {
-                                out.oversize.push(format!(
-                                    "{} (blob {id}, {} bytes)",
-                                    self.place(first),
-                                    h.size()
-                                ));
-                            }
-                            return;
+        let known = match &job.new {
+            NewSide::Blob(id) => self.verdicts.get(id),
+            NewSide::Bytes(_) => None,
+        };
+        let (data, candidate): (&[u8], bool) = match known {
+            // Settled by the delta-order pass: only a candidate is read again.
+            Some(v) => {
+                if !self.account(v.size, v.kind, job, first, out) {
+                    return;
+                }
+                let candidate = v.kind == VerdictKind::Text { candidate: true };
+                if !candidate && !self.path_rules {
+                    return;
+                }
+                match (&job.new, candidate) {
+                    (NewSide::Blob(id), true) => match repo.find_object(*id) {
+                        Ok(obj) => {
+                            owned = obj.detach().data;
+                            (&owned[..], true)
                         }
-                        Ok(_) => {}
                         Err(e) => {
                             out.errors.push(format!(
                                 "object {id} ({}) is missing or corrupt: {e}",
@@ -230,40 +247,56 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                             ));
                             return;
                         }
-                    }
+                    },
+                    _ => (&[][..], false),
                 }
-                match repo.find_object(*id) {
-                    Ok(obj) => {
-                        owned = obj.detach().data;
-                        &owned
+            }
+            None => {
+                let data: &[u8] = match &job.new {
+                    NewSide::Bytes(b) => b,
+                    NewSide::Blob(id) => {
+                        if let Some(max) = self.max_bytes {
+                            match repo.find_header(*id) {
+                                Ok(h) if h.size() > max => {
+                                    self.account(h.size(), VerdictKind::Oversize, job, first, out);
+                                    return;
+                                }
+                                Ok(_) => {}
+                                Err(e) => {
+                                    out.errors.push(format!(
+                                        "object {id} ({}) is missing or corrupt: {e}",
+                                        self.place(first)
+                                    ));
+                                    return;
+                                }
+                            }
+                        }
+                        match repo.find_object(*id) {
+                            Ok(obj) => {
+                                owned = obj.detach().data;
+                                &owned
+                            }
+                            Err(e) => {
+                                out.errors.push(format!(
+                                    "object {id} ({}) is missing or corrupt: {e}",
+                                    self.place(first)
+                                ));
+                                return;
+                            }
+                        }
                     }
-                    Err(e) => {
-                        out.errors.push(format!(
-                            "object {id} ({}) is missing or corrupt: {e}",
-                            self.place(first)
-                        ));
-                        return;
-                    }
+                };
+                let v = packs::verdict_of(data, None, &|b| self.scanner.might_find(b));
+                if !self.account(v.size, v.kind, job, first, out) {
+                    return;
                 }
+                let candidate = v.kind == VerdictKind::Text { candidate: true };
+                if !candidate && !self.path_rules {
+                    return;
+                }
+                (data, candidate)
             }
         };
-        out.counts.blobs_read += 1;
-        out.bytes += data.len() as u64;
-        match classify(data) {
-            ContentKind::Binary => {
-                out.counts.binary += 1;
-                return;
-            }
-            ContentKind::LfsPointer => {
-                out.counts.lfs += 1;
-                return;
-            }
-            ContentKind::Text => {}
-        }
-        let candidate = self.scanner.might_find(data);
-        if !candidate && !self.path_rules {
-            return;
-        }
         if candidate {
             out.counts.candidates += 1;
         }
@@ -283,6 +316,46 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         scan_against(&job.olds, &plain, out);
         for (old, uses) in renamed {
             scan_against(&[old], &uses, out);
+        }
+    }
+
+    /// Count a blob of `size` bytes settled as `kind` in `out`; `false` when it is not
+    /// scanned (oversize, binary, LFS pointer).
+    fn account(
+        &self,
+        size: u64,
+        kind: VerdictKind,
+        job: &Job,
+        first: &Use,
+        out: &mut Outcome,
+    ) -> bool {
+        match kind {
+            VerdictKind::Oversize => {
+                out.counts.oversize += 1;
+                if out.oversize.len() < 20 {
+                    let id = match &job.new {
+                        NewSide::Blob(id) => id.to_string(),
+                        NewSide::Bytes(_) => "work tree".into(),
+                    };
+                    out.oversize
+                        .push(format!("{} (blob {id}, {size} bytes)", self.place(first)));
+                }
+                return false;
+            }
+            VerdictKind::Binary | VerdictKind::Lfs | VerdictKind::Text { .. } => {}
+        }
+        out.counts.blobs_read += 1;
+        out.bytes += size;
+        match kind {
+            VerdictKind::Binary => {
+                out.counts.binary += 1;
+                false
+            }
+            VerdictKind::Lfs => {
+                out.counts.lfs += 1;
+                false
+            }
+            _ => true,
         }
     }
 

@@ -27,6 +27,7 @@ mod engine;
 mod error;
 mod lines;
 mod meta;
+mod packs;
 mod progress;
 mod resident;
 mod revs;
@@ -132,6 +133,9 @@ pub struct GitScanStats {
     pub distinct_changes: u64,
     /// Blobs read and prefiltered.
     pub blobs_read: u64,
+    /// Distinct blobs classified and prefiltered by the delta-order pass over the pack files
+    /// (each pack entry inflated once); the others were read by id.
+    pub blobs_in_delta_order: u64,
     /// Blobs the prefilter passed on to line diff and full detection.
     pub candidates: u64,
     /// Binary blobs skipped.
@@ -201,6 +205,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             progress: &progress,
             path_rules: scanner.has_path_rules(),
             per_commit: false,
+            verdicts: &HashMap::new(),
         };
         progress.phase("files", jobs.len() as u64);
         let out = engine::run(&ts, &jobs, &ctx);
@@ -255,6 +260,9 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         ));
     }
 
+    // Opened before the page limiter starts, dropped after it stops (see `PackSet`).
+    let packs = packs::PackSet::open(&repo);
+
     // Tree diffs.
     let ts = repo.into_sync();
     let limiter = resident::PackPageLimiter::start(&ts);
@@ -283,6 +291,30 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             resident::memory_summary()
         );
     }
+    // Delta-order pass: classify and prefilter every distinct new blob, inflating each pack
+    // entry once.
+    let wanted = engine::distinct_blobs(&jobs);
+    progress.phase("blobs", wanted.len() as u64);
+    let t2 = std::time::Instant::now();
+    let verdicts = packs::blob_verdicts(
+        &packs,
+        &wanted,
+        rayon::current_num_threads(),
+        max_bytes,
+        &|b| scanner.might_find(b),
+        &|bytes| progress.inc(1, bytes),
+    );
+    drop(wanted);
+    report.stats.blobs_in_delta_order = verdicts.len() as u64;
+    if timing {
+        eprintln!(
+            "timing: delta-order pass {} of {} blobs settled {:?} ({})",
+            verdicts.len(),
+            jobs.len(),
+            t2.elapsed(),
+            resident::memory_summary()
+        );
+    }
     let commit_hex: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
     let ctx = engine::Ctx {
         scanner,
@@ -292,12 +324,14 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         progress: &progress,
         path_rules: scanner.has_path_rules(),
         per_commit: scanner.commit_sensitive(),
+        verdicts: &verdicts,
     };
-    progress.phase("blobs", jobs.len() as u64);
+    progress.phase("files", jobs.len() as u64);
     let t2 = std::time::Instant::now();
     let out = engine::run(&ts, &jobs, &ctx);
     progress.finish();
     let releases = limiter.stop();
+    drop(packs);
     if timing {
         eprintln!(
             "timing: blobs {} jobs {:?} ({}; pack pages released {releases}x; {} commits diffed again for renames in {:?})",

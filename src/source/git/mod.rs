@@ -31,6 +31,7 @@ mod packs;
 mod progress;
 mod resident;
 mod revs;
+mod trees;
 mod walk;
 mod worktree;
 
@@ -233,7 +234,31 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     };
     let timing = std::env::var_os("PORTCULLIS_GIT_TIMING").is_some();
     let t0 = std::time::Instant::now();
-    let commits = walk::walk(&repo, path, &sel)?;
+    // The whole-pack passes (tree store, delta-order blob pass) pay for themselves on large
+    // scans only; they cost time proportional to the pack size, not to the range scanned.
+    // Opened before the page limiter starts or while it runs, dropped after it stops (see
+    // `PackSet`).
+    let passes = PackPasses::from_env();
+    let packs: std::cell::OnceCell<packs::PackSet> = std::cell::OnceCell::new();
+    // Declared after `packs`: on every path it stops before the packs are unmapped.
+    let limiter = resident::PackPageLimiter::start(&repo);
+    let early = match passes {
+        PackPasses::Always => true,
+        PackPasses::Never => false,
+        // All history of the tips: the tree store loads while the commits are walked.
+        PackPasses::Auto => sel.hidden.is_empty(),
+    };
+    let (commits, mut store) = if early {
+        let p = packs.get_or_init(|| packs::PackSet::open(&repo));
+        std::thread::scope(|scope| {
+            let loader = scope.spawn(|| load_store(p));
+            let walked = walk::walk(&repo, path, &sel);
+            (walked, loader.join().ok().flatten())
+        })
+    } else {
+        (walk::walk(&repo, path, &sel), None)
+    };
+    let commits = commits?;
     if timing {
         eprintln!(
             "timing: walk {} commits {:?} ({})",
@@ -260,15 +285,25 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         ));
     }
 
-    // Opened before the page limiter starts, dropped after it stops (see `PackSet`).
-    let packs = packs::PackSet::open(&repo);
+    if store.is_none() && passes.worth_it(commits.len()) {
+        store = load_store(packs.get_or_init(|| packs::PackSet::open(&repo)));
+    }
 
     // Tree diffs.
     let ts = repo.into_sync();
-    let limiter = resident::PackPageLimiter::start(&ts);
     progress.phase("commits", commits.len() as u64);
     let t1 = std::time::Instant::now();
-    let (changes, errors, counts) = changes::collect(&ts, &commits, &shallow, &progress);
+    if timing {
+        eprintln!(
+            "timing: tree store {} MB in {:?} ({})",
+            store.as_ref().map_or(0, |s| s.bytes() >> 20),
+            t1.elapsed(),
+            resident::memory_summary()
+        );
+    }
+    let (changes, errors, counts) =
+        changes::collect(&ts, &commits, &shallow, store.as_ref(), &progress);
+    drop(store);
     if timing {
         eprintln!(
             "timing: tree diffs {} changes {:?} ({})",
@@ -296,14 +331,18 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     let wanted = engine::distinct_blobs(&jobs);
     progress.phase("blobs", wanted.len() as u64);
     let t2 = std::time::Instant::now();
-    let verdicts = packs::blob_verdicts(
-        &packs,
-        &wanted,
-        rayon::current_num_threads(),
-        max_bytes,
-        &|b| scanner.might_find(b),
-        &|bytes| progress.inc(1, bytes),
-    );
+    let verdicts = if passes.worth_it(wanted.len()) {
+        packs::blob_verdicts(
+            packs.get_or_init(|| packs::PackSet::open(&ts.to_thread_local())),
+            &wanted,
+            rayon::current_num_threads(),
+            max_bytes,
+            &|b| scanner.might_find(b),
+            &|bytes| progress.inc(1, bytes),
+        )
+    } else {
+        HashMap::new()
+    };
     drop(wanted);
     report.stats.blobs_in_delta_order = verdicts.len() as u64;
     if timing {
@@ -383,6 +422,47 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     finish(&mut report, rest, max_bytes);
     report.findings = findings.into_iter().map(|(_, f)| f).collect();
     Ok(report)
+}
+
+/// Load the tree store of `packs`. A panic while loading only costs the speed-up: trees are
+/// then read by id.
+fn load_store(packs: &packs::PackSet) -> Option<trees::TreeStore<'_>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        trees::TreeStore::load(packs)
+    }))
+    .ok()
+}
+
+/// When the whole-pack passes run (`PORTCULLIS_PACK_PASSES` = `always`, `never` or `auto`,
+/// the default): reading every entry of a pack pays off only when a scan touches a large part
+/// of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PackPasses {
+    Auto,
+    Always,
+    Never,
+}
+
+impl PackPasses {
+    /// Commits (tree store) or distinct blobs (delta-order pass) from which `auto` runs a pass.
+    const AUTO_MIN: usize = 5_000;
+
+    fn from_env() -> PackPasses {
+        match std::env::var("PORTCULLIS_PACK_PASSES").as_deref() {
+            Ok("always") => PackPasses::Always,
+            Ok("never") => PackPasses::Never,
+            _ => PackPasses::Auto,
+        }
+    }
+
+    /// Whether a pass over `n` commits or blobs should run.
+    fn worth_it(self, n: usize) -> bool {
+        match self {
+            PackPasses::Always => true,
+            PackPasses::Never => false,
+            PackPasses::Auto => n >= Self::AUTO_MIN,
+        }
+    }
 }
 
 /// Move the engine outcome into the report (findings are handled by the caller).

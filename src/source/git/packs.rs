@@ -116,7 +116,30 @@ impl PackSet {
     }
 }
 
+impl PackSet {
+    /// The packs, in the order their objects are looked up.
+    pub(crate) fn packs(&self) -> &[Pack] {
+        &self.packs
+    }
+}
+
 impl Pack {
+    /// Offsets of all entries, ascending.
+    pub(crate) fn offsets(&self) -> &[u64] {
+        &self.offsets
+    }
+
+    /// The pack's data file.
+    pub(crate) fn data(&self) -> &pack::data::File {
+        &self.data
+    }
+
+    /// Pack offset of object `id`, if this pack holds it.
+    pub(crate) fn offset_of(&self, id: &gix::oid) -> Option<u64> {
+        self.index
+            .lookup(id)
+            .map(|i| self.index.pack_offset_at_index(i))
+    }
     /// The pack offsets of the entries needed to decode the objects of `wanted` that are in
     /// this pack: each such object and every base of its delta chain. Returns the needed
     /// offsets (ascending, each once) and which of them are wanted. Objects whose chain cannot

@@ -44,9 +44,9 @@ pub(crate) struct PackPageLimiter {
 }
 
 impl PackPageLimiter {
-    /// Start limiting the pack pages of the store behind `ts` (no-op when disabled or not on
+    /// Start limiting the pack pages of the store behind `repo` (no-op when disabled or not on
     /// Linux, or when the pack directory cannot be resolved).
-    pub(crate) fn start(ts: &gix::ThreadSafeRepository) -> PackPageLimiter {
+    pub(crate) fn start(repo: &gix::Repository) -> PackPageLimiter {
         let budget_mb = std::env::var("PORTCULLIS_PACK_RESIDENT_MB")
             .ok()
             .and_then(|v| v.parse::<u64>().ok())
@@ -59,7 +59,7 @@ impl PackPageLimiter {
         if budget_mb == 0 || !cfg!(target_os = "linux") {
             return idle;
         }
-        let mut keeper = ts.to_thread_local();
+        let mut keeper = repo.clone();
         keeper.objects.prevent_pack_unload();
         let Ok(pack_dir) = keeper
             .objects

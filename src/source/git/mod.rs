@@ -16,10 +16,12 @@
 //!   commit; the scan goes on (and the CLI exits 2).
 //!
 //! Engine: commits are walked with gix; their tree diffs run in parallel (rayon, one
-//! thread-local repository per thread); changes are grouped by `(old blobs, new blob)` and
-//! each distinct group is read and prefiltered once ([`FragmentScanner::might_match`]); only
-//! candidates get a line diff and a detector pass per added hunk, and the findings are mapped
-//! to every commit that introduces the change.
+//! thread-local repository per thread; on large scans trees come from an in-memory store of
+//! the packs' inflated tree entries, `trees.rs`); changes are grouped by `(old blobs, new
+//! blob)` and each distinct new blob is classified and prefiltered once
+//! ([`FragmentScanner::might_find`]), on large scans in one delta-order pass over the packs
+//! (`packs.rs`); only candidates get a line diff and a detector pass per added hunk, and the
+//! findings are mapped to every commit that introduces the change.
 
 mod changes;
 mod content;

@@ -22,7 +22,9 @@
 //!   while a handle in "stable" mode exists. The limiter holds such a handle
 //!   ([`prevent_pack_unload`](gix::odb::store::Handle::prevent_pack_unload)) for its whole
 //!   lifetime, so no pack mapping of this store is unmapped (and no other mapping can take its
-//!   address) while the limiter runs;
+//!   address) while the limiter runs. The history scan's own pack mappings
+//!   ([`PackSet`](super::packs::PackSet), for the whole-pack passes) are declared before the
+//!   limiter and dropped only after it has stopped, for the same reason;
 //! * a failed `madvise` is ignored: it only means the pages stay resident.
 //!
 //! `PORTCULLIS_PACK_RESIDENT_MB` sets the budget (default 128; 0 disables the limiter). Only

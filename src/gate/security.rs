@@ -4,7 +4,7 @@
 //! rebase), scans `merge_base..head` for secrets, audits the lockfiles that range changes,
 //! writes a Markdown report whose YAML frontmatter (schema `portcullis/security-report/v1`)
 //! holds the verdict, then reads that file back with the fail-closed reader
-//! [`read_verdict`](crate::report::read_verdict) and returns what it read. The file is the
+//! [`read_verdict`] and returns what it read. The file is the
 //! single source of truth; gate failures (scanner errors, panics, timeouts, bad settings) are
 //! FAIL verdicts, never `Err`.
 //!

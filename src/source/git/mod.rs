@@ -3,7 +3,7 @@
 //! Semantics (gitleaks-compatible, plus merge resolutions):
 //! * a finding is a secret on a line a commit **adds** relative to its first parent (the `+`
 //!   lines of `git log -p -U0 --full-history --all --diff-filter=tuxdb`); each `-U0` hunk is one
-//!   [`Fragment`](crate::detect::Fragment) whose `start_line` is the hunk's new start line;
+//!   [`Fragment`] whose `start_line` is the hunk's new start line;
 //! * root commits (and commits at a shallow boundary) add every line of every file;
 //! * a merge commit adds the lines that are in **none** of its parents (conflict resolutions,
 //!   evil merges) — gitleaks scans no merge patches and misses these;

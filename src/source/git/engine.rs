@@ -57,18 +57,8 @@ impl PackOrder {
     /// Load the pack indices of `repo` (an unreadable index is skipped: ordering is only an
     /// optimisation, reading the objects reports any real damage).
     pub(crate) fn load(repo: &gix::Repository) -> PackOrder {
-        let dir = repo.objects.store_ref().path().join("pack");
-        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        paths.sort();
         let kind = repo.object_hash();
-        let indices = paths
+        let indices = packs::index_paths(repo)
             .iter()
             .filter_map(|p| gix::odb::pack::index::File::at(p, kind).ok())
             .collect();

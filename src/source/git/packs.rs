@@ -81,22 +81,28 @@ pub(crate) struct PackSet {
     packs: Vec<Pack>,
 }
 
+/// The `.idx` files of the object database of `repo`, sorted (none when the directory cannot
+/// be read).
+pub(crate) fn index_paths(repo: &gix::Repository) -> Vec<PathBuf> {
+    let dir = repo.objects.store_ref().path().join("pack");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "idx"))
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.sort();
+    paths
+}
+
 impl PackSet {
     /// Open every readable `.idx`/`.pack` pair in the object database of `repo` (an unreadable
     /// pack is left out: its objects are then read by id, which reports real damage).
     pub(crate) fn open(repo: &gix::Repository) -> PackSet {
-        let dir = repo.objects.store_ref().path().join("pack");
-        let mut idx_paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "idx"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        idx_paths.sort();
         let hash = repo.object_hash();
-        let packs = idx_paths
+        let packs = index_paths(repo)
             .iter()
             .filter_map(|p| {
                 let index = pack::index::File::at(p, hash).ok()?;

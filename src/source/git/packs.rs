@@ -235,6 +235,10 @@ impl Pack {
     }
 }
 
+/// Largest object or delta the delta-order pass allocates (4 GiB); anything larger is read by
+/// id instead.
+const ALLOC_LIMIT: usize = 4 << 30;
+
 /// Per-entry state of the delta-tree walk.
 struct Slot {
     /// The entry's pack offset.
@@ -328,7 +332,9 @@ fn walk_pack(
                 thread_limit: Some(threads.max(1)),
                 should_interrupt: &interrupt,
                 object_hash: hash,
-                alloc_limit_bytes: None,
+                // Sizes come from the pack's entry headers: a damaged header must fail the
+                // walk (the objects are then read by id), not allocate without bound.
+                alloc_limit_bytes: Some(ALLOC_LIMIT),
             },
         )
         .ok()?;

@@ -25,6 +25,8 @@ use super::packs::PackSet;
 
 /// No base (a whole object).
 const NONE: u32 = u32::MAX;
+/// Largest inflated tree entry the store holds (64 MiB; git.git's largest is under 64 KiB).
+const MAX_TREE_ENTRY: usize = 64 << 20;
 /// A delta whose base the store does not hold: read by id instead.
 const BROKEN: u32 = u32::MAX - 1;
 
@@ -138,7 +140,9 @@ fn tree_entries(p: &super::packs::Pack) -> TreePack {
                 let start = buf.len();
                 let ok = headers[i].as_ref().is_some_and(|e| {
                     let n = usize::try_from(e.decompressed_size).unwrap_or(usize::MAX);
-                    if n > u32::MAX as usize || start.saturating_add(n) > u32::MAX as usize {
+                    // Sizes come from the pack: an entry claiming more than a tree could ever
+                    // hold (or more than the chunk can index) is left to be read by id.
+                    if n > MAX_TREE_ENTRY || start.saturating_add(n) > u32::MAX as usize {
                         return false;
                     }
                     buf.resize(start + n, 0);
@@ -331,7 +335,10 @@ pub(crate) fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let result_len = usize::try_from(read_varint(delta, &mut i)?).ok()?;
-    let mut out = Vec::with_capacity(result_len);
+    // The size comes from the pack: reserve no more than the instructions can produce
+    // (at most 64 KiB per copy instruction byte, the inserts themselves).
+    let bound = delta.len().saturating_mul(0x10000);
+    let mut out = Vec::with_capacity(result_len.min(bound));
     while i < delta.len() {
         let cmd = delta[i];
         i += 1;
@@ -523,5 +530,11 @@ mod tests {
         assert_eq!(apply_delta(base, &[21, 4, 0x80 | 0x01 | 0x10, 20, 4]), None);
         assert_eq!(apply_delta(base, &[21, 1, 0]), None);
         assert_eq!(apply_delta(base, &[21, 9, 1, b'x']), None);
+        // A result size far beyond what the instructions can produce is rejected, not
+        // allocated.
+        let huge = [
+            21, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, b'x',
+        ];
+        assert_eq!(apply_delta(base, &huge), None);
     }
 }

@@ -209,82 +209,63 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         let Some(first) = job.uses.first() else {
             return;
         };
-        let owned;
+        // The blob's verdict: from the delta-order pass, else by reading it now.
+        let mut owned: Option<Vec<u8>> = None;
         let known = match &job.new {
             NewSide::Blob(id) => self.verdicts.get(id),
             NewSide::Bytes(_) => None,
         };
-        let (data, candidate): (&[u8], bool) = match known {
-            // Settled by the delta-order pass: only a candidate is read again.
-            Some(v) => {
-                if !self.account(v.size, v.kind, job, first, out) {
-                    return;
-                }
-                let candidate = v.kind == VerdictKind::Text { candidate: true };
-                if !candidate && !self.path_rules {
-                    return;
-                }
-                match (&job.new, candidate) {
-                    (NewSide::Blob(id), true) => match repo.find_object(*id) {
-                        Ok(obj) => {
-                            owned = obj.detach().data;
-                            (&owned[..], true)
-                        }
+        let verdict = match (&job.new, known) {
+            (_, Some(v)) => *v,
+            (NewSide::Bytes(b), None) => {
+                packs::verdict_of(b, None, &|b| self.scanner.might_find(b))
+            }
+            (NewSide::Blob(id), None) => {
+                let oversize = match self.max_bytes {
+                    None => None,
+                    Some(max) => match repo.find_header(*id) {
+                        Ok(h) => (h.size() > max).then_some(h.size()),
                         Err(e) => {
-                            out.errors.push(format!(
-                                "object {id} ({}) is missing or corrupt: {e}",
-                                self.place(first)
-                            ));
+                            out.errors.push(self.missing(id, first, &e));
                             return;
                         }
                     },
-                    _ => (&[][..], false),
+                };
+                match oversize {
+                    Some(size) => Verdict {
+                        size,
+                        kind: VerdictKind::Oversize,
+                    },
+                    None => {
+                        let Some(bytes) = self.read(repo, id, first, out) else {
+                            return;
+                        };
+                        let v = packs::verdict_of(&bytes, None, &|b| self.scanner.might_find(b));
+                        owned = Some(bytes);
+                        v
+                    }
                 }
             }
-            None => {
-                let data: &[u8] = match &job.new {
-                    NewSide::Bytes(b) => b,
-                    NewSide::Blob(id) => {
-                        if let Some(max) = self.max_bytes {
-                            match repo.find_header(*id) {
-                                Ok(h) if h.size() > max => {
-                                    self.account(h.size(), VerdictKind::Oversize, job, first, out);
-                                    return;
-                                }
-                                Ok(_) => {}
-                                Err(e) => {
-                                    out.errors.push(format!(
-                                        "object {id} ({}) is missing or corrupt: {e}",
-                                        self.place(first)
-                                    ));
-                                    return;
-                                }
-                            }
-                        }
-                        match repo.find_object(*id) {
-                            Ok(obj) => {
-                                owned = obj.detach().data;
-                                &owned
-                            }
-                            Err(e) => {
-                                out.errors.push(format!(
-                                    "object {id} ({}) is missing or corrupt: {e}",
-                                    self.place(first)
-                                ));
-                                return;
-                            }
-                        }
-                    }
-                };
-                let v = packs::verdict_of(data, None, &|b| self.scanner.might_find(b));
-                if !self.account(v.size, v.kind, job, first, out) {
-                    return;
+        };
+        if !self.account(verdict.size, verdict.kind, job, first, out) {
+            return;
+        }
+        let candidate = verdict.kind == VerdictKind::Text { candidate: true };
+        if !candidate && !self.path_rules {
+            return;
+        }
+        // The content matters only for a candidate; one settled by the pass is read again.
+        let data: &[u8] = match &job.new {
+            NewSide::Bytes(b) => b,
+            NewSide::Blob(_) if !candidate => &[],
+            NewSide::Blob(id) => {
+                if owned.is_none() {
+                    owned = self.read(repo, id, first, out);
                 }
-                let candidate = v.kind == VerdictKind::Text { candidate: true };
-                if !candidate && !self.path_rules {
-                    return;
+                match &owned {
+                    Some(bytes) => bytes,
+                    None => return,
                 }
-                (data, candidate)
             }
         };
         if candidate {
@@ -307,6 +288,31 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         for (old, uses) in renamed {
             scan_against(&[old], &uses, out);
         }
+    }
+
+    /// The blob `id` (the new side of the change `first`), or `None` with the error recorded.
+    fn read(
+        &self,
+        repo: &gix::Repository,
+        id: &ObjectId,
+        first: &Use,
+        out: &mut Outcome,
+    ) -> Option<Vec<u8>> {
+        match repo.find_object(*id) {
+            Ok(obj) => Some(obj.detach().data),
+            Err(e) => {
+                out.errors.push(self.missing(id, first, &e));
+                None
+            }
+        }
+    }
+
+    /// The error for a new blob that cannot be read.
+    fn missing(&self, id: &ObjectId, first: &Use, e: &dyn std::fmt::Display) -> String {
+        format!(
+            "object {id} ({}) is missing or corrupt: {e}",
+            self.place(first)
+        )
     }
 
     /// Count a blob of `size` bytes settled as `kind` in `out`; `false` when it is not

@@ -297,9 +297,8 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     let t1 = std::time::Instant::now();
     if timing {
         eprintln!(
-            "timing: tree store {} MB in {:?} ({})",
+            "timing: tree store {} MB ({})",
             store.as_ref().map_or(0, |s| s.bytes() >> 20),
-            t1.elapsed(),
             resident::memory_summary()
         );
     }
@@ -345,17 +344,17 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     } else {
         HashMap::new()
     };
-    drop(wanted);
     report.stats.blobs_in_delta_order = verdicts.len() as u64;
     if timing {
         eprintln!(
             "timing: delta-order pass {} of {} blobs settled {:?} ({})",
             verdicts.len(),
-            jobs.len(),
+            wanted.len(),
             t2.elapsed(),
             resident::memory_summary()
         );
     }
+    drop(wanted);
     let commit_hex: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
     let ctx = engine::Ctx {
         scanner,

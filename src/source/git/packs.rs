@@ -120,9 +120,7 @@ impl PackSet {
             .collect();
         PackSet { packs }
     }
-}
 
-impl PackSet {
     /// The packs, in the order their objects are looked up.
     pub(crate) fn packs(&self) -> &[Pack] {
         &self.packs
@@ -146,6 +144,26 @@ impl Pack {
             .lookup(id)
             .map(|i| self.index.pack_offset_at_index(i))
     }
+
+    /// The pack offset of the delta base of the entry at `offset` whose header is `header`:
+    /// `Ok(None)` for a whole object, `Err(())` when the base cannot be located in this pack.
+    pub(crate) fn delta_base(
+        &self,
+        offset: u64,
+        header: &pack::data::entry::Header,
+    ) -> Result<Option<u64>, ()> {
+        use pack::data::entry::Header;
+        match *header {
+            Header::Commit | Header::Tree | Header::Blob | Header::Tag => Ok(None),
+            Header::OfsDelta { base_distance } => {
+                Header::verified_base_pack_offset(offset, base_distance)
+                    .map(Some)
+                    .ok_or(())
+            }
+            Header::RefDelta { base_id } => self.offset_of(&base_id).map(Some).ok_or(()),
+        }
+    }
+
     /// The pack offsets of the entries needed to decode the objects of `wanted` that are in
     /// this pack: each such object and every base of its delta chain. Returns the needed
     /// offsets (ascending, each once) and which of them are wanted. Objects whose chain cannot
@@ -203,19 +221,10 @@ impl Pack {
             let Ok(entry) = self.data.entry(offset) else {
                 return false;
             };
-            use pack::data::entry::Header;
-            match entry.header {
-                Header::Commit | Header::Tree | Header::Blob | Header::Tag => return true,
-                Header::OfsDelta { base_distance } => {
-                    match Header::verified_base_pack_offset(offset, base_distance) {
-                        Some(base) => offset = base,
-                        None => return false,
-                    }
-                }
-                Header::RefDelta { base_id } => match self.index.lookup(base_id) {
-                    Some(i) => offset = self.index.pack_offset_at_index(i),
-                    None => return false,
-                },
+            match self.delta_base(offset, &entry.header) {
+                Ok(None) => return true,
+                Ok(Some(base)) => offset = base,
+                Err(()) => return false,
             }
         }
         false

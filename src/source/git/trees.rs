@@ -81,51 +81,30 @@ impl TreeStore<'_> {
     }
 }
 
-/// Kinds of the entries of `p` (by sorted position) and the tree entries, inflated.
+/// The tree entries of `p`, inflated.
 fn tree_entries(p: &super::packs::Pack) -> TreePack {
-    use pack::data::entry::Header as H;
     let offsets = p.offsets();
-    // 0 = unknown, 1 = tree, 2 = other.
-    let mut kind = vec![0u8; offsets.len()];
-    let mut base_pos = vec![NONE; offsets.len()];
-    let mut is_delta = vec![false; offsets.len()];
-    let mut headers = Vec::with_capacity(offsets.len());
+    // Per sorted position: whether the entry is a tree, and its delta base's position.
+    let mut is_tree = vec![false; offsets.len()];
+    let mut base_at: Vec<Option<usize>> = vec![None; offsets.len()];
     for (i, &off) in offsets.iter().enumerate() {
-        let entry = p.data().entry(off).ok();
-        if let Some(e) = &entry {
-            let base = match e.header {
-                H::Tree => {
-                    kind[i] = 1;
-                    None
-                }
-                H::Commit | H::Blob | H::Tag => {
-                    kind[i] = 2;
-                    None
-                }
-                H::OfsDelta { base_distance } => {
-                    is_delta[i] = true;
-                    H::verified_base_pack_offset(off, base_distance)
-                }
-                H::RefDelta { base_id } => {
-                    is_delta[i] = true;
-                    p.offset_of(&base_id)
-                }
-            };
-            if let Some(b) = base.and_then(|b| offsets.binary_search(&b).ok()) {
-                base_pos[i] = u32::try_from(b).unwrap_or(NONE);
-                // Bases before their deltas (always so for offset deltas).
-                if b < i {
-                    kind[i] = kind[b];
+        let Ok(e) = p.data().entry(off) else {
+            continue;
+        };
+        match p.delta_base(off, &e.header) {
+            Ok(None) => is_tree[i] = matches!(e.header, pack::data::entry::Header::Tree),
+            // A delta has its base's kind; a base later in the pack (possible only for a
+            // reference delta) leaves the entry to be read by id.
+            Ok(Some(b)) => {
+                if let Ok(bi) = offsets[..i].binary_search(&b) {
+                    is_tree[i] = is_tree[bi];
+                    base_at[i] = Some(bi);
                 }
             }
+            Err(()) => {}
         }
-        headers.push(entry);
     }
-    let tree_pos: Vec<usize> = (0..offsets.len()).filter(|&i| kind[i] == 1).collect();
-    let mut entry_of: HashMap<usize, u32> = HashMap::with_capacity(tree_pos.len());
-    for (e, &i) in tree_pos.iter().enumerate() {
-        entry_of.insert(i, u32::try_from(e).unwrap_or(NONE));
-    }
+    let tree_pos: Vec<usize> = (0..offsets.len()).filter(|&i| is_tree[i]).collect();
     // Inflate in parallel, in chunks of entries.
     const CHUNK: usize = 4096;
     // Per chunk: its bytes and each entry's `(start, length)` in them.
@@ -138,7 +117,7 @@ fn tree_entries(p: &super::packs::Pack) -> TreePack {
             let mut inflate = gix::zlib::Inflate::default();
             for &i in chunk {
                 let start = buf.len();
-                let ok = headers[i].as_ref().is_some_and(|e| {
+                let ok = p.data().entry(offsets[i]).is_ok_and(|e| {
                     let n = usize::try_from(e.decompressed_size).unwrap_or(usize::MAX);
                     // Sizes come from the pack: an entry claiming more than a tree could ever
                     // hold (or more than the chunk can index) is left to be read by id.
@@ -148,7 +127,7 @@ fn tree_entries(p: &super::packs::Pack) -> TreePack {
                     buf.resize(start + n, 0);
                     // Fails unless the stream yields exactly `n` bytes.
                     p.data()
-                        .decompress_entry(e, &mut inflate, &mut buf[start..])
+                        .decompress_entry(&e, &mut inflate, &mut buf[start..])
                         .is_ok()
                 });
                 if ok {
@@ -168,18 +147,16 @@ fn tree_entries(p: &super::packs::Pack) -> TreePack {
         spans.extend(s.into_iter().map(|(start, len)| (c, start, len)));
         chunks.push(buf);
     }
+    // A tree delta's base is a tree, so it is among `tree_pos`.
     let bases = tree_pos
         .iter()
-        .map(|&i| {
-            if !is_delta[i] {
-                return NONE;
-            }
-            let b = base_pos[i];
-            if b == NONE {
-                BROKEN
-            } else {
-                entry_of.get(&(b as usize)).copied().unwrap_or(BROKEN)
-            }
+        .map(|&i| match base_at[i] {
+            None => NONE,
+            Some(b) => tree_pos
+                .binary_search(&b)
+                .ok()
+                .and_then(|e| u32::try_from(e).ok())
+                .unwrap_or(BROKEN),
         })
         .collect();
     TreePack {

@@ -52,6 +52,11 @@ const TOKENS: &[&str] = &[
     "\\u0074\\u006f\\u006b\\u005f",
     "U+0074 U+006F",
     "746f6b5f6162636431323334746f6b5f",
+    // Encoded twice (base64 of percent escapes, base64 of `secret=` + base64), and a `U+`
+    // run that takes a line end.
+    "JTc0JTZmJTZiJTVmJTYxJTYyJTYzJTY0",
+    "c2VjcmV0PWRHOXJYMkZpWTJReE1qTTA=",
+    "U+0074\n",
 ];
 
 fn detector(toml: &str) -> Detector {
@@ -209,4 +214,28 @@ fn blobs_with_keywords_but_no_possible_match_are_not_candidates() {
     // Encoded: base64 of "tok_12345678" is only found by the decode pass.
     assert!(d.might_find(b"v = dG9rXzEyMzQ1Njc4\n"));
     assert_eq!(findings(&d, b"v = dG9rXzEyMzQ1Njc4\n"), 1);
+}
+
+/// Found by the property test: in the whole text the `U+` run (which takes the line end)
+/// touches the percent run of the next line and is dropped for it, so the blob decodes
+/// differently from its first line alone, whose decoded text `secretto` matches.
+#[test]
+fn unicode_run_touching_the_next_line_answers_maybe() {
+    let d = detector(
+        "[[rules]]\nid = \"r\"\nregex = '''^secret[a-z0-9]{2,6}'''\nkeywords = [\"secret\"]\n",
+    );
+    let text = b"secretU+0074 U+006F\n%74%6f%6b%5f%61%62%63%64";
+    assert_eq!(findings(&d, b"secretU+0074 U+006F\n"), 1);
+    assert!(d.might_find(text));
+}
+
+/// Unicode escapes that stay within their line do not make a blob a candidate by themselves;
+/// an escaped secret still does, and so does a `U+` run that takes a line end.
+#[test]
+fn line_local_unicode_escapes_are_decided() {
+    let d =
+        detector("[[rules]]\nid = \"r\"\nregex = '''tok_[a-z0-9]{4}'''\nkeywords = [\"tok_\"]\n");
+    assert!(!d.might_find(b"caf\\u00e9 na\\u00efve\nU+00E9 LATIN SMALL LETTER E\n"));
+    assert!(d.might_find(b"x = \\u0074\\u006f\\u006b\\u005fabcd\n"));
+    assert!(d.might_find(b"U+00E9\nU+00E8\n"));
 }

@@ -19,7 +19,7 @@ use crate::report::finding::{Finding, secret_fingerprint};
 use crate::rules::{Condition, Config, ConfigError, RegexTarget};
 
 /// One keyword occurrence attributed to one rule.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Hit {
     rule: u32,
     start: usize,
@@ -48,6 +48,8 @@ pub struct Detector {
     prefilter: Option<KeywordSet>,
     pattern_rules: Vec<Vec<u32>>,
     has_keywordless_regex_rule: bool,
+    /// Length of the longest keyword.
+    max_keyword_len: usize,
     global: Vec<AllowRt>,
     config_path: Option<String>,
 }
@@ -130,6 +132,7 @@ impl Detector {
                 }
             }
         }
+        let max_keyword_len = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
         let prefilter = if patterns.is_empty() {
             None
         } else {
@@ -148,6 +151,7 @@ impl Detector {
             prefilter,
             pattern_rules,
             has_keywordless_regex_rule,
+            max_keyword_len,
             global,
             config_path,
         })
@@ -211,41 +215,60 @@ impl Detector {
         if self.has_keywordless_regex_rule {
             return true;
         }
-        if self.prefilter.is_none() {
+        let Some(kw) = &self.prefilter else {
             return false;
-        }
+        };
         let mut hits = Vec::new();
-        let mut decoder = Decoder::default();
-        let mut current: Cow<'_, [u8]> = Cow::Borrowed(bytes);
-        let mut depth = 0u32;
-        loop {
-            if self.relaxed_match(&current, &mut hits) {
-                return true;
-            }
-            depth += 1;
-            if depth > self.opts.max_decode_depth {
-                return false;
-            }
-            match decoder.decode(&current) {
-                Some(next) => current = Cow::Owned(next),
-                None => return false,
-            }
-            // A Unicode-escape segment may swallow a line's `\n` (its pattern ends in `\s`),
-            // so a fragment's decoded text need not be a run of whole lines of the blob's:
-            // answer "maybe".
-            if decoder
-                .passes
-                .last()
-                .is_some_and(|p| p.iter().any(|s| s.encodings & decode::UNICODE != 0))
-            {
-                return true;
-            }
+        self.collect_hits(bytes, &mut hits);
+        if self.relaxed_match(bytes, &hits, None) {
+            return true;
         }
+        // The decode passes. A finding of pass `d` overlaps a segment decoded in that pass,
+        // so only windows touching one are searched, and the keyword hits of the pass' text
+        // are those of the previous text outside the replaced segments (shifted) plus those
+        // overlapping the decoded values. Segments lie within a line (see
+        // `decode::live_segments`), so a pass after the first only decodes the lines that
+        // the previous pass changed: the others hold nothing that decodes.
+        let mut current: Cow<'_, [u8]> = Cow::Borrowed(bytes);
+        let mut changed: Option<Vec<std::ops::Range<usize>>> = None;
+        for _ in 0..self.opts.max_decode_depth {
+            let Some(step) = decode::decode_step(&current, changed.as_deref()) else {
+                return false;
+            };
+            // A `U+XXXX` segment may swallow a line's `\n` (its pattern ends in `\s`); then a
+            // fragment's decoded text need not be a run of whole lines of the blob's: answer
+            // "maybe".
+            if step.crosses_line {
+                return true;
+            }
+            shift_hits(&mut hits, &step.encoded, &step.decoded);
+            let pad = self.max_keyword_len.saturating_sub(1);
+            for r in merged_ranges(&step.decoded, pad, 0, step.text.len()) {
+                kw.for_each(&step.text[r.clone()], |pid, start, end| {
+                    for &rule in &self.pattern_rules[pid] {
+                        hits.push(Hit {
+                            rule,
+                            start: r.start + start,
+                            end: r.start + end,
+                        });
+                    }
+                });
+            }
+            hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
+            hits.dedup();
+            if self.relaxed_match(&step.text, &hits, Some(&step.decoded)) {
+                return true;
+            }
+            changed = Some(line_ranges(&step.text, &step.decoded));
+            current = Cow::Owned(step.text);
+        }
+        false
     }
 
-    /// Whether some active rule with a keyword hit in `text` has a relaxed-regex match there.
-    fn relaxed_match(&self, text: &[u8], hits: &mut Vec<Hit>) -> bool {
-        self.collect_hits(text, hits);
+    /// Whether some active rule with a keyword hit among `hits` (sorted by rule) has a
+    /// relaxed-regex match in `text`; with `near`, only in windows touching one of those
+    /// spans (sorted).
+    fn relaxed_match(&self, text: &[u8], hits: &[Hit], near: Option<&[Span]>) -> bool {
         let mut i = 0;
         while i < hits.len() {
             let ri = hits[i].rule as usize;
@@ -267,7 +290,7 @@ impl Detector {
                 Relaxed::Own(re) => re,
                 Relaxed::Unavailable => return true,
             };
-            if any_match(re, &rx.plan, text, rule_hits) {
+            if any_match(re, &rx.plan, text, rule_hits, near) {
                 return true;
             }
         }
@@ -660,13 +683,84 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
 
 /// Whether `re` (a rule regex or its relaxed form, verified with the rule's `plan`) matches
 /// anywhere [`find_matches`] would look.
-fn any_match(re: &Regex, plan: &Plan, text: &[u8], hits: &[Hit]) -> bool {
+fn any_match(re: &Regex, plan: &Plan, text: &[u8], hits: &[Hit], near: Option<&[Span]>) -> bool {
     let mut found = false;
     for_each_window(plan, text, hits, |lo, hi| {
+        if near.is_some_and(|spans| !touches(spans, lo, hi)) {
+            return false;
+        }
         found = re.is_match(Input::new(text).range(lo..hi));
         found
     });
     found
+}
+
+/// Whether `[lo, hi)` overlaps or touches one of `spans` (sorted, disjoint), as gitleaks'
+/// segment overlap test counts touching.
+fn touches(spans: &[Span], lo: usize, hi: usize) -> bool {
+    let (lo, hi) = (lo as i64, hi as i64);
+    // The first span that does not end before `lo`.
+    let k = spans.partition_point(|s| s.end < lo);
+    spans.get(k).is_some_and(|s| s.start <= hi)
+}
+
+/// Move `hits` (positions in a pass' input text) to the pass' output text, in which each
+/// `encoded[k]` was replaced by `decoded[k]`: hits overlapping a replaced span are dropped,
+/// the others shifted. The order by rule is kept.
+fn shift_hits(hits: &mut Vec<Hit>, encoded: &[Span], decoded: &[Span]) {
+    hits.retain_mut(|h| {
+        let (s, e) = (h.start as i64, h.end as i64);
+        // Spans wholly before the hit.
+        let k = encoded.partition_point(|sp| sp.end <= s);
+        if encoded.get(k).is_some_and(|sp| sp.start < e) {
+            return false;
+        }
+        if k > 0 {
+            let shift = decoded[k - 1].end - encoded[k - 1].end;
+            h.start = usize::try_from(s + shift).unwrap_or(0);
+            h.end = usize::try_from(e + shift).unwrap_or(0);
+        }
+        true
+    });
+}
+
+/// The ranges `[start - pad, end + pad)` of `spans` (sorted), clipped to `[lo, hi)` and merged.
+fn merged_ranges(spans: &[Span], pad: usize, lo: usize, hi: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for sp in spans {
+        let r = sp.range();
+        let a = r.start.saturating_sub(pad).max(lo);
+        let b = r.end.saturating_add(pad).min(hi);
+        match out.last_mut() {
+            Some(last) if a <= last.end => last.end = last.end.max(b),
+            _ => out.push(a..b),
+        }
+    }
+    out
+}
+
+/// The runs of whole lines of `text` that `spans` (sorted) touch, merged.
+fn line_ranges(text: &[u8], spans: &[Span]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for sp in spans {
+        let r = sp.range();
+        if out.last().is_some_and(|last| r.end <= last.end) {
+            continue;
+        }
+        let from = out.last().map_or(0, |l| l.end);
+        let a = if r.start < from {
+            from
+        } else {
+            memchr::memrchr(b'\n', &text[from..r.start]).map_or(from, |i| from + i + 1)
+        };
+        // The line end after the span (its `\n` included), or the text end.
+        let b = memchr::memchr(b'\n', &text[r.end..]).map_or(text.len(), |i| r.end + i + 1);
+        match out.last_mut() {
+            Some(last) if a <= last.end => last.end = last.end.max(b),
+            _ => out.push(a..b),
+        }
+    }
+    out
 }
 
 /// Call `search(lo, hi)` on each range of `text` a rule's matches can lie in: the whole text,

@@ -387,6 +387,14 @@ impl FindHeader for WithOdb<'_, '_> {
 }
 
 impl WithOdb<'_, '_> {
+    /// The bytes of tree `id`, shared with the resolved-tree cache when it holds them.
+    pub(crate) fn tree_rc(&self, id: &gix::oid) -> Result<Rc<Vec<u8>>, String> {
+        if let Some(bytes) = self.trees.stored(id) {
+            return Ok(bytes);
+        }
+        self.tree(id).map(Rc::new)
+    }
+
     /// The bytes of tree `id`.
     pub(crate) fn tree(&self, id: &gix::oid) -> Result<Vec<u8>, String> {
         let mut buf = Vec::new();

@@ -250,15 +250,20 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         // All history of the tips: the tree store loads while the commits are walked.
         PackPasses::Auto => sel.hidden.is_empty(),
     };
-    let (commits, mut store) = if early {
+    // On the early path the root tree ids are also read while the commits are walked (the
+    // walk keeps one core busy), by a third thread fed with the walked ids.
+    let (commits, mut store, tree_ids) = if early {
         let p = packs.get_or_init(|| packs::PackSet::open(&repo));
+        let reader_repo = repo.clone();
         std::thread::scope(|scope| {
             let loader = scope.spawn(|| load_store(p));
-            let walked = walk::walk(&repo, path, &sel);
-            (walked, loader.join().ok().flatten())
+            let (feed, batches) = std::sync::mpsc::channel::<Vec<gix::ObjectId>>();
+            let reader = scope.spawn(move || changes::read_tree_ids(&reader_repo, batches));
+            let walked = walk::walk_feeding(&repo, path, &sel, Some(feed));
+            (walked, loader.join().ok().flatten(), reader.join().ok())
         })
     } else {
-        (walk::walk(&repo, path, &sel), None)
+        (walk::walk(&repo, path, &sel), None, None)
     };
     let commits = commits?;
     if timing {
@@ -303,7 +308,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         );
     }
     let (changes, errors, counts) =
-        changes::collect(&ts, &commits, &shallow, store.as_ref(), &progress);
+        changes::collect(&ts, &commits, &shallow, store.as_ref(), tree_ids, &progress);
     drop(store);
     if timing {
         eprintln!(

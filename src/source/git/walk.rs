@@ -23,6 +23,18 @@ pub(crate) fn walk(
     path: &Path,
     sel: &Selection,
 ) -> Result<Vec<WalkedCommit>, GitError> {
+    walk_feeding(repo, path, sel, None)
+}
+
+/// [`walk`], also sending the ids of the commits walked so far to `feed`, in batches, so that
+/// another thread can read them while the walk goes on.
+pub(crate) fn walk_feeding(
+    repo: &gix::Repository,
+    path: &Path,
+    sel: &Selection,
+    feed: Option<std::sync::mpsc::Sender<Vec<ObjectId>>>,
+) -> Result<Vec<WalkedCommit>, GitError> {
+    const BATCH: usize = 1024;
     if sel.tips.is_empty() {
         return Ok(Vec::new());
     }
@@ -38,13 +50,26 @@ pub(crate) fn walk(
     }
     let walk = platform.all().map_err(|e| err(&e))?;
     let mut out = Vec::new();
+    let mut batch = Vec::new();
     for info in walk {
         let info = info.map_err(|e| err(&e))?;
+        if let Some(feed) = &feed {
+            batch.push(info.id);
+            if batch.len() == BATCH {
+                // A closed receiver only means nobody reads ahead.
+                let _ = feed.send(std::mem::take(&mut batch));
+            }
+        }
         out.push(WalkedCommit {
             id: info.id,
             parents: info.parent_ids.iter().copied().collect(),
             time: info.commit_time.unwrap_or(0),
         });
+    }
+    if let Some(feed) = &feed
+        && !batch.is_empty()
+    {
+        let _ = feed.send(batch);
     }
     Ok(out)
 }

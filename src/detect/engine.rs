@@ -215,9 +215,9 @@ impl Detector {
         if self.has_keywordless_regex_rule {
             return true;
         }
-        let Some(kw) = &self.prefilter else {
+        if self.prefilter.is_none() {
             return false;
-        };
+        }
         let mut hits = Vec::new();
         self.collect_hits(bytes, &mut hits);
         if self.relaxed_match(bytes, &hits, None) {
@@ -244,15 +244,7 @@ impl Detector {
             shift_hits(&mut hits, &step.encoded, &step.decoded);
             let pad = self.max_keyword_len.saturating_sub(1);
             for r in merged_ranges(&step.decoded, pad, 0, step.text.len()) {
-                kw.for_each(&step.text[r.clone()], |pid, start, end| {
-                    for &rule in &self.pattern_rules[pid] {
-                        hits.push(Hit {
-                            rule,
-                            start: r.start + start,
-                            end: r.start + end,
-                        });
-                    }
-                });
+                self.push_hits(&step.text[r.clone()], r.start, &mut hits);
             }
             hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
             hits.dedup();
@@ -379,15 +371,24 @@ impl Detector {
     /// position.
     fn collect_hits(&self, text: &[u8], hits: &mut Vec<Hit>) {
         hits.clear();
+        self.push_hits(text, 0, hits);
+        hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
+    }
+
+    /// Append the keyword hits in `text` (found at offset `at` of a larger text), unsorted.
+    fn push_hits(&self, text: &[u8], at: usize, hits: &mut Vec<Hit>) {
         let Some(kw) = &self.prefilter else {
             return;
         };
         kw.for_each(text, |pid, start, end| {
             for &rule in &self.pattern_rules[pid] {
-                hits.push(Hit { rule, start, end });
+                hits.push(Hit {
+                    rule,
+                    start: at + start,
+                    end: at + end,
+                });
             }
         });
-        hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
     }
 
     fn rule_hits(hits: &[Hit], ri: usize) -> &[Hit] {

@@ -797,6 +797,11 @@ fn find_entry(
 }
 
 /// Diff every commit in parallel (one thread-local repository handle per rayon thread).
+/// The root tree id of `commit`, if it can be read (the diff reports the error otherwise).
+fn root_tree(repo: &gix::Repository, commit: ObjectId) -> Option<ObjectId> {
+    Some(repo.find_commit(commit).ok()?.tree_id().ok()?.detach())
+}
+
 /// The root tree of every commit in `commits` that can be read (in parallel), so that the tree
 /// diffs read each commit once, not once as itself and again as a parent. A commit that cannot
 /// be read is left out: its diff reads it and reports the error.
@@ -812,10 +817,7 @@ pub(crate) fn tree_ids(
             |repo, chunk| {
                 chunk
                     .iter()
-                    .filter_map(|c| {
-                        let tree = repo.find_commit(c.id).ok()?.tree_id().ok()?.detach();
-                        Some((c.id, tree))
-                    })
+                    .filter_map(|c| Some((c.id, root_tree(repo, c.id)?)))
                     .collect::<Vec<_>>()
             },
         )
@@ -833,12 +835,7 @@ pub(crate) fn read_tree_ids(
     let mut out = HashMap::new();
     for batch in batches {
         for id in batch {
-            if let Some(tree) = repo
-                .find_commit(id)
-                .ok()
-                .and_then(|c| c.tree_id().ok())
-                .map(gix::Id::detach)
-            {
+            if let Some(tree) = root_tree(repo, id) {
                 out.insert(id, tree);
             }
         }

@@ -1,7 +1,7 @@
 //! Property test: verifying keyword hits in bounded windows (with the full haystack visible to
 //! look-around) reports exactly what a whole-text regex search reports.
 
-use portcullis::detect::windowed_vs_full;
+use portcullis::detect::{any_match_vs_full, windowed_vs_full};
 use proptest::prelude::*;
 
 const KEYWORDS: &[&str] = &["key", "tok_", "secret", "ab"];
@@ -64,6 +64,54 @@ proptest! {
         let (_, strategy, full) = windowed_vs_full(&pattern, &keywords, text.as_bytes()).expect("valid pattern");
         prop_assert_eq!(strategy, full, "pattern {} keywords {:?} text {:?}", pattern, keywords, text);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The candidate test's "does the rule match anywhere" (searches anchored at keyword hits
+    /// where every match starts with a keyword) answers as a whole-text search does.
+    #[test]
+    fn anchored_candidate_check_equals_full_search(
+        t in 0..TEMPLATES.len(),
+        k in 0..KEYWORDS.len(),
+        j in 0..KEYWORDS.len(),
+        extra_kw in proptest::option::of(0..KEYWORDS.len()),
+        toks in proptest::collection::vec(0..TOKENS.len(), 0..80),
+    ) {
+        let pattern = TEMPLATES[t].replace('K', &escape(KEYWORDS[k])).replace('J', &escape(KEYWORDS[j]));
+        let mut keywords = vec![KEYWORDS[k].to_string()];
+        if TEMPLATES[t].contains('J') {
+            keywords.push(KEYWORDS[j].to_string());
+        }
+        if let Some(e) = extra_kw {
+            keywords.push(KEYWORDS[e].to_string());
+        }
+        let text: String = toks.iter().map(|&i| TOKENS[i]).collect();
+        let (_, strategy, full) = any_match_vs_full(&pattern, &keywords, text.as_bytes()).expect("valid pattern");
+        prop_assert_eq!(strategy, full, "pattern {} keywords {:?} text {:?}", pattern, keywords, text);
+    }
+}
+
+#[test]
+fn anchored_search_is_used_where_every_match_starts_with_a_keyword() {
+    let kws = vec!["key".to_string(), "secret".to_string()];
+    let anchored = TEMPLATES
+        .iter()
+        .filter(|t| {
+            let p = t.replace('K', "key").replace('J', "secret");
+            any_match_vs_full(&p, &kws, b"").unwrap().0
+        })
+        .count();
+    assert!(
+        anchored >= 5,
+        "only {anchored} templates use anchored searches"
+    );
+    // A match found only by a search that starts at the hit, not before it.
+    let (a, s, f) = any_match_vs_full(r"key=[a-z]{3}\b", &kws, b"xkey=abc").unwrap();
+    assert!(a && s && f);
+    let (a, s, f) = any_match_vs_full(r"[a-z]{0,3}key=[a-z]{3}", &kws, b"xkey=abc").unwrap();
+    assert!(!a && s && f);
 }
 
 #[test]

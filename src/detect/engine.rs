@@ -685,6 +685,9 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
 /// Whether `re` (a rule regex or its relaxed form, verified with the rule's `plan`) matches
 /// anywhere [`find_matches`] would look.
 fn any_match(re: &Regex, plan: &Plan, text: &[u8], hits: &[Hit], near: Option<&[Span]>) -> bool {
+    if plan.windowed() && plan.starts_at_keyword {
+        return any_match_at_hits(re, plan, text, hits, near);
+    }
     let mut found = false;
     for_each_window(plan, text, hits, |lo, hi| {
         if near.is_some_and(|spans| !touches(spans, lo, hi)) {
@@ -694,6 +697,49 @@ fn any_match(re: &Regex, plan: &Plan, text: &[u8], hits: &[Hit], near: Option<&[
         found
     });
     found
+}
+
+/// [`any_match`] for a rule whose matches all start with a keyword: a match contains the hit
+/// it starts at, so it lies in that hit's own window; one search anchored at each hit start,
+/// bounded by the hit's window, finds it. Exactly [`any_match`]'s answer, without scanning the
+/// windows for where a match could start.
+fn any_match_at_hits(
+    re: &Regex,
+    plan: &Plan,
+    text: &[u8],
+    hits: &[Hit],
+    near: Option<&[Span]>,
+) -> bool {
+    let n = text.len();
+    let mut last_start = usize::MAX;
+    // The first newline at or after the last hit (hits are sorted by start).
+    let mut next_nl: Option<usize> = None;
+    for h in hits {
+        let ks = h.start;
+        if ks == last_start {
+            continue;
+        }
+        last_start = ks;
+        let mut hi = plan.max_len.map_or(n, |l| ks.saturating_add(l).min(n));
+        if plan.single_line {
+            let nl = match next_nl {
+                Some(p) if ks <= p => p,
+                _ => memchr::memchr(b'\n', &text[ks..]).map_or(n, |i| ks + i),
+            };
+            next_nl = Some(nl);
+            hi = hi.min(nl);
+        }
+        if near.is_some_and(|spans| !touches(spans, ks, hi)) {
+            continue;
+        }
+        let input = Input::new(text)
+            .range(ks..hi)
+            .anchored(regex_automata::Anchored::Yes);
+        if re.is_match(input) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Whether `[lo, hi)` overlaps or touches one of `spans` (sorted, disjoint), as gitleaks'
@@ -828,6 +874,45 @@ fn for_each_window(
 
 /// `(windowed_was_used, strategy_matches, full_matches)`.
 pub type WindowedComparison = (bool, Vec<(usize, usize)>, Vec<(usize, usize)>);
+
+/// Test support for the candidate test's regex check: whether a Go pattern for a rule with
+/// `keywords` matches in `text`, answered (a) as the candidate test does (searches anchored at
+/// keyword hits when every match starts with a keyword, else windows around hits) and (b) by
+/// a plain whole-text search. Returns `(anchored_was_used, strategy_answer, full_answer)`, or
+/// `None` for an invalid pattern.
+#[doc(hidden)]
+pub fn any_match_vs_full(
+    pattern: &str,
+    keywords: &[String],
+    text: &[u8],
+) -> Option<(bool, bool, bool)> {
+    use crate::rules::goregex;
+    let hir = goregex::parse(pattern).ok()?;
+    let plan = super::plan::analyse(&hir, keywords);
+    let re = goregex::compile(&hir).ok()?;
+    let kws: Vec<&String> = keywords.iter().filter(|k| !k.is_empty()).collect();
+    let mut hits = Vec::new();
+    if !kws.is_empty() {
+        KeywordSet::new(&kws).for_each(text, |_, start, end| {
+            hits.push(Hit {
+                rule: 0,
+                start,
+                end,
+            });
+        });
+        hits.sort_unstable_by_key(|h| (h.start, h.end));
+    }
+    let strategy = if hits.is_empty() && plan.windowed() {
+        false
+    } else {
+        any_match(&re, &plan, text, &hits, None)
+    };
+    Some((
+        plan.windowed() && plan.starts_at_keyword,
+        strategy,
+        re.is_match(text),
+    ))
+}
 
 /// Test support for the windowed-verification property test: the matches of a Go pattern
 /// for a rule with `keywords` in `text`, found (a) by the detector's strategy (windows around

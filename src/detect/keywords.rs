@@ -135,6 +135,45 @@ impl Rows {
     }
 }
 
+/// The widest vector loop a search may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    /// One position at a time.
+    Scalar,
+    /// Eight positions at a time (AVX2).
+    Avx2,
+    /// Sixteen positions at a time (AVX-512 F, BW and VBMI).
+    Avx512,
+}
+
+impl Level {
+    /// The widest level this CPU supports.
+    fn detect() -> Level {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vbmi")
+            {
+                return Level::Avx512;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                return Level::Avx2;
+            }
+        }
+        Level::Scalar
+    }
+
+    /// Every level this CPU supports.
+    #[cfg(test)]
+    fn available() -> Vec<Level> {
+        [Level::Scalar, Level::Avx2, Level::Avx512]
+            .into_iter()
+            .filter(|l| *l <= Level::detect())
+            .collect()
+    }
+}
+
 /// A compiled keyword set.
 #[derive(Debug)]
 pub(crate) struct KeywordSet {
@@ -270,6 +309,7 @@ impl KeywordSet {
     unsafe fn search_avx2<B>(
         &self,
         text: &[u8],
+        from: usize,
         f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
     ) -> Result<usize, B> {
         use std::arch::x86_64::*;
@@ -282,13 +322,10 @@ impl KeywordSet {
             4, 5, 6,
         );
         let fold = _mm256_set1_epi32(FOLD4 as i32);
-        let field = |x: __m256i, shift: i32, mask: i32| {
-            _mm256_and_si256(
-                _mm256_srlv_epi32(x, _mm256_set1_epi32(shift)),
-                _mm256_set1_epi32(mask),
-            )
-        };
-        let mut at = 0usize;
+        // `code`: b0 + 32·b1 per byte pair (multiply-add of bytes), then w0 + 1024·w1.
+        let pair = _mm256_set1_epi16(0x2001);
+        let quad = _mm256_set1_epi32(0x0400_0001);
+        let mut at = from;
         while at + 20 <= n {
             // SAFETY: the loads read text[at..at + 20] (in bounds: at + 20 <= n); the gather
             // reads words of the filter at code / 32 < CODES / 32 (codes have 20 bits).
@@ -296,10 +333,7 @@ impl KeywordSet {
                 let p = text.as_ptr().add(at);
                 let v = _mm256_loadu2_m128i(p.add(4).cast(), p.cast());
                 let x = _mm256_and_si256(_mm256_shuffle_epi8(v, windows), fold);
-                let codes = _mm256_or_si256(
-                    _mm256_or_si256(field(x, 0, 0x1f), field(x, 3, 0x3e0)),
-                    _mm256_or_si256(field(x, 6, 0x7c00), field(x, 9, 0xf_8000)),
-                );
+                let codes = _mm256_madd_epi16(_mm256_maddubs_epi16(x, pair), quad);
                 let w = _mm256_i32gather_epi32::<4>(words, _mm256_srli_epi32::<5>(codes));
                 let bits = _mm256_srlv_epi32(w, _mm256_and_si256(codes, _mm256_set1_epi32(31)));
                 let hits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(bits)));
@@ -323,23 +357,87 @@ impl KeywordSet {
         Ok(at)
     }
 
-    /// Every occurrence, reported to `f` until it breaks; `simd: false` forces the scalar
-    /// loop (tests compare the two).
+    /// Positions in blocks of sixteen with AVX-512 (the four-byte windows of sixteen
+    /// positions built by one byte permutation, their codes by two multiply-adds, sixteen
+    /// filter words gathered at once); returns the first position not covered.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F, BW and VBMI.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn search_avx512<B>(
+        &self,
+        text: &[u8],
+        f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
+    ) -> Result<usize, B> {
+        use std::arch::x86_64::*;
+        let n = text.len();
+        let words = self.filter.0.as_ptr().cast::<i32>();
+        // Byte `4k + j` of the permuted vector is text byte `at + k + j`.
+        let order: [u8; 64] = std::array::from_fn(|i| (i / 4 + i % 4) as u8);
+        // SAFETY: reads the 64 bytes of `order`.
+        let windows = unsafe { _mm512_loadu_si512(order.as_ptr().cast()) };
+        let fold = _mm512_set1_epi32(FOLD4 as i32);
+        let pair = _mm512_set1_epi16(0x2001);
+        let quad = _mm512_set1_epi32(0x0400_0001);
+        let one = _mm512_set1_epi32(1);
+        let low5 = _mm512_set1_epi32(31);
+        let mut at = 0usize;
+        while at + 32 <= n {
+            // SAFETY: the load reads text[at..at + 32] (in bounds: at + 32 <= n); the gather
+            // reads words of the filter at code / 32 < CODES / 32 (codes have 20 bits).
+            let (codes, hits) = unsafe {
+                let v = _mm512_castsi256_si512(_mm256_loadu_si256(text.as_ptr().add(at).cast()));
+                let x = _mm512_and_si512(_mm512_permutexvar_epi8(windows, v), fold);
+                let codes = _mm512_madd_epi16(_mm512_maddubs_epi16(x, pair), quad);
+                let w = _mm512_i32gather_epi32::<4>(_mm512_srli_epi32::<5>(codes), words);
+                let bits = _mm512_srlv_epi32(w, _mm512_and_si512(codes, low5));
+                (codes, _mm512_test_epi32_mask(bits, one))
+            };
+            if hits != 0 {
+                let mut c = [0u32; 16];
+                // SAFETY: stores 64 bytes into the local array.
+                unsafe { _mm512_storeu_si512(c.as_mut_ptr().cast(), codes) };
+                let mut m = hits;
+                while m != 0 {
+                    let k = m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    if let ControlFlow::Break(b) = self.candidate(c[k] as usize, text, at + k, f) {
+                        return Err(b);
+                    }
+                }
+            }
+            at += 16;
+        }
+        Ok(at)
+    }
+
+    /// Every occurrence, reported to `f` until it breaks, with the widest vector loop `level`
+    /// allows (tests compare the levels).
     fn search<B>(
         &self,
         text: &[u8],
-        simd: bool,
+        level: Level,
         mut f: impl FnMut(usize, usize, usize) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
         let n = text.len();
         #[allow(unused_mut)]
         let mut from = 0usize;
         #[cfg(target_arch = "x86_64")]
-        if simd && n >= 20 && std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is available (checked just above).
-            match unsafe { self.search_avx2(text, &mut f) } {
-                Ok(done) => from = done,
-                Err(b) => return ControlFlow::Break(b),
+        {
+            if level >= Level::Avx512 && n >= 32 {
+                // SAFETY: `Level::Avx512` is only used when the CPU has those features.
+                match unsafe { self.search_avx512(text, &mut f) } {
+                    Ok(done) => from = done,
+                    Err(b) => return ControlFlow::Break(b),
+                }
+            }
+            if level >= Level::Avx2 && n >= from + 20 {
+                // SAFETY: `Level::Avx2` is only used when the CPU has AVX2.
+                match unsafe { self.search_avx2(text, from, &mut f) } {
+                    Ok(done) => from = done,
+                    Err(b) => return ControlFlow::Break(b),
+                }
             }
         }
         self.search_scalar(text, from, &mut f)?;
@@ -355,10 +453,11 @@ impl KeywordSet {
         ControlFlow::Continue(())
     }
 
-    /// Like [`KeywordSet::for_each`], but positions one at a time (tests compare the two).
+    /// Like [`KeywordSet::for_each`], with the vector loops up to `level` (tests compare the
+    /// levels).
     #[cfg(test)]
-    fn for_each_scalar(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        let _ = self.search::<()>(text, false, |p, s, e| {
+    fn for_each_at(&self, level: Level, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        let _ = self.search::<()>(text, level, |p, s, e| {
             f(p, s, e);
             ControlFlow::Continue(())
         });
@@ -367,7 +466,7 @@ impl KeywordSet {
     /// Every occurrence of every keyword in `text`, as `(pattern, start, end)`, in no
     /// particular order.
     pub fn for_each(&self, text: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        let _ = self.search::<()>(text, true, |p, s, e| {
+        let _ = self.search::<()>(text, Level::detect(), |p, s, e| {
             f(p, s, e);
             ControlFlow::Continue(())
         });
@@ -375,7 +474,7 @@ impl KeywordSet {
 
     /// Whether any keyword occurs in `text`.
     pub fn is_match(&self, text: &[u8]) -> bool {
-        self.search(text, true, |_, _, _| ControlFlow::Break(()))
+        self.search(text, Level::detect(), |_, _, _| ControlFlow::Break(()))
             .is_break()
     }
 
@@ -436,10 +535,12 @@ mod tests {
         set.for_each(text, |p, s, e| out.push((p, s, e)));
         out.sort_unstable();
         assert_eq!(set.is_match(text), !out.is_empty());
-        let mut scalar = Vec::new();
-        set.for_each_scalar(text, |p, s, e| scalar.push((p, s, e)));
-        scalar.sort_unstable();
-        assert_eq!(scalar, out);
+        for level in Level::available() {
+            let mut at_level = Vec::new();
+            set.for_each_at(level, text, |p, s, e| at_level.push((p, s, e)));
+            at_level.sort_unstable();
+            assert_eq!(at_level, out, "{level:?}");
+        }
         out
     }
 
@@ -497,10 +598,12 @@ mod tests {
             .collect();
         ours.sort_unstable();
         theirs.sort_unstable();
-        let mut scalar = Vec::new();
-        set.for_each_scalar(&text, |p, s, e| scalar.push((p, s, e)));
-        scalar.sort_unstable();
-        assert_eq!(scalar, ours);
+        for level in Level::available() {
+            let mut at_level = Vec::new();
+            set.for_each_at(level, &text, |p, s, e| at_level.push((p, s, e)));
+            at_level.sort_unstable();
+            assert_eq!(at_level, ours, "{level:?}");
+        }
         assert!(theirs.len() > kws.len());
         assert_eq!(ours, theirs);
     }

@@ -23,7 +23,7 @@ mod plan;
 mod relax;
 mod utf8;
 
-pub use engine::{Detector, windowed_vs_full};
+pub use engine::{Detector, any_match_vs_full, windowed_vs_full};
 pub use entropy::shannon_entropy;
 pub use filter::redact_finding;
 pub use ignore::Suppressions;

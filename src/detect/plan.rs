@@ -24,6 +24,9 @@ pub(crate) struct Plan {
     pub max_len: Option<usize>,
     /// No match can contain `\n`.
     pub single_line: bool,
+    /// Every match starts with one of the keywords (ASCII case-insensitively), so it starts
+    /// where a keyword hit starts: a search anchored at each hit finds every match.
+    pub starts_at_keyword: bool,
 }
 
 impl Plan {
@@ -44,6 +47,63 @@ pub(crate) fn analyse(hir: &Hir, keywords: &[String]) -> Plan {
         covered: !kws.is_empty() && covered(hir, &kws),
         max_len: hir.properties().maximum_len(),
         single_line: !can_match_newline(hir),
+        starts_at_keyword: !kws.is_empty() && starts_with_keyword(hir, &kws),
+    }
+}
+
+/// Does every match of `h` start with one of `kws` (ASCII case-insensitively)?
+fn starts_with_keyword(h: &Hir, kws: &[Vec<u8>]) -> bool {
+    let longest = kws.iter().map(Vec::len).max().unwrap_or(0);
+    leading(h, longest).is_some_and(|(prefixes, _)| {
+        prefixes.iter().all(|p| {
+            kws.iter()
+                .any(|k| p.len() >= k.len() && p[..k.len()] == k[..])
+        })
+    })
+}
+
+/// Lowercased strings one of which every match of `h` starts with, and whether `h` matches
+/// exactly those strings (then what follows `h` extends them). Strings stop growing once all
+/// are `enough` bytes long; `None` when there would be more than [`MAX_VARIANTS`].
+fn leading(h: &Hir, enough: usize) -> Option<(Vec<Vec<u8>>, bool)> {
+    let opening = || Some((vec![Vec::new()], false));
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Some((vec![Vec::new()], true)),
+        HirKind::Literal(l) => Some((vec![l.0.to_ascii_lowercase()], true)),
+        HirKind::Class(c) => match class_byte(c) {
+            Some(b) => Some((vec![vec![b]], true)),
+            None => opening(),
+        },
+        HirKind::Capture(c) => leading(&c.sub, enough),
+        HirKind::Repetition(r) if r.min == 0 => opening(),
+        HirKind::Repetition(r) => {
+            let (set, exact) = leading(&r.sub, enough)?;
+            Some((set, exact && r.min == 1 && r.max == Some(1)))
+        }
+        HirKind::Alternation(v) => {
+            let (mut out, mut all_exact) = (Vec::new(), true);
+            for x in v {
+                let (set, exact) = leading(x, enough)?;
+                out.extend(set);
+                all_exact &= exact;
+                if out.len() > MAX_VARIANTS {
+                    return None;
+                }
+            }
+            Some((out, all_exact))
+        }
+        HirKind::Concat(v) => {
+            let (mut acc, mut exact) = (vec![Vec::new()], true);
+            for x in v {
+                if !exact || acc.iter().all(|p| p.len() >= enough) {
+                    return Some((acc, false));
+                }
+                let (set, e) = leading(x, enough)?;
+                acc = cross(&acc, &set)?;
+                exact = e;
+            }
+            Some((acc, exact))
+        }
     }
 }
 
@@ -247,6 +307,27 @@ mod tests {
         assert!(!plan(r"(?:AKIA|XXXX)[A-Z0-9]{16}", &["akia"]).covered);
         assert!(!plan(r"(?:key)?[a-z]{8}", &["key"]).covered);
         assert!(!plan(r"[a-z]{8}", &[]).covered);
+    }
+
+    #[test]
+    fn keyword_at_the_start_of_every_match() {
+        let generic =
+            r#"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[=:]([\w]{16,})"#;
+        let kws = ["key", "token", "secret", "credential"];
+        assert!(plan(generic, &kws).starts_at_keyword);
+        assert!(plan(r"\b(ghp_[0-9a-zA-Z]{36})\b", &["ghp_"]).starts_at_keyword);
+        assert!(plan(r"(?:AKIA|ASIA)[A-Z0-9]{16}", &["akia", "asia"]).starts_at_keyword);
+        assert!(plan(r"(?i)passw(?:or)?d=\w{4}", &["passw"]).starts_at_keyword);
+        // A keyword later in the match, an optional or repeated lead, a branch without one,
+        // a lead shorter than the keyword.
+        assert!(!plan(r"(?i)[\w.-]{0,50}?(?:key)=\w{8}", &["key"]).starts_at_keyword);
+        assert!(!plan(r"x?key=\w{8}", &["key"]).starts_at_keyword);
+        assert!(!plan(r"(?:key|pass)=\w{8}", &["key"]).starts_at_keyword);
+        assert!(!plan(r"(?i)passw(?:or)?d=\w{4}", &["password"]).starts_at_keyword);
+        assert!(plan(r"k[eE]y=\w{8}", &["key"]).starts_at_keyword);
+        assert!(!plan(r"k[ea]y=\w{8}", &["key"]).starts_at_keyword);
+        assert!(plan(r"(?:key)+=\w{8}", &["key"]).starts_at_keyword);
+        assert!(!plan(r"(?:ke)+y=\w{8}", &["key"]).starts_at_keyword);
     }
 
     #[test]

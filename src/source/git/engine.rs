@@ -119,17 +119,6 @@ pub(crate) fn group(changes: Vec<Change>, order: &PackOrder) -> Vec<Job> {
     keyed.into_iter().map(|(_, _, j)| j).collect()
 }
 
-/// The distinct new blobs of `jobs`, in job order.
-pub(crate) fn distinct_blobs(jobs: &[Job]) -> Vec<ObjectId> {
-    let mut seen = std::collections::HashSet::with_capacity(jobs.len());
-    jobs.iter()
-        .filter_map(|j| match &j.new {
-            NewSide::Blob(id) => seen.insert(*id).then_some(*id),
-            NewSide::Bytes(_) => None,
-        })
-        .collect()
-}
-
 /// Counters of blobs by what happened to them.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct BlobCounts {

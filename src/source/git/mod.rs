@@ -242,6 +242,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     }
 
     // Which commits.
+    let tr = std::time::Instant::now();
     let sel = if opts.revs.is_empty() && opts.since_commit.is_none() {
         revs::Selection {
             tips: revs::all_refs(&repo, path, &mut report.warnings, &mut report.errors)?,
@@ -256,6 +257,9 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         revs::select(&repo, path, &revs_list)?
     };
     let timing = std::env::var_os("PORTCULLIS_GIT_TIMING").is_some();
+    if timing {
+        eprintln!("timing: refs {:?}", tr.elapsed());
+    }
     let t0 = std::time::Instant::now();
     // The whole-pack passes (tree store, delta-order blob pass) pay for themselves on large
     // scans only; they cost time proportional to the pack size, not to the range scanned.
@@ -343,33 +347,48 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     report.stats.submodules_skipped = counts.submodules;
     report.stats.changes = changes.len() as u64;
 
-    // Blob-once scan.
-    let jobs = engine::group(changes, &engine::PackOrder::load(&ts.to_thread_local()));
-    engine::release_free_heap();
-    if timing {
-        eprintln!(
-            "timing: grouped {} jobs ({})",
-            jobs.len(),
-            resident::memory_summary()
-        );
-    }
-    // Delta-order pass: classify and prefilter every distinct new blob, inflating each pack
-    // entry once.
-    let wanted = engine::distinct_blobs(&jobs);
+    // Blob-once scan. The delta-order pass (classify and prefilter every distinct new blob,
+    // inflating each pack entry once) needs only the distinct new blobs, so the changes are
+    // grouped into jobs on another thread meanwhile.
+    let wanted: Vec<gix::ObjectId> = {
+        let mut seen = HashSet::with_capacity(changes.len());
+        changes
+            .iter()
+            .filter_map(|c| seen.insert(c.new).then_some(c.new))
+            .collect()
+    };
     progress.phase("blobs", wanted.len() as u64);
     let t2 = std::time::Instant::now();
-    let verdicts = if passes.worth_it(wanted.len()) {
-        packs::blob_verdicts(
-            packs.get_or_init(|| packs::PackSet::open(&ts.to_thread_local())),
-            &wanted,
-            rayon::current_num_threads(),
-            max_bytes,
-            &|b| scanner.might_find(b),
-            &|bytes| progress.inc(1, bytes),
-        )
-    } else {
-        HashMap::new()
-    };
+    let (jobs, verdicts) = std::thread::scope(|scope| {
+        let grouping = scope.spawn(|| {
+            let jobs = engine::group(changes, &engine::PackOrder::load(&ts.to_thread_local()));
+            if timing {
+                eprintln!(
+                    "timing: grouped {} jobs {:?} ({})",
+                    jobs.len(),
+                    t2.elapsed(),
+                    resident::memory_summary()
+                );
+            }
+            jobs
+        });
+        let verdicts = if passes.worth_it(wanted.len()) {
+            packs::blob_verdicts(
+                packs.get_or_init(|| packs::PackSet::open(&ts.to_thread_local())),
+                &wanted,
+                max_bytes,
+                &|b| scanner.might_find(b),
+                &|bytes| progress.inc(1, bytes),
+            )
+        } else {
+            HashMap::new()
+        };
+        let jobs = grouping
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (jobs, verdicts)
+    });
+    engine::release_free_heap();
     report.stats.blobs_in_delta_order = verdicts.len() as u64;
     if timing {
         eprintln!(
@@ -400,8 +419,9 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     drop(packs);
     if timing {
         eprintln!(
-            "timing: blobs {} jobs {:?} ({}; pack pages released {releases}x; {} commits diffed again for renames in {:?})",
+            "timing: blobs {} jobs, {} candidates, {:?} ({}; pack pages released {releases}x; {} commits diffed again for renames in {:?})",
             jobs.len(),
+            out.counts.candidates,
             t2.elapsed(),
             resident::memory_summary(),
             out.rename_diffs.0,

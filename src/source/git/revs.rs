@@ -129,9 +129,10 @@ pub(crate) fn select(
     Ok(sel)
 }
 
-/// Every ref (branches, remote branches, tags, notes, `refs/stash`) and `HEAD`, peeled to
-/// commits, as `git log --all` walks them. Refs that do not lead to a commit become warnings;
-/// refs whose object is missing become errors.
+/// The commits of every reference (like `git log --all`, `refs/stash` included) and `HEAD`.
+/// Object headers tell commits apart without inflating them; annotated tags are peeled. A
+/// reference that cannot be resolved or whose object is missing is an error (the scan goes on
+/// without it); one that leads to a tree or blob is a warning.
 pub(crate) fn all_refs(
     repo: &gix::Repository,
     path: &Path,
@@ -154,23 +155,22 @@ pub(crate) fn all_refs(
             }
         };
         let name = r.name().as_bstr().to_string();
-        let id = match r.peel_to_id() {
-            Ok(id) => id.detach(),
-            Err(e) => {
-                errors.push(format!("reference {name}: cannot resolve: {e}"));
-                continue;
-            }
-        };
-        match repo.find_object(id) {
-            Err(e) => errors.push(format!(
-                "reference {name}: object {id} is missing or corrupt: {e}"
-            )),
-            Ok(obj) => match obj.peel_to_commit() {
-                Ok(c) => tips.push(c.id),
-                Err(_) => warnings.push(format!(
-                    "reference {name} points to {id}, which is not a commit; skipped"
-                )),
+        let target = match r.target().try_id() {
+            Some(id) => id.to_owned(),
+            None => match r.peel_to_id() {
+                Ok(id) => id.detach(),
+                Err(e) => {
+                    errors.push(format!("reference {name}: cannot resolve: {e}"));
+                    continue;
+                }
             },
+        };
+        match commit_of(repo, target) {
+            Ok(Ok(commit)) => tips.push(commit),
+            Ok(Err(other)) => warnings.push(format!(
+                "reference {name} points to {other}, which is not a commit; skipped"
+            )),
+            Err(e) => errors.push(format!("reference {name}: {e}")),
         }
     }
     if let Ok(head) = repo.head_id() {
@@ -179,4 +179,102 @@ pub(crate) fn all_refs(
     tips.sort();
     tips.dedup();
     Ok(tips)
+}
+
+/// The commit `id` leads to, peeling annotated tags: `Ok(Ok(commit))`, or `Ok(Err(other))`
+/// for a tree or blob; `Err` when an object is missing or corrupt.
+fn commit_of(
+    repo: &gix::Repository,
+    mut id: ObjectId,
+) -> Result<Result<ObjectId, ObjectId>, String> {
+    // git refuses deeper tag chains too; a longer one is a cycle in a damaged repository.
+    for _ in 0..64 {
+        let header = repo
+            .find_header(id)
+            .map_err(|e| format!("object {id} is missing or corrupt: {e}"))?;
+        match header.kind() {
+            gix::object::Kind::Commit => return Ok(Ok(id)),
+            gix::object::Kind::Tag => {
+                let tag = repo
+                    .find_object(id)
+                    .map_err(|e| format!("object {id} is missing or corrupt: {e}"))?;
+                id = tag
+                    .try_to_tag_ref()
+                    .map_err(|e| format!("object {id} is missing or corrupt: {e}"))?
+                    .target();
+            }
+            gix::object::Kind::Tree | gix::object::Kind::Blob => return Ok(Err(id)),
+        }
+    }
+    Err(format!("object {id}: tag chain too deep"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::source::git::test_support::git;
+
+    fn id(s: &str) -> ObjectId {
+        ObjectId::from_hex(s.trim().as_bytes()).expect("hex id")
+    }
+
+    /// Branches, lightweight and annotated tags (a tag of a tag too), a stash and `HEAD` give
+    /// their commits; tags of a tree and of a blob are warnings; a reference to a missing
+    /// object is an error; nothing is listed twice.
+    #[test]
+    fn every_reference_leads_to_its_commit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        std::fs::write(d.join("a.txt"), "one\n").expect("write");
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "one"]);
+        let first = id(&git(d, &["rev-parse", "HEAD"]));
+        git(d, &["checkout", "-q", "-b", "side"]);
+        std::fs::write(d.join("a.txt"), "two\n").expect("write");
+        git(d, &["commit", "-q", "-am", "two"]);
+        let side = id(&git(d, &["rev-parse", "HEAD"]));
+        git(d, &["checkout", "-q", "main"]);
+        git(d, &["tag", "light", &first.to_string()]);
+        git(
+            d,
+            &[
+                "tag",
+                "-a",
+                "-m",
+                "annotated",
+                "annotated",
+                &side.to_string(),
+            ],
+        );
+        git(d, &["tag", "-a", "-m", "of a tag", "nested", "annotated"]);
+        git(d, &["tag", "-a", "-m", "a tree", "tree-tag", "HEAD^{tree}"]);
+        let blob = git(d, &["rev-parse", "HEAD:a.txt"]);
+        git(d, &["tag", "blob-tag", blob.trim()]);
+        std::fs::write(d.join("a.txt"), "stashed\n").expect("write");
+        git(d, &["stash", "-q"]);
+        let stash = id(&git(d, &["rev-parse", "refs/stash"]));
+        std::fs::write(
+            d.join(".git/refs/heads/broken"),
+            "0123456789012345678901234567890123456789\n",
+        )
+        .expect("write");
+
+        let repo = gix::open(d).expect("open");
+        let (mut warnings, mut errors) = (Vec::new(), Vec::new());
+        let tips = all_refs(&repo, d, &mut warnings, &mut errors).expect("refs listed");
+        let mut expected = vec![first, side, stash];
+        expected.sort();
+        assert_eq!(tips, expected);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("refs/tags/tree-tag")));
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("refs/tags/blob-tag") && w.contains(blob.trim()))
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("refs/heads/broken") && errors[0].contains("missing"));
+    }
 }

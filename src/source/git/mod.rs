@@ -282,6 +282,15 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         let reader_repo = repo.clone();
         std::thread::scope(|scope| {
             let loader = scope.spawn(|| load_store(p));
+            // A panic in the in-memory walk only costs its speed-up.
+            let packed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                walk::walk_packed(&repo, p, &sel)
+            }))
+            .ok()
+            .flatten();
+            if let Some((walked, trees)) = packed {
+                return (Ok(walked), loader.join().ok().flatten(), Some(trees));
+            }
             let (feed, batches) = std::sync::mpsc::channel::<Vec<gix::ObjectId>>();
             let reader = scope.spawn(move || changes::read_tree_ids(&reader_repo, batches));
             let walked = walk::walk_feeding(&repo, path, &sel, Some(feed));

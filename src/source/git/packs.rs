@@ -22,10 +22,12 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use gix::ObjectId;
 use gix::odb::pack;
+use gix::odb::pack::data::entry::Header;
 
 use super::content::{ContentKind, classify};
 
@@ -139,6 +141,73 @@ impl Pack {
         &self.offsets
     }
 
+    /// Every object of the pack as `(id, pack offset)`, in id order.
+    pub(crate) fn ids_and_offsets(&self) -> Vec<(ObjectId, u64)> {
+        self.index.iter().map(|e| (e.oid, e.pack_offset)).collect()
+    }
+
+    /// The ids of the objects of kind `kind` (a whole-object header) in this pack, deltas
+    /// included (a delta has its base's kind), found from entry headers alone.
+    fn ids_of_kind(&self, kind: &Header) -> Vec<ObjectId> {
+        let mut by_offset = self.ids_and_offsets();
+        by_offset.sort_unstable_by_key(|e| e.1);
+        // Per sorted position: the kind's header once known.
+        let mut kinds: Vec<Option<Header>> = vec![None; self.offsets.len()];
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        for (i, &(_, offset)) in by_offset.iter().enumerate() {
+            if i % 65_536 == 65_535 {
+                self.release_pages();
+            }
+            let Ok(e) = self.data.entry(offset) else {
+                continue;
+            };
+            match self.delta_base(offset, &e.header) {
+                Ok(None) => kinds[i] = Some(e.header),
+                Ok(Some(base)) => {
+                    if let Some(b) = self.position(base) {
+                        let b = b as usize;
+                        if b < i {
+                            kinds[i] = kinds[b];
+                        } else {
+                            pending.push((i, b));
+                        }
+                    }
+                }
+                Err(()) => {}
+            }
+        }
+        self.release_pages();
+        // Reference deltas on later entries: settle until nothing changes.
+        while !pending.is_empty() {
+            let before = pending.len();
+            pending.retain(|&(i, b)| match kinds[b] {
+                Some(k) => {
+                    kinds[i] = Some(k);
+                    false
+                }
+                None => true,
+            });
+            if pending.len() == before {
+                break;
+            }
+        }
+        by_offset
+            .iter()
+            .zip(&kinds)
+            .filter(|(_, k)| k.as_ref() == Some(kind))
+            .map(|(e, _)| e.0)
+            .collect()
+    }
+
+    /// Release this process' resident pages of the pack's data (after a sweep over its entry
+    /// headers).
+    fn release_pages(&self) {
+        let end = self.data.pack_end() as u64;
+        if let Some(bytes) = self.data.entry_slice(0..end) {
+            super::resident::release_mapped(bytes);
+        }
+    }
+
     /// The pack's data file.
     pub(crate) fn data(&self) -> &pack::data::File {
         &self.data
@@ -179,7 +248,11 @@ impl Pack {
         let mut base_pos: Vec<u32> = vec![UNSEEN; self.offsets.len()];
         let mut want_pos: Vec<(u32, ObjectId)> = Vec::new();
         let mut chain: Vec<(u32, u32)> = Vec::new();
-        for id in wanted {
+        for (k, id) in wanted.iter().enumerate() {
+            // The headers of a large pack's entries map most of its pages quickly.
+            if k % 1024 == 1023 {
+                self.release_pages();
+            }
             let Some(pos) = self.offset_of(id).and_then(|o| self.position(o)) else {
                 continue;
             };
@@ -204,6 +277,7 @@ impl Pack {
                 offsets.push(self.offsets[p]);
             }
         }
+        self.release_pages();
         let base: Vec<u32> = base_pos
             .iter()
             .filter(|&&b| b != UNSEEN)
@@ -273,6 +347,8 @@ struct Forest {
     /// The deltas on node `i` are `children[first[i]..first[i + 1]]`.
     first: Vec<u32>,
     children: Vec<u32>,
+    /// Entries read so far by the walk.
+    read: AtomicUsize,
 }
 
 impl Forest {
@@ -304,6 +380,7 @@ impl Forest {
             roots,
             first,
             children,
+            read: AtomicUsize::new(0),
         }
     }
 
@@ -317,6 +394,20 @@ impl Forest {
 /// id instead.
 const ALLOC_LIMIT: usize = 4 << 30;
 
+/// `f(id, bytes)` for every commit of the packs of `packs`, whole or stored as a delta, decoded
+/// in delta order on rayon's pool.
+pub(crate) fn commits<T: Send + Sync>(
+    packs: &PackSet,
+    f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
+) -> HashMap<ObjectId, T> {
+    let mut out = HashMap::new();
+    for p in &packs.packs {
+        let ids = p.ids_of_kind(&Header::Commit);
+        for_each_wanted(packs, &ids, Header::Commit, &mut out, f);
+    }
+    out
+}
+
 /// Verdicts for the objects of `wanted` (distinct blob ids) found in the packs of `packs`,
 /// computed in one delta-order pass per pack on rayon's pool. `on_blob(bytes)` is called for
 /// each wanted blob decoded (progress). Objects without a verdict must be read by id. A pack
@@ -329,7 +420,7 @@ pub(crate) fn blob_verdicts(
     on_blob: &(dyn Fn(u64) + Sync),
 ) -> HashMap<ObjectId, Verdict> {
     let mut out: HashMap<ObjectId, Verdict> = HashMap::with_capacity(wanted.len());
-    for_each_wanted_blob(packs, wanted, &mut out, &|_, data| {
+    for_each_wanted(packs, wanted, Header::Blob, &mut out, &|_, data| {
         on_blob(data.len() as u64);
         verdict_of(data, max_bytes, might_find)
     });
@@ -337,10 +428,12 @@ pub(crate) fn blob_verdicts(
 }
 
 /// Decode every object of `wanted` found in the packs of `packs` (and not yet in `out`) in
-/// delta order and store `f(id, bytes)` for each blob among them in `out`.
-fn for_each_wanted_blob<T: Send + Sync>(
+/// delta order and store `f(id, bytes)` for each of them of kind `kind` (a whole-object
+/// header: `Blob`, `Commit`, ...) in `out`.
+fn for_each_wanted<T: Send + Sync>(
     packs: &PackSet,
     wanted: &[ObjectId],
+    kind: Header,
     out: &mut HashMap<ObjectId, T>,
     f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 ) {
@@ -359,7 +452,7 @@ fn for_each_wanted_blob<T: Send + Sync>(
             let forest = p.forest(&left);
             let results: Vec<OnceLock<T>> =
                 (0..forest.offsets.len()).map(|_| OnceLock::new()).collect();
-            walk_forest(p, &forest, &results, f);
+            walk_forest(p, &forest, kind, &results, f);
             forest
                 .wanted
                 .iter()
@@ -384,6 +477,7 @@ thread_local! {
 fn walk_forest<T: Send + Sync>(
     p: &Pack,
     forest: &Forest,
+    kind: Header,
     results: &[OnceLock<T>],
     f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 ) {
@@ -391,6 +485,7 @@ fn walk_forest<T: Send + Sync>(
     let walk = Walk {
         p,
         forest,
+        kind,
         results,
         f,
     };
@@ -404,6 +499,8 @@ fn walk_forest<T: Send + Sync>(
 struct Walk<'a, T> {
     p: &'a Pack,
     forest: &'a Forest,
+    /// The kind of object whose results are wanted.
+    kind: Header,
     results: &'a [OnceLock<T>],
     f: &'a (dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 }
@@ -423,12 +520,12 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
             // The base is released as soon as this delta is applied.
             let decoded = match base.take() {
                 None => self.whole(node),
-                Some((b, is_blob)) => self.delta(node, &b).map(|d| (d, is_blob)),
+                Some((b, of_kind)) => self.delta(node, &b).map(|d| (d, of_kind)),
             };
-            let Some((data, is_blob)) = decoded else {
+            let Some((data, of_kind)) = decoded else {
                 return;
             };
-            if is_blob && let Some(id) = &self.forest.wanted[node as usize] {
+            if of_kind && let Some(id) = &self.forest.wanted[node as usize] {
                 let _ = self.results[node as usize].set((self.f)(id, &data));
             }
             let kids = self.forest.children(node);
@@ -439,10 +536,10 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
             for &k in rest {
                 let d = Arc::clone(&data);
                 let this = self.clone_ref();
-                scope.spawn(move |s| this.visit(s, k, Some((d, is_blob))));
+                scope.spawn(move |s| this.visit(s, k, Some((d, of_kind))));
             }
             node = next;
-            base = Some((data, is_blob));
+            base = Some((data, of_kind));
         }
     }
 
@@ -450,16 +547,28 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
         Walk {
             p: self.p,
             forest: self.forest,
+            kind: self.kind,
             results: self.results,
             f: self.f,
         }
     }
 
-    /// The whole object at `node`, and whether it is a blob.
+    /// Count one entry read; every so many, release the pack's resident pages: the walk
+    /// jumps between the families of the whole pack, which would otherwise map most of it
+    /// between two rounds of the page limiter.
+    fn entry_read(&self) {
+        const RELEASE_EVERY: usize = 8192;
+        if self.forest.read.fetch_add(1, Ordering::Relaxed) % RELEASE_EVERY == RELEASE_EVERY - 1 {
+            self.p.release_pages();
+        }
+    }
+
+    /// The whole object at `node`, and whether it is of the wanted kind.
     fn whole(&self, node: u32) -> Option<(Vec<u8>, bool)> {
+        self.entry_read();
         let data = self.p.data();
         let entry = data.entry(self.forest.offsets[node as usize]).ok()?;
-        let is_blob = matches!(entry.header, pack::data::entry::Header::Blob);
+        let of_kind = entry.header == self.kind;
         let n = usize::try_from(entry.decompressed_size).ok()?;
         if n > ALLOC_LIMIT {
             return None;
@@ -470,11 +579,12 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
             // Fails unless the stream yields exactly `n` bytes.
             data.decompress_entry(&entry, &mut s.0, &mut out).ok()
         })?;
-        Some((out, is_blob))
+        Some((out, of_kind))
     }
 
     /// The object at `node`, a delta on `base`.
     fn delta(&self, node: u32, base: &[u8]) -> Option<Vec<u8>> {
+        self.entry_read();
         let data = self.p.data();
         let entry = data.entry(self.forest.offsets[node as usize]).ok()?;
         let n = usize::try_from(entry.decompressed_size).ok()?;
@@ -548,7 +658,9 @@ mod tests {
         let mut wanted = blobs.clone();
         wanted.push(head_tree);
         let mut out: HashMap<ObjectId, Vec<u8>> = HashMap::new();
-        for_each_wanted_blob(&packs, &wanted, &mut out, &|_, data| data.to_vec());
+        for_each_wanted(&packs, &wanted, Header::Blob, &mut out, &|_, data| {
+            data.to_vec()
+        });
         let loose = repo
             .rev_parse_single("HEAD:loose.txt")
             .expect("loose blob")
@@ -591,7 +703,7 @@ mod tests {
         let blobs = blob_ids(d);
         let some: Vec<ObjectId> = blobs.iter().step_by(3).copied().collect();
         let mut out: HashMap<ObjectId, usize> = HashMap::new();
-        for_each_wanted_blob(&packs, &some, &mut out, &|_, data| data.len());
+        for_each_wanted(&packs, &some, Header::Blob, &mut out, &|_, data| data.len());
         let loose = repo
             .rev_parse_single("HEAD:loose.txt")
             .expect("loose blob")

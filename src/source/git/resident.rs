@@ -32,6 +32,31 @@
 
 use std::path::{Path, PathBuf};
 
+/// Drop this process' resident pages of the whole pages inside `bytes`, a part of a read-only
+/// mapping of a pack file that the caller keeps mapped while this runs (the same argument as
+/// the limiter's, see the module docs): for sweeps over the entry headers of a whole pack,
+/// which map most of its pages within one interval of the limiter.
+pub(crate) fn release_mapped(bytes: &[u8]) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let addr = bytes.as_ptr() as usize;
+        let start = addr.div_ceil(page) * page;
+        let end = (addr + bytes.len()) / page * page;
+        if end > start {
+            // SAFETY: [start, end) lies within `bytes`, a read-only file mapping that stays
+            // mapped for the duration of this call (the caller holds it); MADV_DONTNEED only
+            // drops page-table entries and the next access faults the unchanged file page in.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = bytes;
+}
+
 /// Default budget of file-backed resident memory before pack pages are released.
 const DEFAULT_BUDGET_MB: u64 = 128;
 /// How often the watcher looks at the process' resident memory.

@@ -146,13 +146,15 @@ impl Pack {
         self.index.iter().map(|e| (e.oid, e.pack_offset)).collect()
     }
 
-    /// The ids of the objects of kind `kind` (a whole-object header) in this pack, deltas
-    /// included (a delta has its base's kind), found from entry headers alone.
-    fn ids_of_kind(&self, kind: &Header) -> Vec<ObjectId> {
+    /// The objects of kind `kind` (a whole-object header) in this pack, found from entry
+    /// headers alone: the whole ones with their offsets, and the deltas (a delta has its
+    /// base's kind).
+    fn ids_of_kind(&self, kind: &Header) -> (Vec<(ObjectId, u64)>, Vec<ObjectId>) {
         let mut by_offset = self.ids_and_offsets();
         by_offset.sort_unstable_by_key(|e| e.1);
         // Per sorted position: the kind's header once known.
         let mut kinds: Vec<Option<Header>> = vec![None; self.offsets.len()];
+        let mut is_delta = vec![false; self.offsets.len()];
         let mut pending: Vec<(usize, usize)> = Vec::new();
         for (i, &(_, offset)) in by_offset.iter().enumerate() {
             if i % 65_536 == 65_535 {
@@ -164,6 +166,7 @@ impl Pack {
             match self.delta_base(offset, &e.header) {
                 Ok(None) => kinds[i] = Some(e.header),
                 Ok(Some(base)) => {
+                    is_delta[i] = true;
                     if let Some(b) = self.position(base) {
                         let b = b as usize;
                         if b < i {
@@ -191,12 +194,17 @@ impl Pack {
                 break;
             }
         }
-        by_offset
-            .iter()
-            .zip(&kinds)
-            .filter(|(_, k)| k.as_ref() == Some(kind))
-            .map(|(e, _)| e.0)
-            .collect()
+        let (mut whole, mut deltas) = (Vec::new(), Vec::new());
+        for (i, (&(id, offset), k)) in by_offset.iter().zip(&kinds).enumerate() {
+            if k.as_ref() == Some(kind) {
+                if is_delta[i] {
+                    deltas.push(id);
+                } else {
+                    whole.push((id, offset));
+                }
+            }
+        }
+        (whole, deltas)
     }
 
     /// Release this process' resident pages of the pack's data (after a sweep over its entry
@@ -394,16 +402,44 @@ impl Forest {
 /// id instead.
 const ALLOC_LIMIT: usize = 4 << 30;
 
-/// `f(id, bytes)` for every commit of the packs of `packs`, whole or stored as a delta, decoded
-/// in delta order on rayon's pool.
+/// `f(id, bytes)` for every commit of the packs of `packs`, on rayon's pool: whole commits
+/// inflated in chunks, commits stored as deltas decoded in delta order.
 pub(crate) fn commits<T: Send + Sync>(
     packs: &PackSet,
     f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 ) -> HashMap<ObjectId, T> {
+    use rayon::prelude::*;
+    /// Larger than any commit git writes; a larger claim is left to be read by id.
+    const MAX_COMMIT: usize = 64 << 20;
     let mut out = HashMap::new();
     for p in &packs.packs {
-        let ids = p.ids_of_kind(&Header::Commit);
-        for_each_wanted(packs, &ids, Header::Commit, &mut out, f);
+        let (whole, deltas) = p.ids_of_kind(&Header::Commit);
+        let found: Vec<Vec<(ObjectId, T)>> = whole
+            .par_chunks(2048)
+            .map(|chunk| {
+                let mut inflate = gix::zlib::Inflate::default();
+                let mut buf = Vec::new();
+                chunk
+                    .iter()
+                    .filter_map(|&(id, offset)| {
+                        let e = p.data.entry(offset).ok()?;
+                        let n = usize::try_from(e.decompressed_size).ok()?;
+                        if n > MAX_COMMIT {
+                            return None;
+                        }
+                        buf.clear();
+                        buf.resize(n, 0);
+                        // Fails unless the stream yields exactly `n` bytes.
+                        p.data.decompress_entry(&e, &mut inflate, &mut buf).ok()?;
+                        Some((id, f(&id, &buf)))
+                    })
+                    .collect()
+            })
+            .collect();
+        out.extend(found.into_iter().flatten());
+        if !deltas.is_empty() {
+            for_each_wanted(packs, &deltas, Header::Commit, &mut out, f);
+        }
     }
     out
 }

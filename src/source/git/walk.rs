@@ -235,10 +235,14 @@ mod tests {
     /// among equal times matters).
     fn commit_at(d: &Path, msg: &str, time: u32) {
         let date = format!("{} +0000", 1_600_000_000 + time);
+        // A long body shared by all commits, so that `git repack -f` stores many of them as
+        // deltas.
+        let body: String = (0..60).map(|k| format!("shared body line {k}\n")).collect();
+        let msg = format!("{msg}\n\n{body}");
         let out = std::process::Command::new("git")
             .current_dir(d)
             .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-            .args(["commit", "-q", "--allow-empty", "-m", msg])
+            .args(["commit", "-q", "--allow-empty", "-m", &msg])
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_COMMITTER_DATE", &date)
@@ -280,7 +284,22 @@ mod tests {
                 }
             }
         }
-        git(d, &["repack", "-adq"]);
+        git(d, &["repack", "-adfq", "--window=250", "--depth=50"]);
+        let pack = std::fs::read_dir(d.join(".git/objects/pack"))
+            .expect("pack dir")
+            .map(|e| e.expect("entry").path())
+            .find(|p| p.extension().is_some_and(|x| x == "idx"))
+            .expect("idx");
+        let listing = git(d, &["verify-pack", "-v", pack.to_str().expect("path")]);
+        let delta_commits = listing
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1) == Some("commit"))
+            .filter(|l| l.split_whitespace().count() >= 7)
+            .count();
+        assert!(
+            delta_commits > 10,
+            "{delta_commits} commits stored as deltas"
+        );
         for i in 0..5u32 {
             commit_at(d, &format!("loose {i}"), 20);
         }

@@ -169,6 +169,8 @@ pub(crate) struct Ctx<'a, S: ?Sized> {
     pub per_commit: bool,
     /// Blobs already settled by the delta-order pass ([`packs::blob_verdicts`]).
     pub verdicts: &'a HashMap<ObjectId, Verdict>,
+    /// Candidate blobs' content kept by the delta-order pass.
+    pub retained: &'a HashMap<ObjectId, Vec<u8>>,
 }
 
 impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
@@ -247,15 +249,18 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         let data: &[u8] = match &job.new {
             NewSide::Bytes(b) => b,
             NewSide::Blob(_) if !candidate => &[],
-            NewSide::Blob(id) => {
-                if owned.is_none() {
-                    owned = self.read(repo, id, first, out);
+            NewSide::Blob(id) => match self.retained.get(id) {
+                Some(bytes) => bytes,
+                None => {
+                    if owned.is_none() {
+                        owned = self.read(repo, id, first, out);
+                    }
+                    match &owned {
+                        Some(bytes) => bytes,
+                        None => return,
+                    }
                 }
-                match &owned {
-                    Some(bytes) => bytes,
-                    None => return,
-                }
-            }
+            },
         };
         if candidate {
             out.counts.candidates += 1;

@@ -230,6 +230,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             path_rules: scanner.has_path_rules(),
             per_commit: false,
             verdicts: &HashMap::new(),
+            retained: &HashMap::new(),
         };
         progress.phase("files", jobs.len() as u64);
         let out = engine::run(&ts, &jobs, &ctx);
@@ -368,7 +369,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     };
     progress.phase("blobs", wanted.len() as u64);
     let t2 = std::time::Instant::now();
-    let (jobs, verdicts) = std::thread::scope(|scope| {
+    let (jobs, pass) = std::thread::scope(|scope| {
         let grouping = scope.spawn(|| {
             let jobs = engine::group(changes, &engine::PackOrder::load(&ts.to_thread_local()));
             if timing {
@@ -381,7 +382,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             }
             jobs
         });
-        let verdicts = if passes.worth_it(wanted.len()) {
+        let pass = if passes.worth_it(wanted.len()) {
             packs::blob_verdicts(
                 packs.get_or_init(|| packs::PackSet::open(&ts.to_thread_local())),
                 &wanted,
@@ -390,13 +391,14 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
                 &|bytes| progress.inc(1, bytes),
             )
         } else {
-            HashMap::new()
+            packs::PassOutcome::default()
         };
         let jobs = grouping
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (jobs, verdicts)
+        (jobs, pass)
     });
+    let verdicts = pass.verdicts;
     engine::release_free_heap();
     report.stats.blobs_in_delta_order = verdicts.len() as u64;
     if timing {
@@ -419,6 +421,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         path_rules: scanner.has_path_rules(),
         per_commit: scanner.commit_sensitive(),
         verdicts: &verdicts,
+        retained: &pass.retained,
     };
     progress.phase("files", jobs.len() as u64);
     let t2 = std::time::Instant::now();

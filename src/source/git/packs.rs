@@ -444,6 +444,20 @@ pub(crate) fn commits<T: Send + Sync>(
     out
 }
 
+/// Bytes of candidate blobs the delta-order pass keeps for the job phase (which would
+/// otherwise read them again by id, resolving their delta chains once more).
+const RETAIN_BUDGET: usize = 64 << 20;
+
+/// What the delta-order pass learned: a verdict per settled blob, and the bytes of candidate
+/// blobs (up to [`RETAIN_BUDGET`] in all).
+#[derive(Default)]
+pub(crate) struct PassOutcome {
+    /// Blobs settled by the pass; the others must be read by id.
+    pub verdicts: HashMap<ObjectId, Verdict>,
+    /// The content of some candidate blobs.
+    pub retained: HashMap<ObjectId, Vec<u8>>,
+}
+
 /// Verdicts for the objects of `wanted` (distinct blob ids) found in the packs of `packs`,
 /// computed in one delta-order pass per pack on rayon's pool. `on_blob(bytes)` is called for
 /// each wanted blob decoded (progress). Objects without a verdict must be read by id. A pack
@@ -454,13 +468,30 @@ pub(crate) fn blob_verdicts(
     max_bytes: Option<u64>,
     might_find: &(dyn Fn(&[u8]) -> bool + Sync),
     on_blob: &(dyn Fn(u64) + Sync),
-) -> HashMap<ObjectId, Verdict> {
-    let mut out: HashMap<ObjectId, Verdict> = HashMap::with_capacity(wanted.len());
+) -> PassOutcome {
+    let mut out: HashMap<ObjectId, (Verdict, Option<Vec<u8>>)> =
+        HashMap::with_capacity(wanted.len());
+    let budget = AtomicUsize::new(RETAIN_BUDGET);
     for_each_wanted(packs, wanted, Header::Blob, &mut out, &|_, data| {
         on_blob(data.len() as u64);
-        verdict_of(data, max_bytes, might_find)
+        let v = verdict_of(data, max_bytes, might_find);
+        let keep = v.kind == VerdictKind::Text { candidate: true }
+            && budget
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                    b.checked_sub(data.len())
+                })
+                .is_ok();
+        (v, keep.then(|| data.to_vec()))
     });
-    out
+    let mut outcome = PassOutcome::default();
+    outcome.verdicts.reserve(out.len());
+    for (id, (v, bytes)) in out {
+        outcome.verdicts.insert(id, v);
+        if let Some(b) = bytes {
+            outcome.retained.insert(id, b);
+        }
+    }
+    outcome
 }
 
 /// Decode every object of `wanted` found in the packs of `packs` (and not yet in `out`) in

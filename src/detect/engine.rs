@@ -875,6 +875,24 @@ fn for_each_window(
 /// `(windowed_was_used, strategy_matches, full_matches)`.
 pub type WindowedComparison = (bool, Vec<(usize, usize)>, Vec<(usize, usize)>);
 
+/// The keyword hits of `keywords` (one rule) in `text`, sorted: for the test-support
+/// comparisons below.
+fn test_hits(keywords: &[String], text: &[u8]) -> Vec<Hit> {
+    let kws: Vec<&String> = keywords.iter().filter(|k| !k.is_empty()).collect();
+    let mut hits = Vec::new();
+    if !kws.is_empty() {
+        KeywordSet::new(&kws).for_each(text, |_, start, end| {
+            hits.push(Hit {
+                rule: 0,
+                start,
+                end,
+            });
+        });
+        hits.sort_unstable_by_key(|h| (h.start, h.end));
+    }
+    hits
+}
+
 /// Test support for the candidate test's regex check: whether a Go pattern for a rule with
 /// `keywords` matches in `text`, answered (a) as the candidate test does (searches anchored at
 /// keyword hits when every match starts with a keyword, else windows around hits) and (b) by
@@ -890,18 +908,7 @@ pub fn any_match_vs_full(
     let hir = goregex::parse(pattern).ok()?;
     let plan = super::plan::analyse(&hir, keywords);
     let re = goregex::compile(&hir).ok()?;
-    let kws: Vec<&String> = keywords.iter().filter(|k| !k.is_empty()).collect();
-    let mut hits = Vec::new();
-    if !kws.is_empty() {
-        KeywordSet::new(&kws).for_each(text, |_, start, end| {
-            hits.push(Hit {
-                rule: 0,
-                start,
-                end,
-            });
-        });
-        hits.sort_unstable_by_key(|h| (h.start, h.end));
-    }
+    let hits = test_hits(keywords, text);
     let strategy = if hits.is_empty() && plan.windowed() {
         false
     } else {
@@ -929,19 +936,8 @@ pub fn windowed_vs_full(
     let plan = super::plan::analyse(&hir, keywords);
     let re = goregex::compile(&hir).ok()?;
     let rx = RuleRegex { re, plan };
-    let kws: Vec<&String> = keywords.iter().filter(|k| !k.is_empty()).collect();
-    let mut hits = Vec::new();
-    if !kws.is_empty() {
-        KeywordSet::new(&kws).for_each(text, |_, start, end| {
-            hits.push(Hit {
-                rule: 0,
-                start,
-                end,
-            });
-        });
-        hits.sort_unstable_by_key(|h| (h.start, h.end));
-    }
-    let strategy = if kws.is_empty() && rx.plan.windowed() {
+    let hits = test_hits(keywords, text);
+    let strategy = if keywords.iter().all(|k| k.is_empty()) && rx.plan.windowed() {
         Vec::new()
     } else {
         find_matches(&rx, text, &hits)

@@ -284,6 +284,28 @@ impl KeywordSet {
         ControlFlow::Continue(())
     }
 
+    /// The positions `at + k` of a vector block whose bit `k` is set in `hits`, with their
+    /// codes `codes[k]`: [`Self::candidate`] for each; `Err` when `f` breaks.
+    #[inline(always)]
+    fn candidates<B>(
+        &self,
+        codes: &[u32],
+        hits: u32,
+        text: &[u8],
+        at: usize,
+        f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
+    ) -> Result<(), B> {
+        let mut m = hits;
+        while m != 0 {
+            let k = m.trailing_zeros() as usize;
+            m &= m - 1;
+            if let ControlFlow::Break(b) = self.candidate(codes[k] as usize, text, at + k, f) {
+                return Err(b);
+            }
+        }
+        Ok(())
+    }
+
     /// Positions `from..` (each with four bytes) one at a time.
     fn search_scalar<B>(
         &self,
@@ -344,14 +366,7 @@ impl KeywordSet {
                 let mut c = [0u32; 8];
                 // SAFETY: stores 32 bytes into the local array.
                 unsafe { _mm256_storeu_si256(c.as_mut_ptr().cast(), codes) };
-                let mut m = hits;
-                while m != 0 {
-                    let k = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    if let ControlFlow::Break(b) = self.candidate(c[k] as usize, text, at + k, f) {
-                        return Err(b);
-                    }
-                }
+                self.candidates(&c, hits, text, at, f)?;
             }
             at += 8;
         }
@@ -399,14 +414,7 @@ impl KeywordSet {
                 let mut c = [0u32; 16];
                 // SAFETY: stores 64 bytes into the local array.
                 unsafe { _mm512_storeu_si512(c.as_mut_ptr().cast(), codes) };
-                let mut m = hits;
-                while m != 0 {
-                    let k = m.trailing_zeros() as usize;
-                    m &= m - 1;
-                    if let ControlFlow::Break(b) = self.candidate(c[k] as usize, text, at + k, f) {
-                        return Err(b);
-                    }
-                }
+                self.candidates(&c, u32::from(hits), text, at, f)?;
             }
             at += 16;
         }

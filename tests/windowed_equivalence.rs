@@ -41,41 +41,36 @@ fn escape(k: &str) -> String {
         .collect()
 }
 
-/// One generated case: the pattern of template `t` with keywords `k` (and `j`), the rule's
-/// keywords (plus an unrelated `extra`), and the text of tokens `toks`.
-fn case(
-    t: usize,
-    k: usize,
-    j: usize,
-    extra: Option<usize>,
-    toks: &[usize],
-) -> (String, Vec<String>, String) {
-    let pattern = TEMPLATES[t]
-        .replace('K', &escape(KEYWORDS[k]))
-        .replace('J', &escape(KEYWORDS[j]));
-    let mut keywords = vec![KEYWORDS[k].to_string()];
-    if TEMPLATES[t].contains('J') {
-        keywords.push(KEYWORDS[j].to_string());
+prop_compose! {
+    /// One generated case: the pattern of a template with its keywords, the rule's keywords
+    /// (plus, sometimes, an unrelated one), and a text of tokens.
+    fn case()(
+        t in 0..TEMPLATES.len(),
+        k in 0..KEYWORDS.len(),
+        j in 0..KEYWORDS.len(),
+        extra in proptest::option::of(0..KEYWORDS.len()),
+        toks in proptest::collection::vec(0..TOKENS.len(), 0..80),
+    ) -> (String, Vec<String>, String) {
+        let pattern = TEMPLATES[t]
+            .replace('K', &escape(KEYWORDS[k]))
+            .replace('J', &escape(KEYWORDS[j]));
+        let mut keywords = vec![KEYWORDS[k].to_string()];
+        if TEMPLATES[t].contains('J') {
+            keywords.push(KEYWORDS[j].to_string());
+        }
+        if let Some(e) = extra {
+            keywords.push(KEYWORDS[e].to_string());
+        }
+        let text: String = toks.iter().map(|&i| TOKENS[i]).collect();
+        (pattern, keywords, text)
     }
-    if let Some(e) = extra {
-        keywords.push(KEYWORDS[e].to_string());
-    }
-    let text: String = toks.iter().map(|&i| TOKENS[i]).collect();
-    (pattern, keywords, text)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
     #[test]
-    fn windowed_verification_equals_full_search(
-        t in 0..TEMPLATES.len(),
-        k in 0..KEYWORDS.len(),
-        j in 0..KEYWORDS.len(),
-        extra_kw in proptest::option::of(0..KEYWORDS.len()),
-        toks in proptest::collection::vec(0..TOKENS.len(), 0..80),
-    ) {
-        let (pattern, keywords, text) = case(t, k, j, extra_kw, &toks);
+    fn windowed_verification_equals_full_search((pattern, keywords, text) in case()) {
         let (_, strategy, full) = windowed_vs_full(&pattern, &keywords, text.as_bytes()).expect("valid pattern");
         prop_assert_eq!(strategy, full, "pattern {} keywords {:?} text {:?}", pattern, keywords, text);
     }
@@ -83,14 +78,7 @@ proptest! {
     /// The candidate test's "does the rule match anywhere" (searches anchored at keyword hits
     /// where every match starts with a keyword) answers as a whole-text search does.
     #[test]
-    fn anchored_candidate_check_equals_full_search(
-        t in 0..TEMPLATES.len(),
-        k in 0..KEYWORDS.len(),
-        j in 0..KEYWORDS.len(),
-        extra_kw in proptest::option::of(0..KEYWORDS.len()),
-        toks in proptest::collection::vec(0..TOKENS.len(), 0..80),
-    ) {
-        let (pattern, keywords, text) = case(t, k, j, extra_kw, &toks);
+    fn anchored_candidate_check_equals_full_search((pattern, keywords, text) in case()) {
         let (_, strategy, full) = any_match_vs_full(&pattern, &keywords, text.as_bytes()).expect("valid pattern");
         prop_assert_eq!(strategy, full, "pattern {} keywords {:?} text {:?}", pattern, keywords, text);
     }

@@ -624,7 +624,7 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
     /// jumps between the families of the whole pack, which would otherwise map most of it
     /// between two rounds of the page limiter.
     fn entry_read(&self) {
-        const RELEASE_EVERY: usize = 8192;
+        const RELEASE_EVERY: usize = 1024;
         if self.forest.read.fetch_add(1, Ordering::Relaxed) % RELEASE_EVERY == RELEASE_EVERY - 1 {
             self.p.release_pages();
         }

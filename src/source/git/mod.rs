@@ -27,6 +27,7 @@ mod changes;
 mod content;
 mod engine;
 mod error;
+mod inflate;
 mod lines;
 mod meta;
 mod packs;
@@ -282,7 +283,13 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         let p = packs.get_or_init(|| packs::PackSet::open(&repo));
         let reader_repo = repo.clone();
         std::thread::scope(|scope| {
-            let loader = scope.spawn(|| load_store(p));
+            let loader = scope.spawn(|| {
+                let store = load_store(p);
+                if timing {
+                    eprintln!("timing: tree store loaded at {:?}", t0.elapsed());
+                }
+                store
+            });
             // A panic in the in-memory walk only costs its speed-up.
             let packed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 walk::walk_packed(&repo, p, &sel)
@@ -431,11 +438,12 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     drop(packs);
     if timing {
         eprintln!(
-            "timing: blobs {} jobs, {} candidates, {:?} ({}; pack pages released {releases}x; {} commits diffed again for renames in {:?})",
+            "timing: blobs {} jobs, {} candidates, {:?} ({}; pack pages released {releases}x; {} pack entries refused by the decoder; {} commits diffed again for renames in {:?})",
             jobs.len(),
             out.counts.candidates,
             t2.elapsed(),
             resident::memory_summary(),
+            packs::REFUSED.load(std::sync::atomic::Ordering::Relaxed),
             out.rename_diffs.0,
             out.rename_diffs.1
         );

@@ -114,22 +114,15 @@ fn tree_entries(p: &super::packs::Pack) -> TreePack {
         .map(|chunk| {
             let mut buf = Vec::new();
             let mut spans = Vec::with_capacity(chunk.len());
-            let mut inflate = gix::zlib::Inflate::default();
             for &i in chunk {
                 let start = buf.len();
-                let ok = p.data().entry(offsets[i]).is_ok_and(|e| {
-                    let n = usize::try_from(e.decompressed_size).unwrap_or(usize::MAX);
-                    // Sizes come from the pack: an entry claiming more than a tree could ever
-                    // hold (or more than the chunk can index) is left to be read by id.
-                    if n > MAX_TREE_ENTRY || start.saturating_add(n) > u32::MAX as usize {
-                        return false;
-                    }
-                    buf.resize(start + n, 0);
-                    // Fails unless the stream yields exactly `n` bytes.
-                    p.data()
-                        .decompress_entry(&e, &mut inflate, &mut buf[start..])
-                        .is_ok()
-                });
+                // Sizes come from the pack: an entry claiming more than a tree could ever hold
+                // (or more than the chunk can index) is left to be read by id.
+                let limit = MAX_TREE_ENTRY.min((u32::MAX as usize).saturating_sub(start));
+                let ok = p
+                    .data()
+                    .entry(offsets[i])
+                    .is_ok_and(|e| p.inflate_entry(&e, limit, &mut buf).is_some());
                 if ok {
                     spans.push((start as u32, (buf.len() - start) as u32));
                 } else {

@@ -80,6 +80,8 @@ pub(crate) struct Pack {
     data: pack::data::File,
     /// Offsets of all entries, ascending.
     offsets: Vec<u64>,
+    /// For each entry of `offsets`, its position in the index (where its id is).
+    index_pos: Vec<u32>,
 }
 
 /// The packs of a repository's object database. Keep it alive while the
@@ -118,11 +120,19 @@ impl PackSet {
                 if data.num_objects() != index.num_objects() {
                     return None;
                 }
-                let offsets = index.sorted_offsets();
+                // Entries by pack offset, with their index positions (for their ids).
+                let mut by_offset: Vec<(u64, u32)> = index
+                    .iter()
+                    .zip(0u32..)
+                    .map(|(e, i)| (e.pack_offset, i))
+                    .collect();
+                by_offset.sort_unstable();
+                let (offsets, index_pos) = by_offset.into_iter().unzip();
                 Some(Pack {
                     index,
                     data,
                     offsets,
+                    index_pos,
                 })
             })
             .collect();
@@ -141,22 +151,15 @@ impl Pack {
         &self.offsets
     }
 
-    /// Every object of the pack as `(id, pack offset)`, in id order.
-    pub(crate) fn ids_and_offsets(&self) -> Vec<(ObjectId, u64)> {
-        self.index.iter().map(|e| (e.oid, e.pack_offset)).collect()
-    }
-
     /// The objects of kind `kind` (a whole-object header) in this pack, found from entry
     /// headers alone: the whole ones with their offsets, and the deltas (a delta has its
     /// base's kind).
     fn ids_of_kind(&self, kind: &Header) -> (Vec<(ObjectId, u64)>, Vec<ObjectId>) {
-        let mut by_offset = self.ids_and_offsets();
-        by_offset.sort_unstable_by_key(|e| e.1);
         // Per sorted position: the kind's header once known.
         let mut kinds: Vec<Option<Header>> = vec![None; self.offsets.len()];
         let mut is_delta = vec![false; self.offsets.len()];
         let mut pending: Vec<(usize, usize)> = Vec::new();
-        for (i, &(_, offset)) in by_offset.iter().enumerate() {
+        for (i, &offset) in self.offsets.iter().enumerate() {
             if i % 65_536 == 65_535 {
                 self.release_pages();
             }
@@ -195,8 +198,9 @@ impl Pack {
             }
         }
         let (mut whole, mut deltas) = (Vec::new(), Vec::new());
-        for (i, (&(id, offset), k)) in by_offset.iter().zip(&kinds).enumerate() {
+        for (i, (&offset, k)) in self.offsets.iter().zip(&kinds).enumerate() {
             if k.as_ref() == Some(kind) {
+                let id = self.index.oid_at_index(self.index_pos[i]).to_owned();
                 if is_delta[i] {
                     deltas.push(id);
                 } else {
@@ -594,10 +598,19 @@ fn for_each_wanted<T: Send + Sync>(
         // A panic in the walk (a bug, or a damaged pack nothing here expects) must not take
         // the scan down: the objects are then read by id.
         let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let t = std::time::Instant::now();
             let forest = p.forest(&left);
+            let built = t.elapsed();
             let results: Vec<OnceLock<T>> =
                 (0..forest.offsets.len()).map(|_| OnceLock::new()).collect();
             walk_forest(p, &forest, kind, &results, f);
+            if std::env::var_os("PORTCULLIS_GIT_TIMING").is_some() {
+                eprintln!(
+                    "timing: forest of {} entries built in {built:?}, walked in {:?}",
+                    forest.offsets.len(),
+                    t.elapsed() - built
+                );
+            }
             forest
                 .wanted
                 .iter()

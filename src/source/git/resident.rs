@@ -46,15 +46,24 @@ pub(crate) fn release_mapped(bytes: &[u8]) {
         let end = (addr + bytes.len()) / page * page;
         if end > start {
             // SAFETY: [start, end) lies within `bytes`, a read-only file mapping that stays
-            // mapped for the duration of this call (the caller holds it); MADV_DONTNEED only
-            // drops page-table entries and the next access faults the unchanged file page in.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
-            }
+            // mapped for the duration of this call (the caller holds it).
+            unsafe { dont_need(start, end - start) };
         }
     }
     #[cfg(not(target_os = "linux"))]
     let _ = bytes;
+}
+
+/// `madvise(MADV_DONTNEED)` on `[start, start + len)`; `true` when the kernel accepted it.
+///
+/// # Safety
+/// The range must be page-aligned and lie in a read-only file mapping that stays mapped for
+/// the duration of the call. MADV_DONTNEED then only drops page-table entries: the next access
+/// faults the unchanged file page back in, and no Rust reference observes a change of content.
+#[cfg(target_os = "linux")]
+unsafe fn dont_need(start: usize, len: usize) -> bool {
+    // SAFETY: as the caller promises.
+    unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
 }
 
 /// Default budget of file-backed resident memory before pack pages are released.
@@ -192,13 +201,8 @@ fn release_pack_pages(pack_dir: &Path) -> usize {
         {
             // SAFETY: `start..end` is, per the kernel's own table, a read-only mapping of a pack
             // file of the store this limiter keeps in stable mode, so it stays mapped (see the
-            // module docs). MADV_DONTNEED on a read-only file mapping only drops page-table
-            // entries; the next access faults the unchanged file page back in. No Rust
-            // reference observes a change of content.
-            let rc = unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
-            };
-            if rc == 0 {
+            // module docs).
+            if unsafe { dont_need(start, end - start) } {
                 n += 1;
             }
         }

@@ -95,12 +95,20 @@ struct CommitInfo {
 /// Parse a commit object's tree, parents and committer time as gix's walk does.
 fn parse_commit(data: &[u8], hash: gix::hash::Kind) -> Option<CommitInfo> {
     use gix::objs::CommitRefIter;
-    let tree = CommitRefIter::from_bytes(data, hash).tree_id().ok()?;
-    let parents = CommitRefIter::from_bytes(data, hash).parent_ids().collect();
-    let time = CommitRefIter::from_bytes(data, hash)
-        .committer()
-        .ok()?
-        .seconds();
+    use gix::objs::commit::ref_iter::Token;
+    // One pass: the tree first, the parents, then up to the committer (an error before it
+    // fails the commit, as gix's `committer()` does).
+    let mut tokens = CommitRefIter::from_bytes(data, hash);
+    let tree = tokens.tree_id().ok()?;
+    let mut parents = Vec::new();
+    let time = loop {
+        match tokens.next()? {
+            Ok(Token::Parent { id }) => parents.push(id),
+            Ok(Token::Committer { signature }) => break signature.seconds(),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    };
     Some(CommitInfo {
         tree,
         parents,

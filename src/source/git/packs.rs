@@ -82,6 +82,42 @@ pub(crate) struct Pack {
     offsets: Vec<u64>,
     /// For each entry of `offsets`, its position in the index (where its id is).
     index_pos: Vec<u32>,
+    /// What the entry headers say, read once by whichever pass needs them first.
+    headers: OnceLock<Headers>,
+}
+
+/// The entry headers of one pack, by sorted position: each entry's delta base and kind.
+pub(crate) struct Headers {
+    /// The base's position (`NONE` for a whole object, `BROKEN` when the header cannot be read
+    /// or the base is not an entry of this pack).
+    pub base: Vec<u32>,
+    /// The object's kind (a delta has its base's kind), `None` while unknown.
+    pub kind: Vec<Option<Kind>>,
+}
+
+/// The kind of a packed object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    /// A commit.
+    Commit,
+    /// A tree.
+    Tree,
+    /// A blob.
+    Blob,
+    /// An annotated tag.
+    Tag,
+}
+
+impl Kind {
+    fn of(header: &Header) -> Option<Kind> {
+        match header {
+            Header::Commit => Some(Kind::Commit),
+            Header::Tree => Some(Kind::Tree),
+            Header::Blob => Some(Kind::Blob),
+            Header::Tag => Some(Kind::Tag),
+            Header::OfsDelta { .. } | Header::RefDelta { .. } => None,
+        }
+    }
 }
 
 /// The packs of a repository's object database. Keep it alive while the
@@ -133,6 +169,7 @@ impl PackSet {
                     data,
                     offsets,
                     index_pos,
+                    headers: OnceLock::new(),
                 })
             })
             .collect();
@@ -151,44 +188,56 @@ impl Pack {
         &self.offsets
     }
 
-    /// The objects of kind `kind` (a whole-object header) in this pack, found from entry
-    /// headers alone: the whole ones with their offsets, and the deltas (a delta has its
-    /// base's kind).
-    fn ids_of_kind(&self, kind: &Header) -> (Vec<(ObjectId, u64)>, Vec<ObjectId>) {
-        // Per sorted position: the kind's header once known.
-        let mut kinds: Vec<Option<Header>> = vec![None; self.offsets.len()];
-        let mut is_delta = vec![false; self.offsets.len()];
-        let mut pending: Vec<(usize, usize)> = Vec::new();
-        for (i, &offset) in self.offsets.iter().enumerate() {
-            if i % 65_536 == 65_535 {
-                self.release_pages();
-            }
-            let Ok(e) = self.data.entry(offset) else {
-                continue;
-            };
-            match self.delta_base(offset, &e.header) {
-                Ok(None) => kinds[i] = Some(e.header),
-                Ok(Some(base)) => {
-                    is_delta[i] = true;
-                    if let Some(b) = self.position(base) {
-                        let b = b as usize;
-                        if b < i {
-                            kinds[i] = kinds[b];
-                        } else {
-                            pending.push((i, b));
-                        }
+    /// The entry headers of this pack, read on first use (one sweep over all entries, on
+    /// rayon's pool; a second caller waits for the first). Call it from outside rayon's pool:
+    /// workers waiting here could leave none to run the sweep.
+    pub(crate) fn headers(&self) -> &Headers {
+        self.headers.get_or_init(|| self.read_headers())
+    }
+
+    fn read_headers(&self) -> Headers {
+        use rayon::prelude::*;
+        const CHUNK: usize = 8192;
+        let n = self.offsets.len();
+        // Each entry's base and, for a whole object, its kind: in parallel.
+        let read: Vec<(u32, Option<Kind>)> = self
+            .offsets
+            .par_chunks(CHUNK)
+            .enumerate()
+            .flat_map_iter(|(c, chunk)| {
+                chunk.iter().enumerate().map(move |(k, &offset)| {
+                    self.trim_pages(c * CHUNK + k);
+                    let Ok(e) = self.data.entry(offset) else {
+                        return (BROKEN, None);
+                    };
+                    match self.delta_base(offset, &e.header) {
+                        Ok(None) => (NONE, Kind::of(&e.header)),
+                        Ok(Some(b)) => (self.position(b).unwrap_or(BROKEN), None),
+                        Err(()) => (BROKEN, None),
                     }
-                }
-                Err(()) => {}
+                })
+            })
+            .collect();
+        self.release_pages();
+        // Kinds of deltas: from bases earlier in the pack in one pass, then reference deltas
+        // on later entries until nothing changes.
+        let mut base = Vec::with_capacity(n);
+        let mut kind: Vec<Option<Kind>> = vec![None; n];
+        let mut pending: Vec<(usize, usize)> = Vec::new();
+        for (i, (b, k)) in read.into_iter().enumerate() {
+            base.push(b);
+            match b {
+                NONE => kind[i] = k,
+                BROKEN => {}
+                b if (b as usize) < i => kind[i] = kind[b as usize],
+                b => pending.push((i, b as usize)),
             }
         }
-        self.release_pages();
-        // Reference deltas on later entries: settle until nothing changes.
         while !pending.is_empty() {
             let before = pending.len();
-            pending.retain(|&(i, b)| match kinds[b] {
+            pending.retain(|&(i, b)| match kind[b] {
                 Some(k) => {
-                    kinds[i] = Some(k);
+                    kind[i] = Some(k);
                     false
                 }
                 None => true,
@@ -197,18 +246,41 @@ impl Pack {
                 break;
             }
         }
+        Headers { base, kind }
+    }
+
+    /// The objects of kind `kind` in this pack, found from entry headers alone: the whole
+    /// ones with their offsets, and the deltas.
+    fn ids_of_kind(&self, kind: Kind) -> (Vec<(ObjectId, u64)>, Vec<ObjectId>) {
+        let h = self.headers();
         let (mut whole, mut deltas) = (Vec::new(), Vec::new());
-        for (i, (&offset, k)) in self.offsets.iter().zip(&kinds).enumerate() {
-            if k.as_ref() == Some(kind) {
+        for (i, &offset) in self.offsets.iter().enumerate() {
+            if h.kind[i] == Some(kind) {
                 let id = self.index.oid_at_index(self.index_pos[i]).to_owned();
-                if is_delta[i] {
-                    deltas.push(id);
-                } else {
+                if h.base[i] == NONE {
                     whole.push((id, offset));
+                } else {
+                    deltas.push(id);
                 }
             }
         }
         (whole, deltas)
+    }
+
+    /// Call at each step of a sweep over the pack's entries: every [`TRIM_EVERY`] steps, when
+    /// this process' file-backed resident memory is over [`SWEEP_BUDGET`], release the pack's
+    /// pages.
+    ///
+    /// A fixed number of steps between releases does not bound the memory: since Linux 6.18 a
+    /// page fault on a file mapping maps the whole (large) page-cache folio around the page,
+    /// up to 2 MiB, so 1,024 header reads mapped 400–500 MB of git.git's pack. Reading
+    /// `/proc/self/statm` costs a few microseconds.
+    pub(crate) fn trim_pages(&self, step: usize) {
+        if step % TRIM_EVERY == TRIM_EVERY - 1
+            && super::resident::file_resident_bytes().is_some_and(|b| b > SWEEP_BUDGET)
+        {
+            self.release_pages();
+        }
     }
 
     /// Release this process' resident pages of the pack's data (after a sweep over its entry
@@ -321,15 +393,8 @@ impl Pack {
         let mut base_pos: Vec<u32> = vec![UNSEEN; self.offsets.len()];
         let mut want_pos: Vec<(u32, ObjectId)> = Vec::new();
         let mut chain: Vec<(u32, u32)> = Vec::new();
-        // Entry headers read since the pack's pages were last released: each read can map 64
-        // KiB (the kernel's fault-around), and the delta chains of 1,024 wanted blobs mapped
-        // up to 500 MB of git.git's pack between two releases.
-        let mut touched = 0usize;
+        let headers = self.headers();
         for id in wanted {
-            if touched >= 1024 {
-                self.release_pages();
-                touched = 0;
-            }
             let Some(pos) = self.offset_of(id).and_then(|o| self.position(o)) else {
                 continue;
             };
@@ -339,9 +404,7 @@ impl Pack {
                 continue;
             }
             chain.clear();
-            let complete = self.chain(pos, &base_pos, &mut chain);
-            touched += chain.len() + 1;
-            if complete {
+            if chain_of(headers, pos, &base_pos, &mut chain) {
                 for &(p, b) in &chain {
                     base_pos[p as usize] = b;
                 }
@@ -356,7 +419,6 @@ impl Pack {
                 offsets.push(self.offsets[p]);
             }
         }
-        self.release_pages();
         let base: Vec<u32> = base_pos
             .iter()
             .filter(|&&b| b != UNSEEN)
@@ -376,44 +438,45 @@ impl Pack {
             .ok()
             .and_then(|p| u32::try_from(p).ok())
     }
+}
 
-    /// Collect into `chain` `(position, base position)` from the entry at `pos` down its delta
-    /// chain until a whole object or an entry already needed (`base_pos` set). `false` when the
-    /// chain is broken.
-    fn chain(&self, mut pos: u32, base_pos: &[u32], chain: &mut Vec<(u32, u32)>) -> bool {
-        // git never writes chains this deep; a longer one is a cycle in a damaged pack.
-        const MAX_DEPTH: usize = 100_000;
-        for _ in 0..MAX_DEPTH {
-            if base_pos[pos as usize] != UNSEEN {
+/// Collect into `chain` `(position, base position)` from the entry at `pos` down its delta
+/// chain (per `headers`) until a whole object or an entry already needed (`base_pos` set).
+/// `false` when the chain cannot be followed: a header that could not be read, a base outside
+/// the pack, or a cycle (only a damaged pack has one).
+fn chain_of(
+    headers: &Headers,
+    mut pos: u32,
+    base_pos: &[u32],
+    chain: &mut Vec<(u32, u32)>,
+) -> bool {
+    // git never writes chains this deep; a longer one is a cycle in a damaged pack.
+    const MAX_DEPTH: usize = 100_000;
+    for _ in 0..MAX_DEPTH {
+        if base_pos[pos as usize] != UNSEEN {
+            return true;
+        }
+        match headers.base[pos as usize] {
+            BROKEN => return false,
+            NONE => {
+                chain.push((pos, NONE));
                 return true;
             }
-            let offset = self.offsets[pos as usize];
-            let Ok(entry) = self.data.entry(offset) else {
-                return false;
-            };
-            match self.delta_base(offset, &entry.header) {
-                Ok(None) => {
-                    chain.push((pos, NONE));
-                    return true;
-                }
-                Ok(Some(base)) => {
-                    let Some(b) = self.position(base) else {
-                        return false;
-                    };
-                    chain.push((pos, b));
-                    pos = b;
-                }
-                Err(()) => return false,
+            b => {
+                chain.push((pos, b));
+                pos = b;
             }
         }
-        false
     }
+    false
 }
 
 /// No base (a whole object) / not a node.
-const NONE: u32 = u32::MAX;
+pub(crate) const NONE: u32 = u32::MAX;
 /// An entry not (yet) known to be needed.
 const UNSEEN: u32 = u32::MAX - 1;
+/// An entry whose header or base cannot be read.
+const BROKEN: u32 = u32::MAX - 2;
 
 /// The delta forest of the entries one pass needs: node `i` is the entry at `offsets[i]`
 /// (ascending), a delta on node `base[i]` or a whole object (`NONE`).
@@ -469,6 +532,11 @@ impl Forest {
     }
 }
 
+/// Steps of a sweep between two checks of the resident memory ([`Pack::trim_pages`]).
+const TRIM_EVERY: usize = 64;
+/// File-backed resident memory above which a sweep releases its pack's pages.
+const SWEEP_BUDGET: u64 = 256 << 20;
+
 /// Pack entries [`inflate_exact`](super::inflate::inflate_exact) refused in this process
 /// (reported with `PORTCULLIS_GIT_TIMING`; only damaged entries should be).
 pub(crate) static REFUSED: AtomicUsize = AtomicUsize::new(0);
@@ -502,7 +570,7 @@ pub(crate) fn commits<T: Send + Sync>(
     const MAX_COMMIT: usize = 64 << 20;
     let mut out = HashMap::new();
     for p in &packs.packs {
-        let (whole, deltas) = p.ids_of_kind(&Header::Commit);
+        let (whole, deltas) = p.ids_of_kind(Kind::Commit);
         let found: Vec<Vec<(ObjectId, T)>> = whole
             .par_chunks(2048)
             .map(|chunk| {
@@ -706,14 +774,12 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
         }
     }
 
-    /// Count one entry read; every so many, release the pack's resident pages: the walk
-    /// jumps between the families of the whole pack, which would otherwise map most of it
-    /// between two rounds of the page limiter.
+    /// Count one entry read and keep the pack's resident pages in bounds: the walk jumps
+    /// between the families of the whole pack, which would otherwise map most of it between
+    /// two rounds of the page limiter.
     fn entry_read(&self) {
-        const RELEASE_EVERY: usize = 1024;
-        if self.forest.read.fetch_add(1, Ordering::Relaxed) % RELEASE_EVERY == RELEASE_EVERY - 1 {
-            self.p.release_pages();
-        }
+        self.p
+            .trim_pages(self.forest.read.fetch_add(1, Ordering::Relaxed));
     }
 
     /// The whole object at `node`, and whether it is of the wanted kind.
@@ -830,6 +896,46 @@ mod tests {
         };
         assert!((0..forest.offsets.len()).map(depth).max().unwrap_or(0) >= 10);
         assert!((0..forest.offsets.len() as u32).any(|n| forest.children(n).len() >= 2));
+    }
+
+    /// The header sweep gives every packed object its kind (deltas their base's) as gix reads
+    /// it, and every delta a base inside the pack; whole objects have none.
+    #[test]
+    fn headers_give_kinds_and_bases() {
+        let dir = delta_repo();
+        let d = dir.path();
+        let repo = gix::open(d).expect("open");
+        let packs = PackSet::open(&repo);
+        let p = &packs.packs()[0];
+        let h = p.headers();
+        assert_eq!(h.base.len(), p.offsets().len());
+        let (mut deltas, mut kinds) = (0, HashMap::new());
+        for (i, &offset) in p.offsets().iter().enumerate() {
+            let id = p.index.oid_at_index(p.index_pos[i]).to_owned();
+            let expected = match repo.find_header(id).expect("header").kind() {
+                gix::object::Kind::Commit => Kind::Commit,
+                gix::object::Kind::Tree => Kind::Tree,
+                gix::object::Kind::Blob => Kind::Blob,
+                gix::object::Kind::Tag => Kind::Tag,
+            };
+            assert_eq!(h.kind[i], Some(expected), "object {id}");
+            *kinds.entry(expected).or_insert(0) += 1;
+            assert_eq!(p.offset_of(&id), Some(offset));
+            let is_delta = !matches!(
+                p.data().entry(offset).expect("entry").header,
+                Header::Commit | Header::Tree | Header::Blob | Header::Tag
+            );
+            if is_delta {
+                deltas += 1;
+                assert!((h.base[i] as usize) < p.offsets().len(), "object {id}");
+            } else {
+                assert_eq!(h.base[i], NONE, "object {id}");
+            }
+        }
+        assert!(deltas > 50, "the pack has deltas: {deltas}");
+        assert!(kinds.len() >= 3, "commits, trees and blobs: {kinds:?}");
+        let (whole, delta_commits) = p.ids_of_kind(Kind::Commit);
+        assert_eq!(whole.len() + delta_commits.len(), kinds[&Kind::Commit]);
     }
 
     /// Wanting only some blobs decodes their bases too but reports only the wanted ones.

@@ -17,11 +17,10 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use gix::objs::{Data, Find, FindHeader};
-use gix::odb::pack;
 use gix::prelude::FindExt;
 use rayon::prelude::*;
 
-use super::packs::PackSet;
+use super::packs::{Kind, PackSet};
 
 /// No base (a whole object).
 const NONE: u32 = u32::MAX;
@@ -84,24 +83,20 @@ impl TreeStore<'_> {
 /// The tree entries of `p`, inflated.
 fn tree_entries(p: &super::packs::Pack) -> TreePack {
     let offsets = p.offsets();
-    // Per sorted position: whether the entry is a tree, and its delta base's position.
+    let headers = p.headers();
+    // Per sorted position: whether the entry is a tree, and its delta base's position. A delta
+    // has its base's kind; a base later in the pack (possible only for a reference delta)
+    // leaves the entry to be read by id.
     let mut is_tree = vec![false; offsets.len()];
     let mut base_at: Vec<Option<usize>> = vec![None; offsets.len()];
-    for (i, &off) in offsets.iter().enumerate() {
-        let Ok(e) = p.data().entry(off) else {
-            continue;
-        };
-        match p.delta_base(off, &e.header) {
-            Ok(None) => is_tree[i] = matches!(e.header, pack::data::entry::Header::Tree),
-            // A delta has its base's kind; a base later in the pack (possible only for a
-            // reference delta) leaves the entry to be read by id.
-            Ok(Some(b)) => {
-                if let Ok(bi) = offsets[..i].binary_search(&b) {
-                    is_tree[i] = is_tree[bi];
-                    base_at[i] = Some(bi);
-                }
+    for i in 0..offsets.len() {
+        match headers.base[i] {
+            super::packs::NONE => is_tree[i] = headers.kind[i] == Some(Kind::Tree),
+            b if (b as usize) < i => {
+                is_tree[i] = is_tree[b as usize];
+                base_at[i] = Some(b as usize);
             }
-            Err(()) => {}
+            _ => {}
         }
     }
     let tree_pos: Vec<usize> = (0..offsets.len()).filter(|&i| is_tree[i]).collect();

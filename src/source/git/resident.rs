@@ -69,7 +69,7 @@ unsafe fn dont_need(start: usize, len: usize) -> bool {
 /// Default budget of file-backed resident memory before pack pages are released.
 const DEFAULT_BUDGET_MB: u64 = 128;
 /// How often the watcher looks at the process' resident memory.
-const INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+const INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// While alive, keeps the resident pages of the repository's pack mappings under a budget.
 pub(crate) struct PackPageLimiter {

@@ -12,7 +12,8 @@
 //! With AVX2, eight positions are coded and tested at once (a gather of eight bitset words);
 //! with AVX-512 (F, BW, VBMI) sixteen (one byte permutation builds their windows, two
 //! multiply-adds their codes; 20 % less time on the synthetic history, where the gather is the
-//! limit); only the ~1 % of positions whose bit is set compare the keywords filed there. Keywords shorter than three bytes are searched with `memchr` on their last byte.
+//! limit); only the ~1 % of positions whose bit is set compare the keywords filed there.
+//! Keywords shorter than three bytes are searched with `memchr` on their last byte.
 //!
 //! The filter is a superset (different bytes share a code), the comparison is exact, so the
 //! result is exactly the set of occurrences; nothing is built lazily, and building takes

@@ -481,7 +481,7 @@ unsafe fn codes(
             loop {
                 bits.buf >>= e & 63;
                 bits.count -= e & 31;
-                e2(out, pos, e);
+                put_literal(out, pos, e);
                 pos += 1;
                 literals += 1;
                 if literals == 3 {
@@ -512,7 +512,7 @@ unsafe fn codes(
                     if pos >= n {
                         break false;
                     }
-                    e2(out, pos, e);
+                    put_literal(out, pos, e);
                     pos += 1;
                     bits.refill();
                     next = entry(lit, (bits.buf & lit_mask) as usize);
@@ -574,7 +574,7 @@ fn entry(table: &[u32], i: usize) -> u32 {
 
 /// Write the literal of entry `e` at `out[pos]`.
 #[inline(always)]
-fn e2(out: *mut u8, pos: usize, e: u32) {
+fn put_literal(out: *mut u8, pos: usize, e: u32) {
     // SAFETY: callers write at most three literals from a position `<= n`, and `out` has room
     // for `n + SLACK` bytes.
     unsafe { *out.add(pos) = (e >> 16) as u8 };

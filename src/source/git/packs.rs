@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use gix::ObjectId;
+pub(crate) use gix::object::Kind;
 use gix::odb::pack;
-use gix::odb::pack::data::entry::Header;
 
 use super::content::{ContentKind, classify};
 
@@ -93,31 +93,6 @@ pub(crate) struct Headers {
     pub base: Vec<u32>,
     /// The object's kind (a delta has its base's kind), `None` while unknown.
     pub kind: Vec<Option<Kind>>,
-}
-
-/// The kind of a packed object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Kind {
-    /// A commit.
-    Commit,
-    /// A tree.
-    Tree,
-    /// A blob.
-    Blob,
-    /// An annotated tag.
-    Tag,
-}
-
-impl Kind {
-    fn of(header: &Header) -> Option<Kind> {
-        match header {
-            Header::Commit => Some(Kind::Commit),
-            Header::Tree => Some(Kind::Tree),
-            Header::Blob => Some(Kind::Blob),
-            Header::Tag => Some(Kind::Tag),
-            Header::OfsDelta { .. } | Header::RefDelta { .. } => None,
-        }
-    }
 }
 
 /// The packs of a repository's object database. Keep it alive while the
@@ -211,7 +186,7 @@ impl Pack {
                         return (BROKEN, None);
                     };
                     match self.delta_base(offset, &e.header) {
-                        Ok(None) => (NONE, Kind::of(&e.header)),
+                        Ok(None) => (NONE, e.header.as_kind()),
                         Ok(Some(b)) => (self.position(b).unwrap_or(BROKEN), None),
                         Err(()) => (BROKEN, None),
                     }
@@ -588,7 +563,7 @@ pub(crate) fn commits<T: Send + Sync>(
             .collect();
         out.extend(found.into_iter().flatten());
         if !deltas.is_empty() {
-            for_each_wanted(packs, &deltas, Header::Commit, &mut out, f);
+            for_each_wanted(packs, &deltas, Kind::Commit, &mut out, f);
         }
     }
     out
@@ -623,7 +598,7 @@ pub(crate) fn blob_verdicts(
     // Candidates are few (88 of 10,145 blobs in the synthetic history): one lock is enough.
     let retained = std::sync::Mutex::new(HashMap::new());
     let budget = AtomicUsize::new(RETAIN_BUDGET);
-    for_each_wanted(packs, wanted, Header::Blob, &mut verdicts, &|id, data| {
+    for_each_wanted(packs, wanted, Kind::Blob, &mut verdicts, &|id, data| {
         on_blob(data.len() as u64);
         let v = verdict_of(data, max_bytes, might_find);
         let keep = v.kind == VerdictKind::Text { candidate: true }
@@ -644,12 +619,12 @@ pub(crate) fn blob_verdicts(
 }
 
 /// Decode every object of `wanted` found in the packs of `packs` (and not yet in `out`) in
-/// delta order and store `f(id, bytes)` for each of them of kind `kind` (a whole-object
-/// header: `Blob`, `Commit`, ...) in `out`.
+/// delta order and store `f(id, bytes)` for each of them of kind `kind` (a delta has its
+/// base's kind) in `out`.
 fn for_each_wanted<T: Send + Sync>(
     packs: &PackSet,
     wanted: &[ObjectId],
-    kind: Header,
+    kind: Kind,
     out: &mut HashMap<ObjectId, T>,
     f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 ) {
@@ -697,7 +672,7 @@ fn for_each_wanted<T: Send + Sync>(
 fn walk_forest<T: Send + Sync>(
     p: &Pack,
     forest: &Forest,
-    kind: Header,
+    kind: Kind,
     results: &[OnceLock<T>],
     f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 ) {
@@ -720,7 +695,7 @@ struct Walk<'a, T> {
     p: &'a Pack,
     forest: &'a Forest,
     /// The kind of object whose results are wanted.
-    kind: Header,
+    kind: Kind,
     results: &'a [OnceLock<T>],
     f: &'a (dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 }
@@ -786,7 +761,7 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
         self.entry_read();
         let data = self.p.data();
         let entry = data.entry(self.forest.offsets[node as usize]).ok()?;
-        let of_kind = entry.header == self.kind;
+        let of_kind = entry.header.as_kind() == Some(self.kind);
         let mut out = Vec::new();
         self.p.inflate_entry(&entry, ALLOC_LIMIT, &mut out)?;
         Some((out, of_kind))
@@ -862,7 +837,7 @@ mod tests {
         let mut wanted = blobs.clone();
         wanted.push(head_tree);
         let mut out: HashMap<ObjectId, Vec<u8>> = HashMap::new();
-        for_each_wanted(&packs, &wanted, Header::Blob, &mut out, &|_, data| {
+        for_each_wanted(&packs, &wanted, Kind::Blob, &mut out, &|_, data| {
             data.to_vec()
         });
         let loose = repo
@@ -911,20 +886,11 @@ mod tests {
         let (mut deltas, mut kinds) = (0, HashMap::new());
         for (i, &offset) in p.offsets().iter().enumerate() {
             let id = p.index.oid_at_index(p.index_pos[i]).to_owned();
-            let expected = match repo.find_header(id).expect("header").kind() {
-                gix::object::Kind::Commit => Kind::Commit,
-                gix::object::Kind::Tree => Kind::Tree,
-                gix::object::Kind::Blob => Kind::Blob,
-                gix::object::Kind::Tag => Kind::Tag,
-            };
+            let expected = repo.find_header(id).expect("header").kind();
             assert_eq!(h.kind[i], Some(expected), "object {id}");
             *kinds.entry(expected).or_insert(0) += 1;
             assert_eq!(p.offset_of(&id), Some(offset));
-            let is_delta = !matches!(
-                p.data().entry(offset).expect("entry").header,
-                Header::Commit | Header::Tree | Header::Blob | Header::Tag
-            );
-            if is_delta {
+            if p.data().entry(offset).expect("entry").header.is_delta() {
                 deltas += 1;
                 assert!((h.base[i] as usize) < p.offsets().len(), "object {id}");
             } else {
@@ -947,7 +913,7 @@ mod tests {
         let blobs = blob_ids(d);
         let some: Vec<ObjectId> = blobs.iter().step_by(3).copied().collect();
         let mut out: HashMap<ObjectId, usize> = HashMap::new();
-        for_each_wanted(&packs, &some, Header::Blob, &mut out, &|_, data| data.len());
+        for_each_wanted(&packs, &some, Kind::Blob, &mut out, &|_, data| data.len());
         let loose = repo
             .rev_parse_single("HEAD:loose.txt")
             .expect("loose blob")

@@ -148,7 +148,6 @@ impl Drop for PackPageLimiter {
 }
 
 /// File-backed (plus shared-memory) resident bytes of this process, from `/proc/self/statm`.
-/// This process' file-backed (and shared) resident memory, from `/proc/self/statm`.
 pub(crate) fn file_resident_bytes() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/statm").ok()?;
     let shared: u64 = text.split_whitespace().nth(2)?.parse().ok()?;

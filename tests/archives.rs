@@ -1,7 +1,7 @@
 //! Archives: members named `outer!inner`, nesting up to `--max-archive-depth`, gzip single
 //! files, corrupt archives as errors, and the decompression-bomb bounds.
 
-mod scan_common;
+use crate::scan_common;
 
 use scan_common::*;
 

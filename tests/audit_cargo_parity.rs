@@ -3,7 +3,7 @@
 //! command recorded in each file), both with `--db` on the RustSec directory and with the
 //! embedded snapshot built from the same commit.
 
-mod audit_support;
+use crate::audit_support;
 
 use std::collections::BTreeSet;
 

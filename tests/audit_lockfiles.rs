@@ -1,7 +1,7 @@
 //! Lockfile formats beyond the real fixtures: package-lock.json, go.sum, pylock.toml, poetry
 //! groups, and OSV matching for npm and Go.
 
-mod audit_support;
+use crate::audit_support;
 
 use audit_support::*;
 use portcullis::audit::{Ecosystem, audit_path};

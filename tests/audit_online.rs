@@ -1,7 +1,7 @@
 //! `--online` against a real HTTP server on 127.0.0.1 standing in for the OSV API, and
 //! `db update` against a local server serving a RustSec tarball and an OSV zip.
 
-mod audit_support;
+use crate::audit_support;
 
 use std::io::Write;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! (`testdata/audit/tools/osv_eval.py`, recorded in `expected/python.osv-eval.json`), and the
 //! parsers handle the formats' traps.
 
-mod audit_support;
+use crate::audit_support;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! Range mode with a real git repository built by the test: a branch that bumps a dependency
 //! to a vulnerable version is reported; a vulnerability already on main is not.
 
-mod audit_support;
+use crate::audit_support;
 
 use std::path::Path;
 use std::process::Command;

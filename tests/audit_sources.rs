@@ -1,7 +1,7 @@
 //! Advisory sources and matching rules: layout detection, OSV directories and zips, alias
 //! merging across sources, withdrawn advisories, registry normalisation, failure policy.
 
-mod audit_support;
+use crate::audit_support;
 
 use std::io::Write;
 use std::path::Path;

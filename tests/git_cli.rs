@@ -1,7 +1,7 @@
 //! `portcullis scan git` end to end: the real binary, the real detector with a test config,
 //! repositories built with the real git CLI.
 
-mod git_common;
+use crate::git_common;
 
 use std::process::Command;
 

@@ -4,7 +4,7 @@
 //! `git log -p -U0 --full-history --all --diff-filter=tuxdb` (what gitleaks scans), with the
 //! same commit, file and line number, for every non-merge commit.
 
-mod git_common;
+use crate::git_common;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! History scans on repositories built with the real git CLI: every planted secret is found
 //! with its exact commit, file and line, and nothing else is reported.
 
-mod git_common;
+use crate::git_common;
 
 use git_common::{TestRepo, filler, locations, revs, scan, secret};
 use portcullis::source::git::GitScanOptions;

@@ -2,7 +2,7 @@
 //! (only for additions whose content can produce a finding): findings are exactly those of a
 //! merge diffed against every parent and of git's rename detection (50 % similarity).
 
-mod git_common;
+use crate::git_common;
 
 use git_common::{RegexScanner, TestRepo, filler, locations, scan, secret};
 use portcullis::detect::Fragment;

@@ -3,7 +3,7 @@
 //! loose and with its objects in deep-delta packs (plus some loose ones) gives the same
 //! findings and the same counters. A damaged pack entry is still reported by id and path.
 
-mod git_common;
+use crate::git_common;
 
 use git_common::{TestRepo, filler, locations, scan, secret};
 use portcullis::source::git::GitScanOptions;

@@ -1,7 +1,7 @@
 //! `portcullis lease` on the command line: JSON output, exit codes, holder-aware release,
 //! and the repository key shared with the merge gate.
 
-mod merge_gate_support;
+use crate::merge_gate_support;
 
 use std::process::Output;
 

@@ -1,6 +1,6 @@
 //! The merge gate against real git repositories: a bare origin, clones, linked worktrees.
 
-mod merge_gate_support;
+use crate::merge_gate_support;
 
 use std::time::{Duration, Instant};
 

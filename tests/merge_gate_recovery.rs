@@ -1,7 +1,7 @@
 //! The merge gate recovers a worktree an interrupted gate run left mid-rebase, and keeps
 //! failing closed on operations it did not start. Real git, real gate processes.
 
-mod merge_gate_support;
+use crate::merge_gate_support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Report formats end to end: JSON (gitleaks field names, order and Go escaping), SARIF 2.1.0
 //! (as GitHub code scanning requires), CSV (gitleaks header and quirks) and JUnit.
 
-mod scan_common;
+use crate::scan_common;
 
 use scan_common::*;
 

@@ -1,7 +1,7 @@
 //! `portcullis scan dir|stdin` end to end: exit codes, paths, config discovery, allowlists,
 //! symlinks, binary files, size limits, `.gitleaksignore` and baselines.
 
-mod scan_common;
+use crate::scan_common;
 
 use scan_common::*;
 

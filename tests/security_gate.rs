@@ -2,7 +2,7 @@
 //! adds them, scanner errors and bad configuration fail closed, settings skip the gate, the
 //! CLI takes its exit status from the report it wrote.
 
-mod security_common;
+use crate::security_common;
 
 use portcullis::gate::security::{SecurityRequest, security};
 use portcullis::report::{Outcome, read_verdict};

@@ -2,7 +2,7 @@
 //! branch introduces fail it; an unreachable advisory source is a loud PASS or, with
 //! `dep_audit_fail_closed`, a FAIL; the whole gate is bounded by `timeout_s`.
 
-mod security_common;
+use crate::security_common;
 
 use portcullis::gate::security::{SecurityRequest, security};
 use portcullis::report::{Outcome, Verdict};

@@ -1,0 +1,11 @@
+//! Dependency audit: lockfile parsers, advisory matching, cargo-audit parity, offline and online sources.
+//!
+//! One test binary per area keeps the suite quick to build: each binary links the library once.
+
+mod audit_cargo_parity;
+mod audit_lockfiles;
+mod audit_online;
+mod audit_python;
+mod audit_range;
+mod audit_sources;
+mod audit_support;

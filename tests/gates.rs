@@ -1,0 +1,14 @@
+//! The gates and the merge lease, driven through the real binary against real git repositories and processes.
+//!
+//! One test binary per area keeps the suite quick to build: each binary links the library once.
+
+mod lease_cli;
+mod lease_reclaim;
+mod lease_stress;
+mod merge_gate;
+mod merge_gate_recovery;
+mod merge_gate_report;
+mod merge_gate_support;
+mod security_common;
+mod security_gate;
+mod security_gate_deps;

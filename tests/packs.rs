@@ -1,0 +1,6 @@
+//! The whole-pack passes forced on through the environment (kept apart: it sets a process-wide variable).
+//!
+//! One test binary per area keeps the suite quick to build: each binary links the library once.
+
+mod git_common;
+mod git_packed;

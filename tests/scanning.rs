@@ -1,0 +1,25 @@
+//! Secret scanning: gitleaks compatibility, the default rules, git history, directories, archives, reports and the verdict reader.
+//!
+//! One test binary per area keeps the suite quick to build: each binary links the library once.
+
+mod archives;
+mod compat_allowlist;
+mod compat_composite;
+mod compat_config;
+mod compat_detect;
+mod compat_ignore;
+mod compat_robustness;
+mod default_rules;
+mod fuzz_regressions;
+mod git_cli;
+mod git_common;
+mod git_differential;
+mod git_history;
+mod git_merges_renames;
+mod gitleaks_diff;
+mod might_find_superset;
+mod reports;
+mod scan_cli;
+mod scan_common;
+mod verdict_reader;
+mod windowed_equivalence;

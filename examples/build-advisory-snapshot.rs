@@ -2,12 +2,15 @@
 //!
 //! ```text
 //! cargo run --example build-advisory-snapshot -- OUT \
-//!     --rustsec DIR COMMIT DATE  --pypa DIR COMMIT DATE
+//!     --rustsec DIR COMMIT DATE  --pypa DIR COMMIT DATE  --go DIR COMMIT DATE
 //! ```
 //!
-//! `DIR` is a RustSec advisory-db checkout (`crates/`) or a PyPA advisory-database checkout
-//! (`vulns/`); `COMMIT` and `DATE` are the upstream commit and its date, recorded in the
-//! snapshot and printed by `portcullis db info`.
+//! `DIR` is a RustSec advisory-db checkout (`crates/`), a PyPA advisory-database checkout
+//! (`vulns/`) or a copy of the Go vulnerability database's OSV folder (`osv/*.json`, or the
+//! JSON files directly); `COMMIT` and `DATE` are the upstream commit and its date, recorded in
+//! the snapshot and printed by `portcullis db info`. Only the fields matching needs are kept
+//! (id, aliases, summary, severity, URL, ranges; not the details or Go symbol lists), and each
+//! package's advisories are compressed separately.
 
 use std::path::PathBuf;
 
@@ -23,8 +26,7 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage =
-        "usage: build-advisory-snapshot OUT [--rustsec DIR COMMIT DATE] [--pypa DIR COMMIT DATE]";
+    let usage = "usage: build-advisory-snapshot OUT [--rustsec DIR COMMIT DATE] [--pypa DIR COMMIT DATE] [--go DIR COMMIT DATE]";
     let out = PathBuf::from(args.first().ok_or(usage)?);
     let mut sources = Vec::new();
     let mut i = 1;
@@ -44,6 +46,7 @@ fn run() -> Result<(), String> {
                     date,
                     license: "CC0-1.0 (21 advisories imported from GHSA: CC-BY-4.0)".into(),
                     advisories: 0,
+                    ecosystems: Vec::new(),
                 },
                 rustsec_dir::load_all(&dir)?,
             ),
@@ -55,8 +58,25 @@ fn run() -> Result<(), String> {
                     date,
                     license: "CC-BY-4.0 (Python Packaging Advisory Database)".into(),
                     advisories: 0,
+                    ecosystems: Vec::new(),
                 },
                 osv::load_yaml_dir_all(&dir.join("vulns"))?,
+            ),
+            "--go" => (
+                SnapshotSource {
+                    name: "go".into(),
+                    origin: "https://github.com/golang/vulndb".into(),
+                    commit,
+                    date,
+                    license: "CC-BY-4.0 (Go Vulnerability Database, https://go.dev/security/vuln)"
+                        .into(),
+                    advisories: 0,
+                    ecosystems: Vec::new(),
+                },
+                {
+                    let osv_dir = dir.join("osv");
+                    osv::load_json_dir(if osv_dir.is_dir() { &osv_dir } else { &dir })?
+                },
             ),
             other => return Err(format!("unknown source {other}; {usage}")),
         };

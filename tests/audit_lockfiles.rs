@@ -68,15 +68,20 @@ fn package_lock_json_v3_and_v1() {
 }
 
 #[test]
-fn go_sum_modules_are_matched_once() {
+fn go_mod_modules_are_matched_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = osv_db(dir.path());
-    let sum = write(
+    write(
         dir.path(),
         "go.sum",
         "golang.org/x/text v0.3.7 h1:abc=\ngolang.org/x/text v0.3.7/go.mod h1:def=\ngolang.org/x/net v0.1.0 h1:x=\n",
     );
-    let r = audit_path(&sum, &opts_with_db(&[db])).unwrap();
+    let gomod = write(
+        dir.path(),
+        "go.mod",
+        "module m\n\nrequire (\n\tgolang.org/x/text v0.3.7\n\tgolang.org/x/net v0.1.0 // indirect\n)\n",
+    );
+    let r = audit_path(&gomod, &opts_with_db(&[db])).unwrap();
     assert_eq!(r.lockfiles[0].packages, 2);
     assert_eq!(r.findings.len(), 1);
     assert_eq!(r.findings[0].id, "GO-2026-0001");

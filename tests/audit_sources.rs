@@ -274,7 +274,7 @@ fn json_schema_top_level_and_finding_fields() {
     assert_eq!(v["schema"], "portcullis.audit/v1");
     assert_eq!(v["status"], "ok");
     let sources = v["sources"].as_array().unwrap();
-    assert_eq!(sources.len(), 2);
+    assert_eq!(sources.len(), 3, "rustsec, pypa, go");
     for s in sources {
         assert_eq!(s["kind"], "embedded");
         assert!(s["commit"].as_str().unwrap().len() == 40);
@@ -315,6 +315,11 @@ fn db_info_prints_commit_date_and_licence_of_each_embedded_source() {
         "{out}"
     );
     assert!(out.contains("3ccb612573e2511ab5cad7dafecd838605c80cda"));
+    assert!(
+        out.contains("a752ea54fd1b989d208a270aeef772f55a36b87a"),
+        "{out}"
+    );
+    assert!(out.contains("Go Vulnerability Database"), "{out}");
     assert!(out.contains("CC0-1.0") && out.contains("CC-BY-4.0"));
     assert!(out.contains("2026-08-21") && out.contains("2024-10-10"));
 }

@@ -3,6 +3,7 @@
 //! One test binary per area keeps the suite quick to build: each binary links the library once.
 
 mod audit_cargo_parity;
+mod audit_coverage;
 mod audit_lockfiles;
 mod audit_online;
 mod audit_python;

@@ -217,3 +217,40 @@ fn excluded_fixture_lockfiles_are_left_out_of_the_audit() {
     assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
     assert!(r.report().contains("dep_audit_exclude"));
 }
+
+const NPM_LOCK: &str = r#"{"name": "web", "lockfileVersion": 3, "packages": {
+  "": {"name": "web", "version": "1.0.0"},
+  "node_modules/lodash": {"version": "4.17.20"}}}"#;
+
+#[test]
+fn changed_lockfile_without_advisory_data_is_not_audited_in_the_gate() {
+    let r = Repo::with_test_config();
+    r.checkout_new("task");
+    r.write("web/package-lock.json", NPM_LOCK);
+    r.commit("add an npm lockfile (no npm advisory data is loaded)");
+    let v = security(&request(&r));
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    assert_eq!(deps_status(&v), "degraded");
+    let text = r.report();
+    assert!(
+        text.contains("web/package-lock.json: NOT AUDITED"),
+        "the report names the lockfile:\n{text}"
+    );
+    let mut req = request(&r);
+    req.overrides.dep_audit_fail_closed = Some(true);
+    let v = security(&req);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert!(
+        v.reasons
+            .iter()
+            .any(|x| x.contains("web/package-lock.json")),
+        "{v:?}"
+    );
+    // A lockfile left out with --audit-exclude does not degrade the audit.
+    let mut req = request(&r);
+    req.overrides.dep_audit_fail_closed = Some(true);
+    req.audit.exclude = vec!["web/".into()];
+    let v = security(&req);
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    assert_eq!(deps_status(&v), "ok");
+}

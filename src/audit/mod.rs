@@ -7,7 +7,11 @@
 //! ```
 //!
 //! * [`lockfile`] reads `Cargo.lock`, `requirements*.txt`, `poetry.lock`, `Pipfile.lock`,
-//!   `pdm.lock`, `uv.lock`, `pylock.toml`, `package-lock.json` and `go.sum`.
+//!   `pdm.lock`, `uv.lock`, `pylock.toml`, `package-lock.json` and `go.mod` (`go.sum` stands
+//!   for the `go.mod` beside it).
+//! * A lockfile whose ecosystem no loaded source has advisory data for, or of a kind there is
+//!   no parser for, is *not audited*: listed in [`AuditReport::not_audited`], and the result
+//!   is degraded (an error under `--strict`).
 //! * [`advisory`] loads advisories from a RustSec directory, OSV directories/zips, the PyPA
 //!   YAML layout, the embedded snapshot, the update cache and the OSV API, indexed by package.
 //! * [`matching`] evaluates versions (semver for crates, PEP 440 for PyPI, OSV ranges), merges
@@ -219,6 +223,10 @@ pub struct SourceInfo {
     pub license: Option<String>,
     /// Number of advisories in the source, when known without reading all of it.
     pub advisories: Option<usize>,
+    /// Ecosystems this source holds advisory data for (a lockfile of any other ecosystem is
+    /// not audited unless another source covers it).
+    #[serde(default)]
+    pub ecosystems: Vec<Ecosystem>,
     /// `true` when the source was read successfully.
     pub ok: bool,
     /// Why the source could not be used.
@@ -240,9 +248,19 @@ impl SourceInfo {
             date: None,
             license: None,
             advisories: None,
+            ecosystems: Vec::new(),
             ok: true,
             error: None,
         }
+    }
+
+    /// The same source, declared to hold advisory data for `ecosystems`.
+    pub fn covering(mut self, ecosystems: impl IntoIterator<Item = Ecosystem>) -> SourceInfo {
+        let mut v: Vec<Ecosystem> = ecosystems.into_iter().collect();
+        v.sort();
+        v.dedup();
+        self.ecosystems = v;
+        self
     }
 
     /// The same source, marked as unusable for the reason `error`.
@@ -295,6 +313,20 @@ pub struct LockfileInfo {
     pub packages: usize,
 }
 
+/// A lockfile that was found but not audited: its ecosystem has no loaded advisory data, or
+/// its kind has no parser, or it could not be followed. Any entry makes the result degraded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotAudited {
+    /// Path as reported in findings.
+    pub path: String,
+    /// Format, when it is one portcullis parses.
+    pub format: Option<String>,
+    /// Ecosystem, when known.
+    pub ecosystem: Option<Ecosystem>,
+    /// Why it was not audited.
+    pub reason: String,
+}
+
 /// Result of an audit: the `--format json` schema (see README.md, "Dependency audit").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditReport {
@@ -306,6 +338,9 @@ pub struct AuditReport {
     pub sources: Vec<SourceInfo>,
     /// Lockfiles audited.
     pub lockfiles: Vec<LockfileInfo>,
+    /// Lockfiles found but not audited (the result is then degraded).
+    #[serde(default)]
+    pub not_audited: Vec<NotAudited>,
     /// Findings, sorted by lockfile, package, version, id.
     pub findings: Vec<AuditFinding>,
     /// Ids that matched but were ignored by `--ignore`.
@@ -318,6 +353,12 @@ impl AuditReport {
     /// `true` when a blocking finding exists.
     pub fn has_blocking_findings(&self) -> bool {
         self.findings.iter().any(|f| f.blocking)
+    }
+
+    /// `true` when a source made the result degraded (unusable or out of date), as opposed
+    /// to lockfiles that were not audited ([`AuditReport::not_audited`]).
+    pub fn degraded_by_sources(&self) -> bool {
+        self.sources.iter().any(|s| !s.ok)
     }
 
     /// CLI exit code: 2 on error status, 1 on blocking findings, 0 otherwise.
@@ -369,19 +410,20 @@ pub enum AuditError {
 
 /// Audit a lockfile, or every lockfile below a directory.
 pub fn audit_path(path: &Path, opts: &AuditOptions) -> Result<AuditReport, AuditError> {
-    let lockfiles = lockfile::load_path(path, opts.no_dev)?;
-    run_audit(lockfiles, opts, None)
+    let loaded = lockfile::load_path(path, opts.no_dev)?;
+    run_audit(loaded.lockfiles, loaded.not_audited, opts, None)
 }
 
 /// Shared tail of [`audit_path`] and [`audit_range`]: load sources, match, build the report.
 /// `only_new`, when given, keeps only findings for (lockfile, package, version) in that set.
 pub(crate) fn run_audit(
     lockfiles: Vec<lockfile::ParsedLockfile>,
+    mut not_audited: Vec<NotAudited>,
     opts: &AuditOptions,
     only_new: Option<&BTreeSet<(String, String, String)>>,
 ) -> Result<AuditReport, AuditError> {
     let mut warnings: Vec<String> = Vec::new();
-    if lockfiles.is_empty() {
+    if lockfiles.is_empty() && not_audited.is_empty() {
         warnings.push("no lockfiles found; nothing to audit".into());
     }
     for lf in &lockfiles {
@@ -400,8 +442,42 @@ pub(crate) fn run_audit(
         }
     }
     warnings.extend(loaded.warnings.iter().cloned());
+    // A lockfile of an ecosystem no usable source has data for is not audited (in range mode:
+    // only when the range changes it, i.e. introduces a package version).
+    let covered: BTreeSet<Ecosystem> = sources
+        .iter()
+        .filter(|s| s.ok)
+        .flat_map(|s| s.ecosystems.iter().copied())
+        .collect();
+    let (lockfiles, uncovered): (Vec<_>, Vec<_>) = lockfiles.into_iter().partition(|l| {
+        let eco = l.format.ecosystem();
+        covered.contains(&eco)
+            || only_new.is_some_and(|set| {
+                !l.packages
+                    .iter()
+                    .any(|p| set.contains(&(l.display.clone(), p.name.clone(), p.version.clone())))
+            })
+    });
+    for l in &uncovered {
+        let eco = l.format.ecosystem();
+        not_audited.push(NotAudited {
+            path: l.display.clone(),
+            format: Some(l.format.as_str().to_string()),
+            ecosystem: Some(eco),
+            reason: format!(
+                "no advisory data loaded for {} ({} package(s) unchecked); pass a database with --db or run `portcullis db update --ecosystem {}`",
+                eco.as_str(),
+                l.packages.len(),
+                eco.as_str()
+            ),
+        });
+    }
+    not_audited.sort_by(|a, b| a.path.cmp(&b.path));
+    for n in &not_audited {
+        warnings.push(format!("{}: NOT AUDITED: {}", n.path, n.reason));
+    }
     let (findings, ignored) = matching::match_lockfiles(&lockfiles, &loaded.index, opts, only_new);
-    let any_failed = sources.iter().any(|s| !s.ok);
+    let any_failed = sources.iter().any(|s| !s.ok) || !not_audited.is_empty();
     let any_ok = sources.iter().any(|s| s.ok);
     let status = if !any_ok {
         warnings.push("ERROR: no advisory source could be used; nothing was audited".into());
@@ -427,6 +503,7 @@ pub(crate) fn run_audit(
                 packages: l.packages.len(),
             })
             .collect(),
+        not_audited,
         findings,
         ignored,
         warnings,

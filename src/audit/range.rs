@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::lockfile::{self, FileReader, LockFormat, ParsedLockfile};
-use super::{AuditError, AuditOptions, AuditReport};
+use super::{AuditError, AuditOptions, AuditReport, NotAudited};
 
 fn git_err(what: &str, e: impl std::fmt::Display) -> AuditError {
     AuditError::Git(format!("{what}: {e}"))
@@ -40,7 +40,7 @@ impl TreeReader<'_> {
             .lookup_entry(parts.iter().map(|s| s.as_str()))
             .map_err(|e| git_err(&format!("look up {}", path.display()), e))?;
         let Some(entry) = entry else { return Ok(None) };
-        if !entry.mode().is_blob() {
+        if !entry.mode().is_blob() && !entry.mode().is_link() {
             return Ok(None);
         }
         let obj = entry
@@ -78,7 +78,9 @@ fn lockfiles_in_tree(
             if !lockfile::is_skipped_dir(&name) && !name.starts_with('.') {
                 lockfiles_in_tree(repo, entry.oid().to_owned(), &path, out)?;
             }
-        } else if mode.is_blob() && LockFormat::detect(&path).is_some() {
+        } else if (mode.is_blob() || mode.is_link())
+            && (LockFormat::detect(&path).is_some() || lockfile::is_unsupported_lockfile(&path))
+        {
             out.push(path);
         }
     }
@@ -143,15 +145,52 @@ pub fn audit_range(
     let mut paths = Vec::new();
     lockfiles_in_tree(&repo, head_tree, Path::new(""), &mut paths)?;
     paths.sort();
+    let gomods: HashSet<PathBuf> = paths
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "go.mod"))
+        .cloned()
+        .collect();
     let mut head_locks: Vec<ParsedLockfile> = Vec::new();
+    let mut not_audited: Vec<NotAudited> = Vec::new();
     let mut only_new: BTreeSet<(String, String, String)> = BTreeSet::new();
     let mut notes = Vec::new();
     for path in paths {
         let display = path.to_string_lossy().replace('\\', "/");
-        let Some(format) = LockFormat::detect(&path) else {
+        let format = LockFormat::detect(&path);
+        let bytes = head_reader.read(&path)?;
+        let changed = base_reader.get(&path)?.is_none_or(|b| b != bytes);
+        let is_link = tree_entry_is_link(&repo, head_tree, &path)?;
+        let skip = |reason: &str| NotAudited {
+            path: display.clone(),
+            format: format.map(|f| f.as_str().to_string()),
+            ecosystem: format.map(LockFormat::ecosystem),
+            reason: reason.to_string(),
+        };
+        if is_link {
+            if changed {
+                not_audited.push(skip("symlink in the git tree (not followed)"));
+            }
+            continue;
+        }
+        let Some(format) = format else {
+            if changed {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                not_audited.push(skip(&format!(
+                    "unsupported lockfile kind ({}): no parser",
+                    name.unwrap_or_default()
+                )));
+            }
             continue;
         };
-        let bytes = head_reader.read(&path)?;
+        if format == LockFormat::GoSum {
+            let shown = format!("{display}@{head}");
+            lockfile::parse_bytes(format, &path, &display, &bytes, &head_reader, opts.no_dev)
+                .map_err(|e| relabel(e, &shown))?;
+            if changed && !gomods.contains(&path.with_file_name("go.mod")) {
+                not_audited.push(skip(lockfile::GO_SUM_ALONE));
+            }
+            continue;
+        }
         let shown = format!("{display}@{head}");
         let head_lock =
             lockfile::parse_bytes(format, &path, &display, &bytes, &head_reader, opts.no_dev)
@@ -182,9 +221,29 @@ pub fn audit_range(
         }
         head_locks.push(head_lock);
     }
-    let mut report = super::run_audit(head_locks, opts, Some(&only_new))?;
+    let mut report = super::run_audit(head_locks, not_audited, opts, Some(&only_new))?;
     report.warnings.extend(notes);
     Ok(report)
+}
+
+/// Is `path` a symlink entry of the tree?
+fn tree_entry_is_link(
+    repo: &gix::Repository,
+    tree: gix::ObjectId,
+    path: &Path,
+) -> Result<bool, AuditError> {
+    let tree = repo
+        .find_object(tree)
+        .map_err(|e| git_err("read tree", e))?
+        .into_tree();
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let entry = tree
+        .lookup_entry(parts.iter().map(|s| s.as_str()))
+        .map_err(|e| git_err(&format!("look up {}", path.display()), e))?;
+    Ok(entry.is_some_and(|e| e.mode().is_link()))
 }
 
 fn relabel(e: AuditError, shown: &str) -> AuditError {

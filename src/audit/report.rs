@@ -74,7 +74,16 @@ pub fn to_sarif(report: &AuditReport) -> String {
                 "rules": rules,
             }},
             "results": results,
-            "properties": {"status": report.status, "sources": report.sources},
+            "invocations": [{
+                "executionSuccessful": report.status != AuditStatus::Error,
+                "toolExecutionNotifications": report.not_audited.iter().map(|n| json!({
+                    "level": "warning",
+                    "message": {"text": format!("{}: not audited: {}", n.path, n.reason)},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": n.path}}}],
+                })).collect::<Vec<_>>(),
+            }],
+            "properties": {"status": report.status, "sources": report.sources,
+                           "not_audited": report.not_audited},
         }],
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -118,6 +127,9 @@ pub fn to_table(report: &AuditReport) -> String {
         "audited {} lockfile(s), {pkgs} package(s)",
         report.lockfiles.len()
     );
+    for n in &report.not_audited {
+        let _ = writeln!(out, "NOT AUDITED: {}: {}", n.path, n.reason);
+    }
     if !report.findings.is_empty() {
         let rows: Vec<[String; 7]> = report
             .findings
@@ -173,7 +185,9 @@ pub fn to_table(report: &AuditReport) -> String {
     let warns = report.findings.len() - vulns;
     let status = match report.status {
         AuditStatus::Ok => "ok",
-        AuditStatus::Degraded => "DEGRADED (some advisory sources could not be used)",
+        AuditStatus::Degraded => {
+            "DEGRADED (an advisory source could not be used or is out of date, or a lockfile was not audited)"
+        }
         AuditStatus::Error => "ERROR",
     };
     let _ = writeln!(

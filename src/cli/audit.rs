@@ -169,9 +169,16 @@ pub fn run_db(cmd: DbCommand) -> i32 {
                         snapshot::EMBEDDED.len()
                     );
                     for s in snap.sources() {
+                        let ecos: Vec<&str> = s.covered().iter().map(|e| e.as_str()).collect();
                         println!(
-                            "  {}: {} commit {} ({}), {} advisories, licence {}",
-                            s.name, s.origin, s.commit, s.date, s.advisories, s.license
+                            "  {}: {} commit {} ({}), {} advisories ({}), licence {}",
+                            s.name,
+                            s.origin,
+                            s.commit,
+                            s.date,
+                            s.advisories,
+                            ecos.join(", "),
+                            s.license
                         );
                     }
                 }

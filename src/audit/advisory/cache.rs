@@ -114,6 +114,7 @@ pub fn load_cache(dir: &Path, wanted: &Wanted, out: &mut LoadedSources) {
                 for a in &mut l.advisories {
                     a.source_name = s.name.clone();
                 }
+                info.ecosystems = l.ecosystems.iter().copied().collect();
                 out.index.extend(l.advisories);
                 out.warnings.extend(l.warnings);
             }

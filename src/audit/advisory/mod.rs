@@ -292,6 +292,7 @@ fn load_db_path(path: &Path, wanted: &Wanted, out: &mut LoadedSources) -> Result
                 info.ok = false;
                 info.error = Some(e);
             }
+            info.ecosystems = loaded.ecosystems.iter().copied().collect();
             out.index.extend(tag(loaded.advisories, name));
             if info.date.is_none() {
                 info.date = loaded.newest_date;

@@ -56,7 +56,12 @@ pub fn query(packages: &[&LockedPackage], opts: &AuditOptions, out: &mut LoadedS
     let mut info = SourceInfo {
         date: Some(jiff::Timestamp::now().to_string()),
         license: Some("per-record (OSV aggregates many databases)".into()),
-        ..SourceInfo::new("osv-api", "osv-api", base.clone())
+        ..SourceInfo::new("osv-api", "osv-api", base.clone()).covering([
+            Ecosystem::CratesIo,
+            Ecosystem::PyPI,
+            Ecosystem::Npm,
+            Ecosystem::Go,
+        ])
     };
     match run(packages, opts, &base, out) {
         Ok(n) => info.advisories = Some(n),

@@ -24,6 +24,8 @@ pub struct Loaded {
     pub warnings: Vec<String>,
     /// Records that could not be read (the source is then reported degraded).
     pub errors: Vec<String>,
+    /// Ecosystems the source holds advisories for (all records, before any filtering).
+    pub ecosystems: BTreeSet<Ecosystem>,
 }
 
 impl Loaded {
@@ -136,19 +138,26 @@ pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
         })
         .unwrap_or_default();
     let severity = severity_of(doc);
-    let url = doc
-        .get("references")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|r| matches!(r.get("type").and_then(Value::as_str), Some("ADVISORY")))
-        .or_else(|| {
-            doc.get("references")
-                .and_then(Value::as_array)
-                .and_then(|r| r.first())
-        })
-        .and_then(|r| r.get("url").and_then(Value::as_str))
+    let own_page = doc
+        .get("database_specific")
+        .and_then(|d| d.get("url"))
+        .and_then(Value::as_str)
+        .filter(|u| u.starts_with("https://"))
         .map(str::to_string);
+    let url = own_page.or_else(|| {
+        doc.get("references")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|r| matches!(r.get("type").and_then(Value::as_str), Some("ADVISORY")))
+            .or_else(|| {
+                doc.get("references")
+                    .and_then(Value::as_array)
+                    .and_then(|r| r.first())
+            })
+            .and_then(|r| r.get("url").and_then(Value::as_str))
+            .map(str::to_string)
+    });
     let top_kind = informational_kind(doc.get("database_specific"));
     let affected = doc
         .get("affected")
@@ -260,6 +269,7 @@ fn absorb(out: &mut Loaded, origin: &str, doc: Result<Value, String>) {
             {
                 out.newest_date = Some(m);
             }
+            out.ecosystems.extend(advs.iter().map(|a| a.ecosystem));
             out.advisories.extend(advs);
         }
         Err(e) => out.errors.push(format!("{origin}: {e}")),
@@ -287,7 +297,12 @@ pub fn load_yaml_dir_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, Stri
     let mut out = Loaded::default();
     let rd = std::fs::read_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
     let mut files: Vec<PathBuf> = Vec::new();
-    for e in rd.flatten() {
+    let entries: Vec<std::fs::DirEntry> = rd.flatten().collect();
+    if root != path && entries.iter().any(|e| e.path().is_dir()) {
+        // The PyPA layout: one directory per PyPI package.
+        out.ecosystems.insert(Ecosystem::PyPI);
+    }
+    for e in entries {
         let p = e.path();
         if p.is_dir() {
             let dn = e.file_name().to_string_lossy().to_string();

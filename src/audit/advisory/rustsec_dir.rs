@@ -82,6 +82,9 @@ pub fn load_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, String> {
         return Err(format!("{}: no crates/ directory", path.display()));
     }
     let mut out = Loaded::default();
+    if std::fs::read_dir(&crates).is_ok_and(|mut rd| rd.next().is_some()) {
+        out.ecosystems.insert(Ecosystem::CratesIo);
+    }
     for (eco, name) in wanted {
         if *eco != Ecosystem::CratesIo || name.contains(['/', '\\']) || name.starts_with('.') {
             continue;
@@ -110,6 +113,9 @@ pub fn load_all(path: &Path) -> Result<Loaded, String> {
     let mut out = Loaded::default();
     for d in dirs {
         load_files(crate_dir_files(&d), &mut out);
+    }
+    if !out.advisories.is_empty() {
+        out.ecosystems.insert(Ecosystem::CratesIo);
     }
     Ok(out)
 }

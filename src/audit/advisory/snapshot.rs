@@ -41,6 +41,25 @@ pub struct SnapshotSource {
     pub license: String,
     /// Number of advisories stored.
     pub advisories: usize,
+    /// Ecosystems of the stored advisories (empty in snapshots that predate the field: then
+    /// derived from the name).
+    #[serde(default)]
+    pub ecosystems: Vec<Ecosystem>,
+}
+
+impl SnapshotSource {
+    /// The ecosystems this source covers.
+    pub fn covered(&self) -> Vec<Ecosystem> {
+        if !self.ecosystems.is_empty() {
+            return self.ecosystems.clone();
+        }
+        match self.name.as_str() {
+            "rustsec" => vec![Ecosystem::CratesIo],
+            "pypa" => vec![Ecosystem::PyPI],
+            "go" => vec![Ecosystem::Go],
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -111,6 +130,10 @@ pub fn build(sources: Vec<(SnapshotSource, Vec<Advisory>)>) -> Result<Vec<u8>, S
     let mut metas = Vec::new();
     for (si, (mut meta, advisories)) in sources.into_iter().enumerate() {
         meta.advisories = advisories.len();
+        let mut ecos: Vec<Ecosystem> = advisories.iter().map(|a| a.ecosystem).collect();
+        ecos.sort();
+        ecos.dedup();
+        meta.ecosystems = ecos;
         metas.push(meta);
         for a in advisories {
             groups
@@ -156,6 +179,7 @@ pub fn source_infos(snap: &Snapshot<'_>) -> Vec<SourceInfo> {
                 "embedded",
                 format!("embedded snapshot of {}", s.origin),
             )
+            .covering(s.covered())
         })
         .collect()
 }

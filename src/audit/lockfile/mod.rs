@@ -2,6 +2,7 @@
 //! marked), or an [`AuditError::Parse`] naming the file and, when known, the line.
 
 mod cargo;
+mod gomod;
 mod gosum;
 mod npm;
 mod pipfile;
@@ -10,7 +11,9 @@ mod requirements;
 
 use std::path::{Path, PathBuf};
 
-use super::{AuditError, Ecosystem};
+pub use gomod::{STDLIB as GO_STDLIB, go_version_to_semver};
+
+use super::{AuditError, Ecosystem, NotAudited};
 
 /// Where a locked package comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,8 +63,10 @@ pub enum LockFormat {
     Pylock,
     /// `package-lock.json` / `npm-shrinkwrap.json`.
     NpmLock,
-    /// `go.sum`.
+    /// `go.sum`: read only to check it is one; its versions are not audited (see [`LockFormat::GoMod`]).
     GoSum,
+    /// `go.mod`: the module versions a Go build uses, and the standard library version.
+    GoMod,
 }
 
 impl LockFormat {
@@ -77,6 +82,22 @@ impl LockFormat {
             LockFormat::Pylock => "pylock.toml",
             LockFormat::NpmLock => "package-lock.json",
             LockFormat::GoSum => "go.sum",
+            LockFormat::GoMod => "go.mod",
+        }
+    }
+
+    /// The ecosystem of the packages the format locks.
+    pub fn ecosystem(self) -> Ecosystem {
+        match self {
+            LockFormat::Cargo => Ecosystem::CratesIo,
+            LockFormat::Requirements
+            | LockFormat::Poetry
+            | LockFormat::Pipfile
+            | LockFormat::Pdm
+            | LockFormat::Uv
+            | LockFormat::Pylock => Ecosystem::PyPI,
+            LockFormat::NpmLock => Ecosystem::Npm,
+            LockFormat::GoSum | LockFormat::GoMod => Ecosystem::Go,
         }
     }
 
@@ -93,6 +114,7 @@ impl LockFormat {
             "pylock.toml" => LockFormat::Pylock,
             "package-lock.json" | "npm-shrinkwrap.json" => LockFormat::NpmLock,
             "go.sum" => LockFormat::GoSum,
+            "go.mod" => LockFormat::GoMod,
             _ if name.starts_with("pylock.") && name.ends_with(".toml") => LockFormat::Pylock,
             _ if lower.ends_with(".txt")
                 && (lower.starts_with("requirements")
@@ -196,6 +218,7 @@ pub fn parse_bytes(
         LockFormat::Pipfile => pipfile::parse(path, text, &mut warnings)?,
         LockFormat::NpmLock => npm::parse(path, text)?,
         LockFormat::GoSum => gosum::parse(path, text)?,
+        LockFormat::GoMod => gomod::parse(path, text, &mut warnings)?,
     };
     let mut seen = std::collections::HashSet::new();
     let packages: Vec<LockedPackage> = packages
@@ -222,8 +245,91 @@ pub fn parse_bytes(
     })
 }
 
+/// Lockfile names of package managers portcullis has no parser for: found in directory mode,
+/// they are listed as not audited instead of being passed over.
+pub const UNSUPPORTED_LOCKFILES: &[&str] = &[
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lock",
+    "bun.lockb",
+    "deno.lock",
+    "Gemfile.lock",
+    "gems.locked",
+    "composer.lock",
+    "gradle.lockfile",
+    "buildscript-gradle.lockfile",
+    "pubspec.lock",
+    "mix.lock",
+    "renv.lock",
+    "packages.lock.json",
+    "conan.lock",
+    "cabal.project.freeze",
+    "stack.yaml.lock",
+    "Package.resolved",
+    "Podfile.lock",
+    "Cartfile.resolved",
+    "paket.lock",
+    "shard.lock",
+];
+
+/// Is this the name of a lockfile kind portcullis cannot audit?
+pub fn is_unsupported_lockfile(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| UNSUPPORTED_LOCKFILES.contains(&n))
+}
+
+/// Lockfiles found by [`load_path`]: the parsed ones and the ones that cannot be audited.
+#[derive(Debug, Clone, Default)]
+pub struct LoadedLockfiles {
+    /// Parsed lockfiles.
+    pub lockfiles: Vec<ParsedLockfile>,
+    /// Lockfiles found but not audited (unsupported kind, `go.sum` without `go.mod`,
+    /// symlinks leaving the audited directory, ...).
+    pub not_audited: Vec<NotAudited>,
+}
+
+/// Why `go.sum` alone is never audited.
+pub const GO_SUM_ALONE: &str = "go.sum without a go.mod beside it: go.sum also lists module \
+     versions that are never built, so only go.mod is audited";
+
+/// The result of reading one lockfile path.
+enum FileOutcome {
+    Parsed(ParsedLockfile),
+    NotAudited(NotAudited),
+}
+
+fn not_audited(display: &str, format: Option<LockFormat>, reason: impl Into<String>) -> NotAudited {
+    NotAudited {
+        path: display.to_string(),
+        format: format.map(|f| f.as_str().to_string()),
+        ecosystem: format.map(LockFormat::ecosystem),
+        reason: reason.into(),
+    }
+}
+
+/// Refuse anything that is not a regular file (directories, FIFOs, devices, sockets) before
+/// opening it: reading a FIFO would block, a device may never end.
+fn require_regular_file(path: &Path) -> Result<(), AuditError> {
+    let meta = std::fs::metadata(path).map_err(|source| AuditError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let what = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    };
+    Err(parse_error(path, None, format!("{what}, not a lockfile")))
+}
+
 /// Parse one lockfile from disk (format from its name; unknown `*.txt` files are requirements).
-pub fn load_file(path: &Path, display: &str, no_dev: bool) -> Result<ParsedLockfile, AuditError> {
+/// A `go.sum` is checked and then stands for the `go.mod` beside it; without one it is not
+/// audited ([`GO_SUM_ALONE`]).
+fn load_one(path: &Path, display: &str, no_dev: bool) -> Result<FileOutcome, AuditError> {
     let format = LockFormat::detect(path)
         .or_else(|| {
             (path.extension().and_then(|e| e.to_str()) == Some("txt"))
@@ -233,16 +339,67 @@ pub fn load_file(path: &Path, display: &str, no_dev: bool) -> Result<ParsedLockf
             file: path.to_path_buf(),
             line: None,
             message: "not a recognised lockfile (Cargo.lock, requirements*.txt, poetry.lock, \
-                      Pipfile.lock, pdm.lock, uv.lock, pylock.toml, package-lock.json, go.sum)"
+                      Pipfile.lock, pdm.lock, uv.lock, pylock.toml, package-lock.json, go.mod, go.sum)"
                 .into(),
         })?;
+    require_regular_file(path)?;
     let bytes = FsReader.read(path)?;
-    parse_bytes(format, path, display, &bytes, &FsReader, no_dev)
+    let parsed = parse_bytes(format, path, display, &bytes, &FsReader, no_dev)?;
+    if format != LockFormat::GoSum {
+        return Ok(FileOutcome::Parsed(parsed));
+    }
+    let gomod = path.with_file_name("go.mod");
+    if gomod.is_file() {
+        let shown = match display.strip_suffix("go.sum") {
+            Some(prefix) => format!("{prefix}go.mod"),
+            None => gomod.to_string_lossy().into_owned(),
+        };
+        let bytes = FsReader.read(&gomod)?;
+        return parse_bytes(LockFormat::GoMod, &gomod, &shown, &bytes, &FsReader, no_dev)
+            .map(FileOutcome::Parsed);
+    }
+    Ok(FileOutcome::NotAudited(not_audited(
+        display,
+        Some(format),
+        GO_SUM_ALONE,
+    )))
+}
+
+/// Parse one lockfile from disk (format from its name; unknown `*.txt` files are requirements).
+/// A lone `go.sum` is an error here: use [`load_path`], which reports it as not audited.
+pub fn load_file(path: &Path, display: &str, no_dev: bool) -> Result<ParsedLockfile, AuditError> {
+    match load_one(path, display, no_dev)? {
+        FileOutcome::Parsed(p) => Ok(p),
+        FileOutcome::NotAudited(n) => Err(parse_error(path, None, n.reason)),
+    }
+}
+
+/// What directory mode found below a directory.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Lockfiles to parse, sorted.
+    pub files: Vec<PathBuf>,
+    /// Lockfiles that cannot be audited, with the path relative to the directory.
+    pub not_audited: Vec<NotAudited>,
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// Find lockfiles below `dir` (skipping [`SKIPPED_DIRS`] and hidden directories), sorted.
-pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, AuditError> {
-    let mut out = Vec::new();
+/// Symlinked lockfiles are followed when they resolve to a regular file inside `dir`; symlinked
+/// directories are not entered. Lockfiles that cannot be audited (unsupported kinds, symlinks
+/// leaving `dir`, non-regular files) are listed in [`Discovered::not_audited`].
+pub fn discover(dir: &Path) -> Result<Discovered, AuditError> {
+    let root = std::fs::canonicalize(dir).map_err(|source| AuditError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut out = Discovered::default();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries = std::fs::read_dir(&d).map_err(|source| AuditError::Io {
@@ -254,45 +411,111 @@ pub fn discover(dir: &Path) -> Result<Vec<PathBuf>, AuditError> {
                 path: d.clone(),
                 source,
             })?;
-            let ft = match entry.file_type() {
-                Ok(ft) => ft,
-                Err(_) => continue,
+            let Ok(ft) = entry.file_type() else {
+                continue;
             };
             let name = entry.file_name();
             let name = name.to_string_lossy();
+            let path = entry.path();
             if ft.is_dir() {
                 if !is_skipped_dir(&name) && !name.starts_with('.') {
-                    stack.push(entry.path());
+                    stack.push(path);
                 }
-            } else if ft.is_file() && LockFormat::detect(&entry.path()).is_some() {
-                out.push(entry.path());
+                continue;
+            }
+            let supported = LockFormat::detect(&path);
+            let unsupported = is_unsupported_lockfile(&path);
+            if supported.is_none() && !unsupported {
+                continue;
+            }
+            let shown = relative(dir, &path);
+            if ft.is_symlink() {
+                match std::fs::canonicalize(&path) {
+                    Err(e) => out.not_audited.push(not_audited(
+                        &shown,
+                        supported,
+                        format!("symlink that cannot be followed: {e}"),
+                    )),
+                    Ok(target) if !target.starts_with(&root) => out.not_audited.push(not_audited(
+                        &shown,
+                        supported,
+                        "symlink to a file outside the audited directory (not followed)",
+                    )),
+                    Ok(target) if target.is_dir() => {}
+                    Ok(target) if !target.is_file() => out.not_audited.push(not_audited(
+                        &shown,
+                        supported,
+                        "symlink to something that is not a regular file",
+                    )),
+                    Ok(_) if unsupported => out.not_audited.push(not_audited(
+                        &shown,
+                        None,
+                        format!("unsupported lockfile kind ({name}): no parser"),
+                    )),
+                    Ok(_) => out.files.push(path),
+                }
+            } else if !ft.is_file() {
+                out.not_audited
+                    .push(not_audited(&shown, supported, "not a regular file"));
+            } else if unsupported {
+                out.not_audited.push(not_audited(
+                    &shown,
+                    None,
+                    format!("unsupported lockfile kind ({name}): no parser"),
+                ));
+            } else {
+                out.files.push(path);
             }
         }
     }
-    out.sort();
+    // A go.sum beside a go.mod is that module's checksum file: the go.mod is audited.
+    let gomods: std::collections::HashSet<PathBuf> = out
+        .files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n == "go.mod"))
+        .cloned()
+        .collect();
+    out.files.retain(|f| {
+        !(f.file_name().is_some_and(|n| n == "go.sum")
+            && gomods.contains(&f.with_file_name("go.mod")))
+    });
+    out.files.sort();
+    out.not_audited.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
 
 /// Load the lockfile at `path`, or every lockfile found below the directory `path`.
-pub fn load_path(path: &Path, no_dev: bool) -> Result<Vec<ParsedLockfile>, AuditError> {
+/// A path that names a lockfile but is a directory, FIFO, device or socket is an error.
+pub fn load_path(path: &Path, no_dev: bool) -> Result<LoadedLockfiles, AuditError> {
     let meta = std::fs::metadata(path).map_err(|source| AuditError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    let mut out = LoadedLockfiles::default();
     if meta.is_dir() {
-        let mut out = Vec::new();
-        for file in discover(path)? {
-            let display = file
-                .strip_prefix(path)
-                .unwrap_or(&file)
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.push(load_file(&file, &display, no_dev)?);
+        if LockFormat::detect(path).is_some() || is_unsupported_lockfile(path) {
+            return Err(parse_error(
+                path,
+                None,
+                "a directory, not a lockfile (pass the directory that holds the lockfile)",
+            ));
         }
-        Ok(out)
+        let found = discover(path)?;
+        out.not_audited = found.not_audited;
+        for file in found.files {
+            let display = relative(path, &file);
+            match load_one(&file, &display, no_dev)? {
+                FileOutcome::Parsed(p) => out.lockfiles.push(p),
+                FileOutcome::NotAudited(n) => out.not_audited.push(n),
+            }
+        }
     } else {
-        load_file(path, &path.to_string_lossy(), no_dev).map(|l| vec![l])
+        match load_one(path, &path.to_string_lossy(), no_dev)? {
+            FileOutcome::Parsed(p) => out.lockfiles.push(p),
+            FileOutcome::NotAudited(n) => out.not_audited.push(n),
+        }
     }
+    Ok(out)
 }
 
 /// PEP 503 name normalisation: lower case, runs of `-`, `_`, `.` become one `-`.

@@ -313,8 +313,12 @@ fn excluded(lockfile: &str, exclude: &[String]) -> bool {
 }
 
 fn deps_from_report(rep: AuditReport, exclude: &[String]) -> DepsPart {
+    // Lockfiles left out by `--audit-exclude` do not degrade the audit by being not audited.
+    let only_excluded_not_audited =
+        !rep.degraded_by_sources() && rep.not_audited.iter().all(|n| excluded(&n.path, exclude));
     let status = match rep.status {
         AuditStatus::Ok => DependenciesStatus::Ok,
+        AuditStatus::Degraded if only_excluded_not_audited => DependenciesStatus::Ok,
         AuditStatus::Degraded => DependenciesStatus::Degraded,
         AuditStatus::Error => DependenciesStatus::Error,
     };

@@ -145,7 +145,7 @@ pub fn body(input: &BodyInput<'_>) -> String {
     if let Some(d) = input.deps
         && d.status == DependenciesStatus::Degraded
     {
-        b.push_str("> **WARNING: the dependency audit is degraded.** An advisory source was unreachable or unreadable, so vulnerabilities may have been missed");
+        b.push_str("> **WARNING: the dependency audit is degraded.** An advisory source was unreachable, unreadable or out of date, or a changed lockfile could not be audited (listed as NOT AUDITED below), so vulnerabilities may have been missed");
         if fm.policy.dep_audit_fail_closed {
             b.push_str("; `dep_audit_fail_closed` is set, so this fails the gate.\n");
         } else {
@@ -243,7 +243,12 @@ fn fix_command(v: &Vulnerability, fixed: &str) -> String {
         (_, "Pipfile.lock") => format!("set `{p} = \">={fixed}\"` in Pipfile, then `pipenv lock`"),
         (_, "pdm.lock") => format!("`pdm update {p}` (with `{p}>={fixed}` in pyproject.toml)"),
         (_, "package-lock.json") => format!("`npm install {p}@{fixed}`"),
-        (_, "go.sum") => format!(
+        (_, "go.mod") if p == "stdlib" => format!(
+            "build with Go {} or later (`toolchain go{}` in go.mod)",
+            fixed.trim_start_matches('v'),
+            fixed.trim_start_matches('v')
+        ),
+        (_, "go.sum" | "go.mod") => format!(
             "`go get {p}@v{}` then `go mod tidy`",
             fixed.trim_start_matches('v')
         ),

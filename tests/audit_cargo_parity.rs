@@ -49,12 +49,16 @@ fn check(dbs: &[std::path::PathBuf]) {
     for name in FIXTURES {
         let lock = testdata(&format!("audit/rust/{name}/Cargo.lock"));
         let report = audit_path(&lock, &opts_with_db(dbs)).unwrap();
-        assert_eq!(
-            report.status,
-            AuditStatus::Ok,
-            "{name}: {:?}",
-            report.sources
-        );
+        if dbs.is_empty() {
+            assert_only_out_of_date(&report, name);
+        } else {
+            assert_eq!(
+                report.status,
+                AuditStatus::Ok,
+                "{name}: {:?}",
+                report.sources
+            );
+        }
         let (vulns, warns) = expected(name);
         assert_eq!(
             triples(&report, true),
@@ -109,7 +113,8 @@ fn ripgrep_master_is_clean_and_exit_zero() {
     );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["status"], "ok");
+    // The embedded snapshot is older than 90 days: degraded, still exit 0 without --strict.
+    assert_eq!(v["status"], "degraded");
     assert_eq!(v["findings"].as_array().unwrap().len(), 0);
     assert_eq!(v["lockfiles"][0]["packages"], 63);
 }

@@ -180,6 +180,7 @@ fn rustsec_tarball() -> Vec<u8> {
         let mut h = tar::Header::new_gnu();
         h.set_size(data.len() as u64);
         h.set_mode(0o644);
+        h.set_mtime(jiff::Timestamp::now().as_second() as u64);
         h.set_cksum();
         tar.append_data(&mut h, path, data).unwrap();
     };
@@ -202,7 +203,7 @@ fn rustsec_tarball() -> Vec<u8> {
 
 fn pypi_zip() -> Vec<u8> {
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let rec = r#"{"id": "PYSEC-TEST-1", "modified": "2026-11-01T00:00:00Z", "summary": "test",
+    let rec = r#"{"id": "PYSEC-TEST-1", "modified": "MODIFIED", "summary": "test",
       "affected": [{"package": {"ecosystem": "PyPI", "name": "notvulnerable"},
         "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}]}]}"#;
     z.start_file(
@@ -210,6 +211,7 @@ fn pypi_zip() -> Vec<u8> {
         zip::write::SimpleFileOptions::default(),
     )
     .unwrap();
+    let rec = rec.replace("MODIFIED", &jiff::Timestamp::now().to_string());
     z.write_all(rec.as_bytes()).unwrap();
     z.finish().unwrap().into_inner()
 }
@@ -247,6 +249,8 @@ fn db_update_fills_a_cache_that_later_runs_prefer() {
             &format!("{url}/rustsec.tar.gz"),
             "--osv-export-url",
             &format!("{url}/osv"),
+            "--ecosystem",
+            "PyPI",
         ],
         &[],
     );

@@ -272,7 +272,7 @@ fn json_schema_top_level_and_finding_fields() {
     );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["schema"], "portcullis.audit/v1");
-    assert_eq!(v["status"], "ok");
+    assert_eq!(v["status"], "degraded", "embedded data older than 90 days");
     let sources = v["sources"].as_array().unwrap();
     assert_eq!(sources.len(), 3, "rustsec, pypa, go");
     for s in sources {
@@ -280,7 +280,10 @@ fn json_schema_top_level_and_finding_fields() {
         assert!(s["commit"].as_str().unwrap().len() == 40);
         assert!(s["date"].is_string());
         assert!(s["license"].is_string());
+        assert!(s["ecosystems"].is_array());
+        assert!(s["stale"].is_boolean());
     }
+    assert!(v["not_audited"].as_array().unwrap().is_empty());
     assert!(
         v["warnings"]
             .as_array()

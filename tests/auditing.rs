@@ -4,6 +4,7 @@
 
 mod audit_cargo_parity;
 mod audit_coverage;
+mod audit_db_update;
 mod audit_lockfiles;
 mod audit_online;
 mod audit_python;

@@ -40,6 +40,10 @@ pub const AUDIT_SCHEMA: &str = "portcullis.audit/v1";
 /// Age in days above which a source's snapshot triggers a staleness warning.
 pub const STALE_AFTER_DAYS: i64 = 30;
 
+/// Age in days above which the embedded snapshot or the `db update` cache is out of date: the
+/// result is degraded (an error under `--strict`, a FAIL under `dep_audit_fail_closed`).
+pub const MAX_SNAPSHOT_AGE_DAYS: i64 = 90;
+
 /// Default OSV API base URL (the client posts to `<url>/v1/querybatch`).
 pub const DEFAULT_OSV_API_URL: &str = "https://api.osv.dev";
 
@@ -229,6 +233,10 @@ pub struct SourceInfo {
     pub ecosystems: Vec<Ecosystem>,
     /// `true` when the source was read successfully.
     pub ok: bool,
+    /// `true` when the source is the embedded snapshot or the update cache and its data is
+    /// older than [`MAX_SNAPSHOT_AGE_DAYS`] (or undated): the result is then degraded.
+    #[serde(default)]
+    pub stale: bool,
     /// Why the source could not be used.
     pub error: Option<String>,
 }
@@ -250,6 +258,7 @@ impl SourceInfo {
             advisories: None,
             ecosystems: Vec::new(),
             ok: true,
+            stale: false,
             error: None,
         }
     }
@@ -358,7 +367,7 @@ impl AuditReport {
     /// `true` when a source made the result degraded (unusable or out of date), as opposed
     /// to lockfiles that were not audited ([`AuditReport::not_audited`]).
     pub fn degraded_by_sources(&self) -> bool {
-        self.sources.iter().any(|s| !s.ok)
+        self.sources.iter().any(|s| !s.ok || s.stale)
     }
 
     /// CLI exit code: 2 on error status, 1 on blocking findings, 0 otherwise.
@@ -452,6 +461,7 @@ pub(crate) fn run_audit(
     let (lockfiles, uncovered): (Vec<_>, Vec<_>) = lockfiles.into_iter().partition(|l| {
         let eco = l.format.ecosystem();
         covered.contains(&eco)
+            || l.packages.is_empty()
             || only_new.is_some_and(|set| {
                 !l.packages
                     .iter()
@@ -477,7 +487,7 @@ pub(crate) fn run_audit(
         warnings.push(format!("{}: NOT AUDITED: {}", n.path, n.reason));
     }
     let (findings, ignored) = matching::match_lockfiles(&lockfiles, &loaded.index, opts, only_new);
-    let any_failed = sources.iter().any(|s| !s.ok) || !not_audited.is_empty();
+    let any_failed = sources.iter().any(|s| !s.ok || s.stale) || !not_audited.is_empty();
     let any_ok = sources.iter().any(|s| s.ok);
     let status = if !any_ok {
         warnings.push("ERROR: no advisory source could be used; nothing was audited".into());

@@ -106,7 +106,13 @@ pub fn to_table(report: &AuditReport) -> String {
         let _ = writeln!(out, "warning: {w}");
     }
     for s in &report.sources {
-        let state = if s.ok { "ok" } else { "FAILED" };
+        let state = if !s.ok {
+            "FAILED"
+        } else if s.stale {
+            "OUT OF DATE"
+        } else {
+            "ok"
+        };
         let _ = writeln!(
             out,
             "source: {} [{}] {} date={} commit={} {}",

@@ -89,7 +89,9 @@ pub enum DbCommand {
         #[arg(long, env = "PORTCULLIS_CACHE_DIR")]
         cache_dir: Option<PathBuf>,
     },
-    /// Download fresh RustSec and OSV data into the cache directory.
+    /// Download fresh RustSec and OSV data into the cache directory. What is fetched is
+    /// checked (it parses, holds advisories, and holds no fewer than 75% of what the cache had)
+    /// before it replaces anything; ecosystems not named are kept from the previous cache.
     Update {
         /// Cache directory to write.
         #[arg(long, env = "PORTCULLIS_CACHE_DIR")]
@@ -100,9 +102,12 @@ pub enum DbCommand {
         /// OSV export base URL (`<url>/<ECOSYSTEM>/all.zip`).
         #[arg(long, env = "PORTCULLIS_OSV_EXPORT_URL", default_value = cache::DEFAULT_OSV_EXPORT_URL)]
         osv_export_url: String,
-        /// OSV ecosystems to download; repeatable.
-        #[arg(long = "ecosystem", default_values_t = vec!["PyPI".to_string()])]
+        /// OSV ecosystems to download (`PyPI`, `Go`, `npm`, `crates.io`); repeatable.
+        #[arg(long = "ecosystem", default_values_t = cache::DEFAULT_ECOSYSTEMS.iter().map(|e| e.to_string()).collect::<Vec<_>>())]
         ecosystems: Vec<String>,
+        /// Accept data that holds far fewer advisories than the cache it replaces.
+        #[arg(long)]
+        force: bool,
         /// Timeout per download, in seconds.
         #[arg(long, default_value_t = 300.0)]
         timeout: f64,
@@ -194,11 +199,12 @@ pub fn run_db(cmd: DbCommand) -> i32 {
                         );
                         for s in meta.sources {
                             println!(
-                                "  {}: {} from {} commit {} licence {}",
+                                "  {}: {} from {} commit {} data dated {} licence {}",
                                 s.name,
                                 s.path,
                                 s.url,
                                 s.commit.as_deref().unwrap_or("unknown"),
+                                s.date.as_deref().unwrap_or("unknown"),
                                 s.license
                             );
                         }
@@ -218,6 +224,7 @@ pub fn run_db(cmd: DbCommand) -> i32 {
             osv_export_url,
             ecosystems,
             timeout,
+            force,
         } => {
             let timeout = match duration(timeout) {
                 Ok(t) => t,
@@ -231,12 +238,21 @@ pub fn run_db(cmd: DbCommand) -> i32 {
                 osv_export_url,
                 ecosystems,
                 timeout,
+                force,
             };
             match cache::update(&dir, &opts) {
                 Ok(meta) => {
                     println!("updated {} at {}", dir.display(), meta.updated);
                     for s in meta.sources {
-                        println!("  {}: {} ({})", s.name, s.path, s.url);
+                        println!(
+                            "  {}: {} ({}), {} advisories, data dated {}",
+                            s.name,
+                            s.path,
+                            s.url,
+                            s.advisories
+                                .map_or_else(|| "?".to_string(), |n| n.to_string()),
+                            s.date.as_deref().unwrap_or("unknown")
+                        );
                     }
                     0
                 }

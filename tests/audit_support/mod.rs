@@ -34,6 +34,28 @@ pub fn opts_with_db(dbs: &[PathBuf]) -> AuditOptions {
     }
 }
 
+/// The status an audit on the embedded snapshot has: degraded, and only because the snapshot is
+/// older than 90 days (every source read, every lockfile audited).
+pub fn assert_only_out_of_date(report: &AuditReport, what: &str) {
+    assert_eq!(
+        report.status,
+        portcullis::audit::AuditStatus::Degraded,
+        "{what}: {:?}",
+        report.sources
+    );
+    assert!(
+        report.sources.iter().all(|s| s.ok && s.kind == "embedded"),
+        "{what}: {:?}",
+        report.sources
+    );
+    assert!(report.sources.iter().any(|s| s.stale), "{what}");
+    assert!(
+        report.not_audited.is_empty(),
+        "{what}: {:?}",
+        report.not_audited
+    );
+}
+
 pub fn triples(report: &AuditReport, vulns: bool) -> BTreeSet<(String, String, String)> {
     report
         .findings

@@ -3,7 +3,11 @@
 //!
 //! Layout: `<dir>/portcullis-db.json` (metadata), `<dir>/rustsec/crates/...`,
 //! `<dir>/osv/<ECOSYSTEM>.zip` (OSV `all.zip` exports). An update is written to a temporary
-//! sibling directory and swapped in only when every download was read back successfully.
+//! sibling directory and swapped in only when every download was read back successfully, holds
+//! advisories, and does not hold far fewer than the cache it replaces (unless forced);
+//! otherwise the previous cache stays. Ecosystems not downloaded this time are carried over
+//! from the previous cache. Each source is dated by its own data (newest `modified` of the OSV
+//! records, commit time of the RustSec archive), never by the download time.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,8 +15,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{LoadedSources, Wanted, osv, rustsec_dir};
-use crate::audit::{AuditError, SourceInfo};
+use super::{LoadedSources, Wanted, osv, parse_date, rustsec_dir};
+use crate::audit::{AuditError, Ecosystem, SourceInfo};
+
+/// Largest accepted drop, in percent, of a source's advisory count against the cache an update
+/// replaces; a larger drop is refused unless `--force`.
+pub const MAX_DROP_PERCENT: usize = 25;
 
 /// Metadata file name inside a cache directory.
 pub const META_FILE: &str = "portcullis-db.json";
@@ -40,12 +48,23 @@ pub struct CachedSource {
     pub commit: Option<String>,
     /// Licence of the data.
     pub license: String,
+    /// Date of the data itself (RFC 3339): the newest `modified` of the OSV records, or the
+    /// commit time of the RustSec archive. `None` when the data names none.
+    #[serde(default)]
+    pub date: Option<String>,
+    /// Number of advisories (compared by the next update).
+    #[serde(default)]
+    pub advisories: Option<usize>,
+    /// Ecosystems the data covers.
+    #[serde(default)]
+    pub ecosystems: Vec<Ecosystem>,
 }
 
 /// The cache metadata.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CacheMeta {
-    /// When the update finished (RFC 3339): the snapshot date of every cached source.
+    /// When the last update finished (RFC 3339). Not the date of the data: see
+    /// [`CachedSource::date`].
     pub updated: String,
     /// Sources.
     pub sources: Vec<CachedSource>,
@@ -92,7 +111,7 @@ pub fn load_cache(dir: &Path, wanted: &Wanted, out: &mut LoadedSources) {
         let path = dir.join(&s.path);
         let mut info = SourceInfo {
             commit: s.commit.clone(),
-            date: Some(meta.updated.clone()),
+            date: s.date.clone(),
             license: Some(s.license.clone()),
             ..SourceInfo::new(
                 s.name.clone(),
@@ -115,6 +134,9 @@ pub fn load_cache(dir: &Path, wanted: &Wanted, out: &mut LoadedSources) {
                     a.source_name = s.name.clone();
                 }
                 info.ecosystems = l.ecosystems.iter().copied().collect();
+                if info.date.is_none() && s.kind == "osv-zip" {
+                    info.date = l.newest_date.clone();
+                }
                 out.index.extend(l.advisories);
                 out.warnings.extend(l.warnings);
             }
@@ -138,6 +160,8 @@ pub struct UpdateOptions {
     pub ecosystems: Vec<String>,
     /// Timeout per download.
     pub timeout: Duration,
+    /// Accept an update that holds far fewer advisories than the cache it replaces.
+    pub force: bool,
 }
 
 impl Default for UpdateOptions {
@@ -145,8 +169,9 @@ impl Default for UpdateOptions {
         UpdateOptions {
             rustsec_url: DEFAULT_RUSTSEC_URL.into(),
             osv_export_url: DEFAULT_OSV_EXPORT_URL.into(),
-            ecosystems: vec!["PyPI".into()],
+            ecosystems: DEFAULT_ECOSYSTEMS.iter().map(|e| e.to_string()).collect(),
             timeout: Duration::from_secs(300),
+            force: false,
         }
     }
 }
@@ -168,12 +193,18 @@ fn download(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>, Au
     Ok(bytes.to_vec())
 }
 
+/// OSV ecosystems `db update` downloads by default.
+pub const DEFAULT_ECOSYSTEMS: &[&str] = &["PyPI", "Go"];
+
 /// Extract `crates/`, `rust/` and licence files of a RustSec tarball (first path component
-/// stripped) into `dest`; returns the commit named by the archive's pax comment, if any.
-fn extract_rustsec(tarball: &[u8], dest: &Path) -> Result<Option<String>, String> {
+/// stripped) into `dest`; returns the commit named by the archive's pax comment, if any, and
+/// the newest entry time (archives made by `git archive` stamp every entry with the commit
+/// time).
+fn extract_rustsec(tarball: &[u8], dest: &Path) -> Result<(Option<String>, Option<u64>), String> {
     let gz = flate2::read::GzDecoder::new(tarball);
     let mut ar = tar::Archive::new(gz);
     let mut commit = None;
+    let mut newest: Option<u64> = None;
     for entry in ar.entries().map_err(|e| format!("not a tar.gz: {e}"))? {
         let mut entry = entry.map_err(|e| format!("bad tar entry: {e}"))?;
         if entry.header().entry_type() == tar::EntryType::XGlobalHeader {
@@ -204,6 +235,11 @@ fn extract_rustsec(tarball: &[u8], dest: &Path) -> Result<Option<String>, String
         {
             continue;
         }
+        if let Ok(t) = entry.header().mtime()
+            && t > 0
+        {
+            newest = Some(newest.map_or(t, |n| n.max(t)));
+        }
         let target = dest.join(&rel);
         if entry.header().entry_type().is_dir() {
             std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
@@ -216,7 +252,60 @@ fn extract_rustsec(tarball: &[u8], dest: &Path) -> Result<Option<String>, String
             std::fs::write(&target, data).map_err(|e| e.to_string())?;
         }
     }
-    Ok(commit)
+    Ok((commit, newest))
+}
+
+/// The later of two dates (either may be missing or unparsable).
+fn later(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => match (parse_date(&a), parse_date(&b)) {
+            (Some(x), Some(y)) if y > x => Some(b),
+            (Some(_), _) => Some(a),
+            (None, _) => Some(b),
+        },
+        (a, b) => a.or(b),
+    }
+}
+
+/// Advisory count of a source in the cache being replaced (from its metadata, else counted).
+fn previous_count(dir: &Path, s: &CachedSource) -> Option<usize> {
+    if let Some(n) = s.advisories {
+        return Some(n);
+    }
+    let path = dir.join(&s.path);
+    match s.kind.as_str() {
+        "rustsec-dir" => rustsec_dir::load_all(&path)
+            .ok()
+            .map(|l| l.advisories.len()),
+        "osv-zip" => osv::load_zip(&path).ok().map(|l| l.advisories.len()),
+        _ => None,
+    }
+}
+
+/// Refuse a large drop against the previous cache unless forced.
+fn check_drop(
+    what: &str,
+    new: usize,
+    previous: Option<usize>,
+    force: bool,
+) -> Result<(), AuditError> {
+    match previous {
+        Some(old) if !force && new * 100 < old * (100 - MAX_DROP_PERCENT) => {
+            Err(AuditError::Other(format!(
+                "{what}: {new} advisories where the cache holds {old} (a drop of more than \
+                 {MAX_DROP_PERCENT}%); the previous cache is kept (use --force to accept it)"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Is this relative cache path safe to join below a cache directory?
+fn plain_relative(p: &str) -> bool {
+    let p = Path::new(p);
+    !p.as_os_str().is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Download fresh data into `dir` (atomically replacing what is there).
@@ -239,11 +328,17 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
             path: parent.to_path_buf(),
             source,
         })?;
+    let previous = read_meta(dir).ok();
+    let previous_source = |name: &str| {
+        previous
+            .as_ref()
+            .and_then(|m| m.sources.iter().find(|s| s.name == name))
+    };
     let mut sources = Vec::new();
 
     let tarball = download(&client, &opts.rustsec_url)?;
     let rs_dir = tmp.path().join("rustsec");
-    let commit = extract_rustsec(&tarball, &rs_dir)
+    let (commit, mtime) = extract_rustsec(&tarball, &rs_dir)
         .map_err(|e| AuditError::Other(format!("{}: {e}", opts.rustsec_url)))?;
     let check = rustsec_dir::load_all(&rs_dir).map_err(AuditError::Other)?;
     if let Some(e) = check.error_summary() {
@@ -251,10 +346,19 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
     }
     if check.advisories.is_empty() {
         return Err(AuditError::Other(format!(
-            "{}: archive holds no RustSec advisories",
+            "{}: archive holds no RustSec advisories; the previous cache is kept",
             opts.rustsec_url
         )));
     }
+    check_drop(
+        &opts.rustsec_url,
+        check.advisories.len(),
+        previous_source("rustsec").and_then(|s| previous_count(dir, s)),
+        opts.force,
+    )?;
+    let archive_time = mtime
+        .and_then(|t| jiff::Timestamp::from_second(t as i64).ok())
+        .map(|t| t.to_string());
     sources.push(CachedSource {
         name: "rustsec".into(),
         kind: "rustsec-dir".into(),
@@ -262,6 +366,9 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
         url: opts.rustsec_url.clone(),
         commit,
         license: "CC0-1.0 (some advisories CC-BY-4.0)".into(),
+        date: later(archive_time, check.newest_date.clone()),
+        advisories: Some(check.advisories.len()),
+        ecosystems: vec![Ecosystem::CratesIo],
     });
 
     let osv_dir = tmp.path().join("osv");
@@ -270,6 +377,11 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
         source,
     })?;
     for eco in &opts.ecosystems {
+        let Some(ecosystem) = Ecosystem::from_osv(eco) else {
+            return Err(AuditError::Other(format!(
+                "--ecosystem {eco}: not an ecosystem portcullis audits (crates.io, PyPI, npm, Go)"
+            )));
+        };
         let url = format!(
             "{}/{}/all.zip",
             opts.osv_export_url.trim_end_matches('/'),
@@ -285,14 +397,69 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
         if let Some(e) = check.error_summary() {
             return Err(AuditError::Other(format!("{url}: {e}")));
         }
+        let usable = check
+            .advisories
+            .iter()
+            .filter(|a| a.ecosystem == ecosystem)
+            .count();
+        if usable == 0 {
+            return Err(AuditError::Other(format!(
+                "{url}: the archive holds no advisories for {eco}; the previous cache is kept"
+            )));
+        }
+        let name = format!("osv-{eco}");
+        check_drop(
+            &url,
+            check.advisories.len(),
+            previous_source(&name).and_then(|s| previous_count(dir, s)),
+            opts.force,
+        )?;
         sources.push(CachedSource {
-            name: format!("osv-{eco}"),
+            name,
             kind: "osv-zip".into(),
             path: format!("osv/{eco}.zip"),
             url,
             commit: None,
             license: "CC-BY-4.0 (OSV data; per-record licences vary)".into(),
+            date: check.newest_date.clone(),
+            advisories: Some(check.advisories.len()),
+            ecosystems: check.ecosystems.iter().copied().collect(),
         });
+    }
+    // Carry over what this update did not download (`--ecosystem npm` keeps PyPI).
+    if let Some(prev) = &previous {
+        for s in &prev.sources {
+            if sources.iter().any(|n| n.name == s.name) {
+                continue;
+            }
+            if !plain_relative(&s.path) {
+                return Err(AuditError::Other(format!(
+                    "{}: source {} has an unsafe path {:?}",
+                    dir.join(META_FILE).display(),
+                    s.name,
+                    s.path
+                )));
+            }
+            let (from, to) = (dir.join(&s.path), tmp.path().join(&s.path));
+            if !from.is_file() {
+                return Err(AuditError::Other(format!(
+                    "{}: cached source {} is missing; run `db update` with every ecosystem",
+                    from.display(),
+                    s.name
+                )));
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent).map_err(|source| AuditError::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            std::fs::copy(&from, &to).map_err(|source| AuditError::Io {
+                path: from.clone(),
+                source,
+            })?;
+            sources.push(s.clone());
+        }
     }
     let meta = CacheMeta {
         updated: jiff::Timestamp::now().to_string(),

@@ -16,7 +16,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::lockfile::{LockedPackage, PackageSource};
-use super::{AuditError, AuditOptions, Ecosystem, FindingKind, STALE_AFTER_DAYS, SourceInfo};
+use super::{
+    AuditError, AuditOptions, Ecosystem, FindingKind, MAX_SNAPSHOT_AGE_DAYS, STALE_AFTER_DAYS,
+    SourceInfo,
+};
 
 /// One OSV range event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,7 +344,22 @@ pub fn load_sources(
         };
         match cache_dir {
             Some(dir) if dir.join(cache::META_FILE).is_file() => {
-                cache::load_cache(&dir, &wanted, &mut out)
+                cache::load_cache(&dir, &wanted, &mut out);
+                // Ecosystems the cache has no data for fall back to the embedded snapshot.
+                let covered: BTreeSet<Ecosystem> = out
+                    .infos
+                    .iter()
+                    .filter(|s| s.ok)
+                    .flat_map(|s| s.ecosystems.iter().copied())
+                    .collect();
+                let missing: BTreeSet<Ecosystem> = wanted
+                    .iter()
+                    .map(|(e, _)| *e)
+                    .filter(|e| !covered.contains(e))
+                    .collect();
+                if !missing.is_empty() {
+                    snapshot::load_embedded_for(&wanted, &missing, &mut out);
+                }
             }
             _ => snapshot::load_embedded(&wanted, &mut out),
         }
@@ -350,14 +368,25 @@ pub fn load_sources(
         online::query(packages, opts, &mut out);
     }
     let now = jiff::Timestamp::now();
-    for info in &out.infos {
+    for info in &mut out.infos {
         if !info.ok || info.kind == "osv-api" {
             continue;
         }
+        // The embedded snapshot and the update cache must be fresh; `--db` data is the
+        // caller's choice and only warned about.
+        let snapshot = info.kind == "embedded" || info.kind.starts_with("cache:");
         match info.date.as_deref().and_then(parse_date) {
             Some(ts) => {
                 let days = (now.as_second() - ts.as_second()) / 86_400;
-                if days > STALE_AFTER_DAYS {
+                if snapshot && days > MAX_SNAPSHOT_AGE_DAYS {
+                    info.stale = true;
+                    out.warnings.push(format!(
+                        "DEGRADED: advisory source {} ({}) is {days} days old (snapshot {}), older than {MAX_SNAPSHOT_AGE_DAYS} days; run `portcullis db update` or pass a fresher --db",
+                        info.name,
+                        info.location,
+                        info.date.as_deref().unwrap_or("?")
+                    ));
+                } else if days > STALE_AFTER_DAYS {
                     out.warnings.push(format!(
                         "advisory source {} ({}) is {days} days old (snapshot {}); run `portcullis db update` or pass a fresher --db",
                         info.name,
@@ -365,6 +394,13 @@ pub fn load_sources(
                         info.date.as_deref().unwrap_or("?")
                     ));
                 }
+            }
+            None if snapshot => {
+                info.stale = true;
+                out.warnings.push(format!(
+                    "DEGRADED: advisory source {} ({}) has no known snapshot date; its age cannot be checked",
+                    info.name, info.location
+                ));
             }
             None => out.warnings.push(format!(
                 "advisory source {} ({}) has no known snapshot date; its age cannot be checked",

@@ -252,9 +252,11 @@ pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
         .collect())
 }
 
+/// The record's `modified` time; the `0001-01-01` placeholder of unstamped files is no date.
 fn modified_of(doc: &Value) -> Option<String> {
     doc.get("modified")
         .and_then(Value::as_str)
+        .filter(|m| !m.starts_with("0001-"))
         .map(str::to_string)
 }
 

@@ -189,8 +189,29 @@ pub fn load_embedded(wanted: &Wanted, out: &mut LoadedSources) {
     load_from_bytes(EMBEDDED, wanted, out)
 }
 
+/// Load the wanted packages from the embedded sources that cover one of `ecosystems` (used for
+/// the ecosystems an update cache has no data for).
+pub fn load_embedded_for(
+    wanted: &Wanted,
+    ecosystems: &std::collections::BTreeSet<Ecosystem>,
+    out: &mut LoadedSources,
+) {
+    load_filtered(EMBEDDED, wanted, out, &|s: &SnapshotSource| {
+        s.covered().iter().any(|e| ecosystems.contains(e))
+    })
+}
+
 /// Load the wanted packages from snapshot bytes.
 pub fn load_from_bytes(bytes: &[u8], wanted: &Wanted, out: &mut LoadedSources) {
+    load_filtered(bytes, wanted, out, &|_| true)
+}
+
+fn load_filtered(
+    bytes: &[u8],
+    wanted: &Wanted,
+    out: &mut LoadedSources,
+    keep: &dyn Fn(&SnapshotSource) -> bool,
+) {
     let snap = match Snapshot::parse(bytes) {
         Ok(s) => s,
         Err(e) => {
@@ -208,11 +229,21 @@ pub fn load_from_bytes(bytes: &[u8], wanted: &Wanted, out: &mut LoadedSources) {
         });
         return;
     }
+    let kept: Vec<bool> = snap.sources().iter().map(keep).collect();
+    let mut infos: Vec<SourceInfo> = infos
+        .drain(..)
+        .zip(kept.iter())
+        .filter(|(_, k)| **k)
+        .map(|(i, _)| i)
+        .collect();
     let mut advisories = Vec::new();
     for (eco, name) in wanted {
         match snap.lookup(*eco, name) {
             Ok(found) => {
                 for (si, mut a) in found {
+                    if !kept.get(si).copied().unwrap_or(false) {
+                        continue;
+                    }
                     a.source_name = snap
                         .sources()
                         .get(si)

@@ -5,6 +5,7 @@
 mod audit_cargo_parity;
 mod audit_coverage;
 mod audit_db_update;
+mod audit_directory_mode;
 mod audit_lockfiles;
 mod audit_online;
 mod audit_python;

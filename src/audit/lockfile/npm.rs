@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{LockedPackage, PackageSource, json_error};
+use super::{LockedPackage, PackageSource, json_error, parse_error};
 use crate::audit::{AuditError, Ecosystem};
 
 fn source_of(entry: &Value) -> PackageSource {
@@ -44,6 +44,25 @@ fn v1_walk(deps: &serde_json::Map<String, Value>, out: &mut Vec<LockedPackage>) 
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, AuditError> {
     let doc: Value = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
+    // `null`, `[]`, a string or `{}` is not an empty lockfile: npm always writes an object
+    // with `lockfileVersion` (and `packages` and/or `dependencies`).
+    let Some(obj) = doc.as_object() else {
+        return Err(parse_error(
+            path,
+            None,
+            "not a package-lock.json: the top level is not a JSON object",
+        ));
+    };
+    if !(obj.contains_key("lockfileVersion")
+        || obj.get("packages").is_some_and(Value::is_object)
+        || obj.get("dependencies").is_some_and(Value::is_object))
+    {
+        return Err(parse_error(
+            path,
+            None,
+            "not a package-lock.json: no `lockfileVersion`, `packages` or `dependencies`",
+        ));
+    }
     let mut out = Vec::new();
     if let Some(packages) = doc.get("packages").and_then(Value::as_object) {
         for (key, entry) in packages {

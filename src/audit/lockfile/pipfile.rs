@@ -20,7 +20,23 @@ pub(super) fn parse(
     text: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Vec<LockedPackage>, AuditError> {
-    let lock: PipfileLock = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| json_error(path, &e))?;
+    // `null`, `[]` or `{}` is not an empty lockfile: pipenv always writes an object with
+    // `_meta` and the `default` / `develop` sections.
+    let is_lock = doc.as_object().is_some_and(|o| {
+        ["_meta", "default", "develop"]
+            .iter()
+            .any(|k| o.get(*k).is_some_and(serde_json::Value::is_object))
+    });
+    if !is_lock {
+        return Err(parse_error(
+            path,
+            None,
+            "not a Pipfile.lock: expected a JSON object with `_meta`, `default` or `develop`",
+        ));
+    }
+    let lock: PipfileLock =
+        serde_json::from_value(doc).map_err(|e| parse_error(path, None, e.to_string()))?;
     let mut out = Vec::new();
     for (section, dev) in [(&lock.default, false), (&lock.develop, true)] {
         for (name, entry) in section {

@@ -157,3 +157,34 @@ fn range_through_the_cli_and_error_cases() {
     assert_eq!(code, 2);
     assert!(err.contains("poetry.lock@broken:1"), "{err}");
 }
+
+#[test]
+fn range_lists_changed_lockfiles_it_cannot_audit_and_ignores_unchanged_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q"]);
+    write(d, "old/yarn.lock", "# yarn lockfile v1\n");
+    write(d, "Cargo.lock", &cargo_lock(&[("regex", "1.5.5")]));
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "main"]);
+    git(d, &["checkout", "-q", "-b", "feature"]);
+    write(d, "web/pnpm-lock.yaml", "lockfileVersion: '9.0'\n");
+    write(d, "tool/go.sum", "example.com/x v1.0.0 h1:abc=\n");
+    write(
+        d,
+        "ui/package-lock.json",
+        r#"{"lockfileVersion": 3, "packages": {"node_modules/lodash": {"version": "4.17.20"}}}"#,
+    );
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-q", "-m", "feature"]);
+    let db = [testdata("advisory-db/rustsec")];
+    let r = audit_range(d, "main", "feature", &opts_with_db(&db)).unwrap();
+    let listed: Vec<&str> = r.not_audited.iter().map(|n| n.path.as_str()).collect();
+    // old/yarn.lock and Cargo.lock are unchanged: nothing of theirs is new.
+    assert_eq!(
+        listed,
+        vec!["tool/go.sum", "ui/package-lock.json", "web/pnpm-lock.yaml"],
+        "{r:?}"
+    );
+    assert_eq!(r.status, portcullis::audit::AuditStatus::Degraded);
+}

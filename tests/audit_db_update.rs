@@ -216,6 +216,22 @@ fn db_update_of_one_ecosystem_keeps_the_others() {
     let r = cached_audit(&cache_dir, &req);
     assert_eq!(r.findings.len(), 2, "Python coverage kept: {r:?}");
     assert!(r.not_audited.is_empty(), "{:?}", r.not_audited);
+    // Go is in neither download: the embedded Go data fills in, and only it.
+    let gomod = write(
+        home.path(),
+        "svc/go.mod",
+        "module m\n\ngo 1.99.0\n\nrequire github.com/gin-gonic/gin v1.5.0\n",
+    );
+    let r = cached_audit(&cache_dir, &gomod);
+    assert!(r.not_audited.is_empty(), "{:?}", r.not_audited);
+    assert!(r.findings.iter().any(|f| f.id == "GO-2020-0001"), "{r:?}");
+    let embedded: Vec<&str> = r
+        .sources
+        .iter()
+        .filter(|s| s.kind == "embedded")
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(embedded, vec!["go"], "{:?}", r.sources);
 }
 
 #[test]

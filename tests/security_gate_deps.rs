@@ -254,3 +254,19 @@ fn changed_lockfile_without_advisory_data_is_not_audited_in_the_gate() {
     assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
     assert_eq!(deps_status(&v), "ok");
 }
+
+#[test]
+fn out_of_date_embedded_snapshot_fails_under_dep_audit_fail_closed() {
+    let r = branch_with_safe_pin();
+    // No --db: the embedded snapshot (no update cache here), whose data is older than 90 days.
+    let mut req = SecurityRequest::new(r.path());
+    req.base = "main".into();
+    let v = security(&req);
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    assert_eq!(deps_status(&v), "degraded");
+    assert!(r.report().contains("days old"), "{}", r.report());
+    req.overrides.dep_audit_fail_closed = Some(true);
+    let v = security(&req);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert!(v.reasons.iter().any(|x| x.contains("days old")), "{v:?}");
+}

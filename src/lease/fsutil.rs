@@ -61,6 +61,20 @@ pub(crate) fn write_new_synced(path: &Path, bytes: &[u8]) -> Result<(), LeaseErr
     Ok(())
 }
 
+/// Rename `tmp` over `path`, which must be a regular file or absent: a device, FIFO, socket,
+/// directory or symbolic link planted at a lease path is never replaced (the temporary file
+/// is removed instead and the operation fails naming the path).
+pub(crate) fn rename_over_regular(tmp: &Path, path: &Path) -> Result<(), LeaseError> {
+    if let Err(e) = crate::report::frontmatter::check_replaceable(path) {
+        let _ = fs::remove_file(tmp);
+        return Err(io_err(path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            e.to_string(),
+        )));
+    }
+    fs::rename(tmp, path).map_err(io_err(path))
+}
+
 /// Make renames and links in `dir` durable (best effort: not every file system supports it).
 pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {

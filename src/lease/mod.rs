@@ -332,7 +332,7 @@ fn write_seq(loc: &LeaseLocation, value: u64, nonce: &str) -> Result<(), LeaseEr
     write_new_synced(&tmp, format!("{value}\n").as_bytes())?;
     let path = loc.seq_path();
     // Made durable by the directory fsync that follows the publication of the lease.
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    fsutil::rename_over_regular(&tmp, &path)?;
     Ok(())
 }
 
@@ -341,7 +341,7 @@ fn republish(loc: &LeaseLocation, rec: &LeaseRecord) -> Result<(), LeaseError> {
     let tmp = loc.side_path("tmp", &format!("{}-{}", rec.nonce, fastrand::u32(..)));
     write_new_synced(&tmp, &rec.to_bytes())?;
     let path = loc.lease_path();
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    fsutil::rename_over_regular(&tmp, &path)?;
     sync_dir(loc.dir());
     Ok(())
 }

@@ -313,9 +313,8 @@ fn translate_rule(
             // A pattern that parses can still exceed the engine's size limits; the scanner
             // compiles lazily, so compile here too: a rule that cannot run is a load error,
             // never a rule that silently finds nothing.
-            goregex::compile(&hir).map_err(|e| {
-                rule_err(origin, &id, format!("regex does not compile: {e}"))
-            })?;
+            goregex::compile(&hir)
+                .map_err(|e| rule_err(origin, &id, format!("regex does not compile: {e}")))?;
         }
         if let Some(p) = &path {
             goregex::compile_go(p)

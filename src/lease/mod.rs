@@ -457,7 +457,7 @@ fn check_owner(
     holder: &str,
     nonce: Option<&str>,
 ) -> Result<(), LeaseError> {
-    if rec.holder != holder {
+    if !rec.holder_is(holder) {
         return Err(LeaseError::WrongHolder {
             path: loc.lease_path(),
             holder: rec.holder.clone(),

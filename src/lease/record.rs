@@ -42,10 +42,21 @@ pub struct LeaseRecord {
 }
 
 impl LeaseRecord {
+    /// The record as written to the lease file. Holder and branch names go through the
+    /// redaction pass first (a branch named after a leaked key must not be stored raw).
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        let mut stored = self.clone();
+        stored.holder = stored_name(&self.holder);
+        stored.branch = self.branch.as_deref().map(stored_name);
+        let mut v = serde_json::to_vec_pretty(&stored).unwrap_or_default();
         v.push(b'\n');
         v
+    }
+
+    /// True if this record (as read back from the file) belongs to `holder`: the holder id
+    /// as given, or as the lease file stores it after redaction.
+    pub fn holder_is(&self, holder: &str) -> bool {
+        self.holder == holder || self.holder == stored_name(holder)
     }
 
     pub(crate) fn from_bytes(bytes: &[u8]) -> Result<LeaseRecord, String> {
@@ -58,6 +69,11 @@ impl LeaseRecord {
         }
         Ok(rec)
     }
+}
+
+/// How a holder or branch name is stored: secrets the default rules find in it replaced.
+pub(crate) fn stored_name(name: &str) -> String {
+    crate::report::redact::scrub_line(&crate::report::redact::Redactor::default(), name)
 }
 
 mod rfc3339 {

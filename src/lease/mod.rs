@@ -393,6 +393,7 @@ pub fn acquire(loc: &LeaseLocation, opts: &AcquireOptions) -> Result<Acquisition
     {
         return Ok(Acquisition::Busy(cur.record));
     }
+    record::prepare_redaction(&[&opts.holder, opts.branch.as_deref().unwrap_or("")]);
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
     let mut last_token = read_seq(loc)?;
     if let Some(cur) = read_current(loc)? {
@@ -509,6 +510,7 @@ pub fn renew_with(
 ) -> Result<LeaseRecord, LeaseError> {
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
+    record::prepare_redaction(&[holder]);
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
     let Some(cur) = read_current(loc)? else {
         return Err(LeaseError::NotHeld {
@@ -552,6 +554,7 @@ pub fn release(
 ) -> Result<Released, LeaseError> {
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
+    record::prepare_redaction(&[holder]);
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
     let earlier = || {
         let n = nonce?;

@@ -13,6 +13,7 @@
 //! Secrets shorter than [`MIN_SECRET_LEN`] bytes are not replaced in free text (they would
 //! mangle ordinary words); the gates never print a secret directly.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
@@ -160,8 +161,11 @@ const URL_RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
     secrets: Vec<String>,
+    known: HashSet<String>,
     needles: Vec<(String, String)>,
     matcher: Option<AhoCorasick>,
+    /// Why the matcher could not be built (then nothing may be written).
+    broken: Option<String>,
 }
 
 impl Redactor {
@@ -181,7 +185,7 @@ impl Redactor {
     pub fn add<'a>(&mut self, secrets: impl IntoIterator<Item = &'a str>) -> usize {
         let before = self.secrets.len();
         for s in secrets {
-            if s.len() >= MIN_SECRET_LEN && !self.secrets.iter().any(|k| k == s) {
+            if s.len() >= MIN_SECRET_LEN && self.known.insert(s.to_string()) {
                 self.secrets.push(s.to_string());
             }
         }
@@ -205,11 +209,29 @@ impl Redactor {
         needles.sort_by(|a, b| a.0.cmp(&b.0));
         needles.dedup_by(|a, b| a.0 == b.0);
         // Leftmost-longest: a secret containing another is replaced whole.
-        self.matcher = AhoCorasick::builder()
+        match AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(needles.iter().map(|n| n.0.as_str()))
-            .ok();
+        {
+            Ok(m) => {
+                self.matcher = Some(m);
+                self.broken = None;
+            }
+            Err(e) => {
+                self.matcher = None;
+                self.broken = Some(e.to_string());
+            }
+        }
         self.needles = needles;
+    }
+
+    /// `Err` if the redactor cannot search for its secrets (its automaton could not be
+    /// built); text must then not be written.
+    pub fn usable(&self) -> Result<(), RedactError> {
+        match &self.broken {
+            Some(e) => Err(RedactError::Unavailable(e.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Learn the secrets the default rules find in `text`; returns how many were new.
@@ -255,7 +277,7 @@ impl Redactor {
             out.push_str(&text[pos..r.start]);
             marks.push(out.len());
             let found = &text[r.clone()];
-            if self.secrets.iter().any(|s| s == found) {
+            if self.known.contains(found) {
                 out.push_str(&form(found));
             } else {
                 out.push_str(with);
@@ -296,8 +318,8 @@ impl Redactor {
 /// replaced whole, so nothing unchecked is written.
 pub fn scrub_line(known: &Redactor, line: &str) -> String {
     let mut r = known.clone();
-    match r.learn(line) {
-        Ok(_) => r.scrub(line),
+    match r.learn(line).and_then(|_| r.usable()) {
+        Ok(()) => r.scrub(line),
         Err(e) => format!("[withheld: {e}]"),
     }
 }
@@ -317,6 +339,7 @@ pub fn scrub_report(
         let yaml = serde_norway::to_string(&fm).unwrap_or_default();
         let rendered = format!("{yaml}\n{b}");
         let new = redactor.learn(&rendered)?;
+        redactor.usable()?;
         if new == 0 && !redactor.leaks(&rendered) {
             return Ok((fm, b, redactor));
         }

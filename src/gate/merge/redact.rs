@@ -37,6 +37,7 @@ fn secret_of(f: &Finding) -> &str {
 pub(crate) fn redact_text(text: &str) -> Result<(String, Vec<usize>), String> {
     let findings = detect(text).map_err(|e| e.to_string())?;
     let redactor = Redactor::new(findings.iter().map(secret_of));
+    redactor.usable().map_err(|e| e.to_string())?;
     let hidden: Vec<&Finding> = findings
         .iter()
         .filter(|f| {

@@ -411,3 +411,43 @@ fn discover_prefers_explicit_then_target_file_then_default() {
     let e = discover_config(Some(&d.join("missing.toml")), &d).unwrap_err();
     assert!(e.to_string().contains("missing.toml"));
 }
+
+/// A pattern that parses but exceeds the regex engine's size limit.
+const TOO_BIG: &str = "tok_(?:[a-z0-9]{1000}){1000}";
+
+#[test]
+fn regex_that_parses_but_cannot_compile_is_a_load_error_naming_the_rule() {
+    let e = err(&format!(
+        "[[rules]]\nid = \"huge-rule\"\nregex = '''{TOO_BIG}'''\nkeywords = [\"tok_\"]\n"
+    ));
+    assert!(e.contains("huge-rule") && e.contains("compile"), "{e}");
+}
+
+#[test]
+fn allowlist_regex_that_cannot_compile_is_a_load_error() {
+    let e = err(&format!(
+        "[[rules]]\nid = \"r\"\nregex = 'x'\n[[rules.allowlists]]\nregexes = ['''{TOO_BIG}''']\n"
+    ));
+    assert!(e.contains("`r`"), "{e}");
+}
+
+#[test]
+fn scan_with_a_rule_that_cannot_compile_exits_2_naming_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("big.toml");
+    std::fs::write(
+        &cfg,
+        format!("[[rules]]\nid = \"huge-rule\"\nregex = '''{TOO_BIG}'''\nkeywords = [\"tok_\"]\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("a.txt"), "tok_abc\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .args(["scan", "dir", "--config"])
+        .arg(&cfg)
+        .arg(dir.path().join("a.txt"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("huge-rule"), "{stderr}");
+}

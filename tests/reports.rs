@@ -295,3 +295,85 @@ fn junit_without_findings_is_an_empty_suite() {
     ));
     assert_well_formed_xml(&text);
 }
+
+#[cfg(unix)]
+fn mkfifo(p: &std::path::Path) {
+    let st = std::process::Command::new("mkfifo")
+        .arg(p)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+#[cfg(unix)]
+#[test]
+fn scan_report_to_a_fifo_or_a_symlink_to_one_is_written_into_it_never_replacing_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let (ws, _repo) = fixture();
+    let fifo = ws.path().join("out.fifo");
+    mkfifo(&fifo);
+    let link = ws.path().join("out-link.json");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    for target in [&fifo, &link] {
+        let reader_path = fifo.clone();
+        let reader = std::thread::spawn(move || std::fs::read(reader_path).unwrap_or_default());
+        let (code, _) = report_text(ws.path(), &["-r", target.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        // Checked before joining: a replaced FIFO would leave the reader blocked.
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+        let got = String::from_utf8(reader.join().unwrap()).unwrap();
+        assert!(got.starts_with("[\n {\n  \"RuleID\": "), "{got}");
+    }
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn scan_report_through_a_symlink_to_a_regular_file_keeps_the_link() {
+    let (ws, _repo) = fixture();
+    let real = ws.path().join("real.json");
+    std::fs::write(&real, "old").unwrap();
+    let link = ws.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let (code, _) = report_text(ws.path(), &["-r", link.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::read_to_string(&real).unwrap().contains("RuleID"));
+}
+
+#[test]
+fn scan_report_to_a_directory_is_refused_with_exit_2() {
+    let (ws, _repo) = fixture();
+    std::fs::create_dir(ws.path().join("outdir")).unwrap();
+    let run = run_in(
+        ws.path(),
+        &[
+            "scan",
+            "dir",
+            "repo",
+            "--config",
+            "config.toml",
+            "-r",
+            "outdir",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("not a regular file"), "{}", run.stderr);
+    assert!(ws.path().join("outdir").is_dir());
+}

@@ -195,6 +195,22 @@ fn invalid_configuration_on_main_is_a_fail() {
 }
 
 #[test]
+fn rule_that_parses_but_cannot_compile_fails_the_gate_naming_the_rule() {
+    let r = Repo::empty();
+    r.write(
+        ".gitleaks.toml",
+        "[[rules]]\nid = \"huge-rule\"\nregex = '''tok_(?:[a-z0-9]{1000}){1000}'''\nkeywords = [\"tok_\"]\n",
+    );
+    r.commit("config with a rule too large to compile");
+    r.checkout_new("task");
+    r.write("a.txt", &format!("{SECRET}\n"));
+    r.commit("a");
+    let v = gate(&r);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert!(v.reasons.join(" ").contains("huge-rule"), "{v:?}");
+}
+
+#[test]
 fn unknown_base_is_a_fail() {
     let r = Repo::with_test_config();
     let mut req = SecurityRequest::new(r.path());

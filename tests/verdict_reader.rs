@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use portcullis::report::{Outcome, read_verdict};
+use portcullis::report::{Outcome, read_verdict, read_verdict_for_head};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/reports")
@@ -56,6 +56,9 @@ const CORRUPT: &[(&str, &str)] = &[
     ("corrupt-skipped-not-bool.md", "'skipped' is not a boolean"),
     ("corrupt-skipped-without-reason.md", "why it was skipped"),
     ("corrupt-not-utf8.md", "UTF-8"),
+    ("corrupt-tagged-verdict.md", "YAML tag at 'verdict'"),
+    ("corrupt-tagged-policy-field.md", "YAML tag at 'skipped'"),
+    ("corrupt-quoted-verdict.md", "plain line 'verdict: PASS'"),
 ];
 
 #[test]
@@ -141,4 +144,88 @@ fn verdict_command_exits_zero_only_for_pass() {
         verdict_cli(&fixtures().join("missing.md")),
         (1, "FAIL".into())
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn verdict_reader_refuses_a_fifo_instead_of_blocking_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.md");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    // Run in a thread with a deadline: the old reader blocked forever on open().
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = fifo.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(read_verdict(&p));
+    });
+    let v = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the reader blocked on a FIFO");
+    assert_eq!(v.outcome, Outcome::Fail);
+    assert!(v.reasons[0].contains("not a regular file"), "{v:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn verdict_reader_refuses_a_character_device_through_a_symlink_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("report.md");
+    // /dev/zero is only read here, never written; the old reader read it until memory ran out.
+    std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
+    let v = read_verdict(&link);
+    assert_eq!(v.outcome, Outcome::Fail);
+    assert!(v.reasons[0].contains("character device"), "{v:?}");
+}
+
+#[test]
+fn verdict_reader_refuses_a_report_larger_than_the_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("report.md");
+    let mut text = std::fs::read_to_string(fixtures().join("valid-pass.md")).unwrap();
+    text.push_str(&"x".repeat(17 << 20));
+    std::fs::write(&p, text).unwrap();
+    let v = read_verdict(&p);
+    assert_eq!(v.outcome, Outcome::Fail);
+    assert!(v.reasons[0].contains("larger than"), "{v:?}");
+}
+
+const PASS_HEAD: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567";
+
+#[test]
+fn pass_bound_to_another_head_commit_reads_fail() {
+    let p = fixtures().join("valid-pass.md");
+    assert_eq!(read_verdict_for_head(&p, PASS_HEAD).outcome, Outcome::Pass);
+    assert_eq!(
+        read_verdict_for_head(&p, &PASS_HEAD[..7]).outcome,
+        Outcome::Pass
+    );
+    let other = read_verdict_for_head(&p, "1111111111111111111111111111111111111111");
+    assert_eq!(other.outcome, Outcome::Fail);
+    assert!(other.reasons[0].contains("not 1111111"), "{other:?}");
+    // Too short or not hex: never a PASS.
+    assert_eq!(read_verdict_for_head(&p, "0a1b").outcome, Outcome::Fail);
+    assert_eq!(read_verdict_for_head(&p, "HEAD").outcome, Outcome::Fail);
+    // A skipped report names no commit: it cannot vouch for one.
+    let skipped = read_verdict_for_head(&fixtures().join("valid-skipped.md"), PASS_HEAD);
+    assert_eq!(skipped.outcome, Outcome::Fail);
+}
+
+#[test]
+fn verdict_command_with_head_reads_fail_for_a_report_of_another_commit() {
+    let p = fixtures().join("valid-pass.md");
+    let run = |head: &str| {
+        Command::new(env!("CARGO_BIN_EXE_portcullis"))
+            .arg("verdict")
+            .arg(&p)
+            .args(["--head", head])
+            .output()
+            .unwrap()
+    };
+    let ok = run(PASS_HEAD);
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&ok.stdout).trim(), "PASS");
+    let stale = run("2222222222222222222222222222222222222222");
+    assert_eq!(stale.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&stale.stdout).trim(), "FAIL");
 }

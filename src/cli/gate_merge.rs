@@ -91,6 +91,13 @@ pub fn run(args: MergeArgs) -> i32 {
         settings_file: args.settings,
         lease_ttl: args.ttl.map(Duration::from_secs),
     };
+    // A report path that is not a regular file (device, FIFO, link) is a usage error: it is
+    // refused before anything runs, and left untouched.
+    if let Err(e @ crate::report::frontmatter::FrontmatterError::NotRegular { .. }) =
+        crate::report::frontmatter::check_replaceable(&req.report_path())
+    {
+        return super::fail(e);
+    }
     let verdict = merge(&req);
     match &verdict.frontmatter {
         Some(fm) => match serde_norway::to_string(fm) {

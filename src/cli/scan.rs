@@ -232,7 +232,7 @@ pub fn write_report(
             .and_then(|()| out.flush())
             .map_err(|e| format!("stdout: cannot write report: {e}"))
     } else {
-        crate::report::frontmatter::write_atomic(path, text.as_bytes())
+        crate::report::frontmatter::write_scan_report(path, text.as_bytes())
             .map_err(|e| format!("{}: cannot write report: {e}", path.display()))
     }
 }

@@ -34,11 +34,11 @@ pub mod guard;
 pub mod model;
 mod render;
 
+pub use crate::report::redact::{Redactor as Scrubber, redact};
 pub use model::{
     DependenciesStatus, DepsPart, SecretsPart, SecretsStatus, SecurityFrontmatter, SourceEntry,
     Vulnerability,
 };
-pub use render::{Scrubber, redact};
 
 use model::{DependenciesSection, PolicySection, SecretsSection, ToolSection};
 
@@ -269,14 +269,16 @@ where
         None => repo_root.join(&settings.report_file),
     };
     // A stale report must never be read back as this run's verdict: remove it first, so a
-    // crash before the write leaves no file (which reads as FAIL).
-    match std::fs::remove_file(&report_path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => reasons_pre.push(format!(
-            "cannot remove the previous report {}: {e}",
-            report_path.display()
-        )),
+    // crash before the write leaves no file (which reads as FAIL). Only a regular file is
+    // ever removed or replaced: a device, FIFO or link at the path ends the run here.
+    if let Err(e) = crate::report::frontmatter::remove_stale(&report_path) {
+        if matches!(
+            e,
+            crate::report::frontmatter::FrontmatterError::NotRegular { .. }
+        ) {
+            return Verdict::fail(format!("cannot write the security report: {e}"));
+        }
+        reasons_pre.push(format!("cannot remove the previous report: {e}"));
     }
 
     let policy = PolicySection {
@@ -472,6 +474,11 @@ pub(crate) fn evaluate(
 
 /// Scrub, write atomically, read back; the read-back verdict is the result (a FAIL decided
 /// here stays FAIL whatever the file says).
+///
+/// The last pass before writing ([`crate::report::redact::scrub_report`]) replaces every
+/// secret a finding names and every secret the default rules find in the report itself, raw
+/// and encoded, in the frontmatter and the body; the verdict returned (what the CLI prints)
+/// is scrubbed the same way.
 fn finish(
     path: &Path,
     mut fm: SecurityFrontmatter,
@@ -479,12 +486,13 @@ fn finish(
     t0: Instant,
     intended: Outcome,
 ) -> Verdict {
-    let scrubber = Scrubber::new(
+    use crate::report::redact::{Redactor, scrub_report};
+    let known = Redactor::new(
         parts
             .map(|(s, _)| {
                 s.findings
                     .iter()
-                    .map(|f| f.secret.as_str())
+                    .flat_map(|f| [f.secret.as_str(), f.r#match.as_str()])
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default(),
@@ -495,14 +503,22 @@ fn finish(
         secrets: parts.map(|p| p.0),
         deps: parts.map(|p| p.1),
     });
-    let body = scrubber.scrub(&body);
-    let mut value = match serde_norway::to_value(&fm) {
+    let value = match serde_norway::to_value(&fm) {
         Ok(v) => v,
         Err(e) => return Verdict::fail(format!("cannot serialise the security report: {e}")),
     };
-    scrubber.scrub_value(&mut value);
+    let (value, body, redactor) = match scrub_report(known.clone(), &value, &body) {
+        Ok(done) => done,
+        Err(e) => {
+            // Nothing unchecked is written: a FAIL that names only the problem.
+            return write_withheld(path, &fm, &e.to_string(), &known);
+        }
+    };
     if let Err(e) = write_report(path, &value, &body) {
-        return Verdict::fail(format!("cannot write the security report: {e}"));
+        return scrub_verdict(
+            Verdict::fail(format!("cannot write the security report: {e}")),
+            &redactor,
+        );
     }
     let read = read_verdict(path);
     if intended == Outcome::Fail && read.outcome != Outcome::Fail {
@@ -512,9 +528,46 @@ fn finish(
             read.outcome
         ));
         v.reasons.extend(fm.reasons);
-        return v;
+        return scrub_verdict(v, &redactor);
     }
-    read
+    scrub_verdict(read, &redactor)
+}
+
+/// The reasons of a verdict (printed by the CLI) through the same redaction as the report.
+fn scrub_verdict(mut v: Verdict, redactor: &crate::report::redact::Redactor) -> Verdict {
+    for r in &mut v.reasons {
+        *r = crate::report::redact::scrub_line(redactor, r);
+    }
+    v
+}
+
+/// When the report cannot be redacted: write a FAIL report that holds no text from the run.
+fn write_withheld(
+    path: &Path,
+    fm: &SecurityFrontmatter,
+    why: &str,
+    known: &crate::report::redact::Redactor,
+) -> Verdict {
+    let mut bare = fm.clone();
+    bare.verdict = Outcome::Fail.as_str().into();
+    bare.reasons = vec![format!("report withheld: {why}")];
+    bare.secrets.errors = vec![format!("report withheld: {why}")];
+    bare.secrets.warnings.clear();
+    bare.dependencies.warnings.clear();
+    bare.dependencies.errors.clear();
+    bare.dependencies.sources.clear();
+    bare.head = "[withheld]".into();
+    bare.base = "[withheld]".into();
+    bare.repo = "[withheld]".into();
+    let body = format!("# Security gate: FAIL\n\nThe report was withheld: {why}.\n");
+    if let Err(e) = write_report(path, &bare, &body) {
+        return Verdict::fail(format!("cannot write the security report: {e}"));
+    }
+    let mut v = read_verdict(path);
+    if v.outcome != Outcome::Fail {
+        v = Verdict::fail(format!("report withheld: {why}"));
+    }
+    scrub_verdict(v, known)
 }
 
 /// Where [`security`] writes its report for `req`: `req.report_file`, else the

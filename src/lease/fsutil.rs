@@ -61,6 +61,20 @@ pub(crate) fn write_new_synced(path: &Path, bytes: &[u8]) -> Result<(), LeaseErr
     Ok(())
 }
 
+/// Rename `tmp` over `path`, which must be a regular file or absent: a device, FIFO, socket,
+/// directory or symbolic link planted at a lease path is never replaced (the temporary file
+/// is removed instead and the operation fails naming the path).
+pub(crate) fn rename_over_regular(tmp: &Path, path: &Path) -> Result<(), LeaseError> {
+    if let Err(e) = crate::report::frontmatter::check_replaceable(path) {
+        let _ = fs::remove_file(tmp);
+        return Err(io_err(path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            e.to_string(),
+        )));
+    }
+    fs::rename(tmp, path).map_err(io_err(path))
+}
+
 /// Make renames and links in `dir` durable (best effort: not every file system supports it).
 pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = File::open(dir) {
@@ -91,4 +105,30 @@ pub(crate) fn side_files(dir: &Path, stem: &str, kind: &str) -> Vec<PathBuf> {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rename_over_a_fifo_is_refused_and_leaves_it() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("k.lease");
+        let c = std::ffi::CString::new(target.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let tmp = dir.path().join("k.tmp.1");
+        write_new_synced(&tmp, b"{}").unwrap();
+        let e = rename_over_regular(&tmp, &target).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        assert!(fs::symlink_metadata(&target).unwrap().file_type().is_fifo());
+        assert!(!tmp.exists(), "the temporary file is cleaned up");
+        // A regular file (or nothing) is replaced as before.
+        let other = dir.path().join("seq");
+        write_new_synced(&tmp, b"7\n").unwrap();
+        rename_over_regular(&tmp, &other).unwrap();
+        assert_eq!(fs::read(&other).unwrap(), b"7\n");
+    }
 }

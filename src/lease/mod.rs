@@ -332,7 +332,7 @@ fn write_seq(loc: &LeaseLocation, value: u64, nonce: &str) -> Result<(), LeaseEr
     write_new_synced(&tmp, format!("{value}\n").as_bytes())?;
     let path = loc.seq_path();
     // Made durable by the directory fsync that follows the publication of the lease.
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    fsutil::rename_over_regular(&tmp, &path)?;
     Ok(())
 }
 
@@ -341,7 +341,7 @@ fn republish(loc: &LeaseLocation, rec: &LeaseRecord) -> Result<(), LeaseError> {
     let tmp = loc.side_path("tmp", &format!("{}-{}", rec.nonce, fastrand::u32(..)));
     write_new_synced(&tmp, &rec.to_bytes())?;
     let path = loc.lease_path();
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    fsutil::rename_over_regular(&tmp, &path)?;
     sync_dir(loc.dir());
     Ok(())
 }
@@ -393,6 +393,7 @@ pub fn acquire(loc: &LeaseLocation, opts: &AcquireOptions) -> Result<Acquisition
     {
         return Ok(Acquisition::Busy(cur.record));
     }
+    record::prepare_redaction(&[&opts.holder, opts.branch.as_deref().unwrap_or("")]);
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
     let mut last_token = read_seq(loc)?;
     if let Some(cur) = read_current(loc)? {
@@ -457,7 +458,7 @@ fn check_owner(
     holder: &str,
     nonce: Option<&str>,
 ) -> Result<(), LeaseError> {
-    if rec.holder != holder {
+    if !rec.holder_is(holder) {
         return Err(LeaseError::WrongHolder {
             path: loc.lease_path(),
             holder: rec.holder.clone(),
@@ -509,6 +510,7 @@ pub fn renew_with(
 ) -> Result<LeaseRecord, LeaseError> {
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
+    record::prepare_redaction(&[holder]);
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
     let Some(cur) = read_current(loc)? else {
         return Err(LeaseError::NotHeld {
@@ -552,6 +554,7 @@ pub fn release(
 ) -> Result<Released, LeaseError> {
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
+    record::prepare_redaction(&[holder]);
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
     let earlier = || {
         let n = nonce?;

@@ -43,6 +43,14 @@ pub enum FrontmatterError {
         /// What is wrong.
         message: String,
     },
+    /// The path holds something other than a regular file; it was left untouched.
+    #[error("{path}: is {kind}, not a regular file; refusing to replace or read it")]
+    NotRegular {
+        /// The report path.
+        path: PathBuf,
+        /// What is there instead.
+        kind: &'static str,
+    },
     /// The frontmatter value could not be serialised.
     #[error("{path}: cannot serialise frontmatter: {message}")]
     Serialize {
@@ -94,18 +102,88 @@ pub fn write_report<T: Serialize>(
     write_atomic(path, text.as_bytes())
 }
 
-/// Atomically replace `path` with `bytes` (temporary file, fsync, rename, directory fsync).
+/// Refuse a path that holds anything but a regular file: a device, FIFO, socket, directory
+/// or symbolic link at `path` is never replaced, truncated or removed. A missing path is fine.
+pub fn check_replaceable(path: &Path) -> Result<(), FrontmatterError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_file() => Ok(()),
+        Ok(m) => Err(FrontmatterError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(&m.file_type()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(FrontmatterError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Remove a previous report before a run, so that a crash before the new one is written
+/// leaves no file (which reads as FAIL). Only a regular file is removed; anything else at
+/// `path` is refused (see [`check_replaceable`]).
+pub fn remove_stale(path: &Path) -> Result<(), FrontmatterError> {
+    check_replaceable(path)?;
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(FrontmatterError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// A word for the kind of a file that is not a regular file.
+fn file_kind(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Atomically replace the regular file `path` with `bytes` (temporary file in the same
+/// directory, fsync, rename, directory fsync); the writer of gate reports.
+///
+/// Anything at `path` that is not a regular file (device, FIFO, socket, directory, symbolic
+/// link) is refused and left untouched. If the temporary file cannot be created or renamed
+/// (a read-only directory) but `path` is a writable regular file, it is overwritten in place
+/// instead, so a previous report never outlives the run that tried to replace it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FrontmatterError> {
+    check_replaceable(path)?;
+    match replace_via_rename(path, bytes) {
+        Ok(()) => Ok(()),
+        Err(e) => match overwrite_regular_in_place(path, bytes) {
+            Ok(true) => Ok(()),
+            _ => Err(e),
+        },
+    }
+}
+
+fn replace_via_rename(path: &Path, bytes: &[u8]) -> Result<(), FrontmatterError> {
     let io = |source| FrontmatterError::Io {
         path: path.to_path_buf(),
         source,
     };
-    // A device, pipe or socket (`-r /dev/null`, `-r /dev/stdout`, a FIFO) is written in place:
-    // renaming a temporary file over it would replace the device itself (as root, /dev/null).
-    if fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        let mut f = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
-        return f.write_all(bytes).map_err(io);
-    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -118,12 +196,153 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FrontmatterError> {
         .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
+    // Checked again just before the rename: never rename over something that is not a
+    // regular file, even one that appeared while the report was being written.
+    check_replaceable(path)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     if let Ok(d) = File::open(&dir) {
         // Directory fsync makes the rename durable; not all filesystems support it.
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Overwrite an existing regular file in place (no symlink followed, nothing but a regular
+/// file opened). `Ok(false)` when there is no such file.
+#[cfg(unix)]
+fn overwrite_regular_in_place(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = match fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if !f.metadata()?.file_type().is_file() {
+        return Ok(false);
+    }
+    f.set_len(0)?;
+    let mut f = f;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(true)
+}
+
+#[cfg(not(unix))]
+fn overwrite_regular_in_place(_path: &Path, _bytes: &[u8]) -> std::io::Result<bool> {
+    Ok(false)
+}
+
+/// Write a scan report (`scan --report-path`). Unlike gate reports, a scan report may go to
+/// a character device or FIFO (`--report-path /dev/stdout`, a pipe), directly or through a
+/// symbolic link: it is written into it, never replacing or removing it. A regular file
+/// (or a symbolic link to one) is replaced atomically, keeping the link; a directory or
+/// socket is refused.
+pub fn write_scan_report(path: &Path, bytes: &[u8]) -> Result<(), FrontmatterError> {
+    let io = |source| FrontmatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let link = fs::symlink_metadata(path).ok();
+    let target = match fs::metadata(path) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io(e)),
+    };
+    match (&link, &target) {
+        (Some(l), None) if l.file_type().is_symlink() => {
+            // A dangling link: do not replace the link with a file.
+            Err(FrontmatterError::NotRegular {
+                path: path.to_path_buf(),
+                kind: "a dangling symbolic link",
+            })
+        }
+        (_, None) => write_atomic(path, bytes),
+        (_, Some(m)) if m.file_type().is_file() => {
+            let real = fs::canonicalize(path).map_err(io)?;
+            if real.starts_with("/proc") || path.starts_with("/dev") {
+                // `/dev/stdout` redirected to a file: write through the descriptor's file.
+                let mut f = fs::OpenOptions::new()
+                    .write(true)
+                    .truncate(true)
+                    .open(path)
+                    .map_err(io)?;
+                return f.write_all(bytes).map_err(io);
+            }
+            write_atomic(&real, bytes)
+        }
+        (_, Some(m)) if is_stream_device(&m.file_type()) => {
+            let mut f = fs::OpenOptions::new().write(true).open(path).map_err(io)?;
+            f.write_all(bytes).map_err(io)
+        }
+        (_, Some(m)) => Err(FrontmatterError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(&m.file_type()),
+        }),
+    }
+}
+
+/// A character device or FIFO: something written into, not replaced.
+fn is_stream_device(t: &fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        t.is_char_device() || t.is_fifo()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = t;
+        false
+    }
+}
+
+/// The largest report the reader accepts.
+pub const MAX_REPORT_BYTES: u64 = 16 << 20;
+
+/// Read a report file: only a regular file (opened without blocking, checked on the opened
+/// descriptor, so a FIFO or device is refused rather than read), at most
+/// [`MAX_REPORT_BYTES`].
+pub fn read_report_bytes(path: &Path) -> Result<Vec<u8>, FrontmatterError> {
+    use std::io::Read as _;
+    let io = |source| FrontmatterError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut opts = fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = opts.open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if !meta.file_type().is_file() {
+        return Err(FrontmatterError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(&meta.file_type()),
+        });
+    }
+    if meta.len() > MAX_REPORT_BYTES {
+        return Err(FrontmatterError::Malformed {
+            path: path.to_path_buf(),
+            message: format!("larger than {MAX_REPORT_BYTES} bytes"),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.take(MAX_REPORT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_REPORT_BYTES {
+        return Err(FrontmatterError::Malformed {
+            path: path.to_path_buf(),
+            message: format!("larger than {MAX_REPORT_BYTES} bytes"),
+        });
+    }
+    Ok(bytes)
 }
 
 /// Split report text into (frontmatter YAML, body), enforcing exactly one pair of fences:
@@ -154,22 +373,27 @@ pub fn split_frontmatter(text: &str) -> Result<(&str, &str), String> {
 }
 
 /// Read `path` and parse its frontmatter as a YAML mapping. Every problem (unreadable file,
-/// fences, YAML syntax, a non-mapping document) is an error naming the file.
+/// not a regular file, larger than [`MAX_REPORT_BYTES`], fences, YAML syntax, a non-mapping
+/// document) is an error naming the file.
 pub fn read_frontmatter(path: &Path) -> Result<serde_norway::Mapping, FrontmatterError> {
+    read_frontmatter_raw(path).map(|(m, _)| m)
+}
+
+/// As [`read_frontmatter`], also returning the frontmatter's YAML text as written.
+pub fn read_frontmatter_raw(
+    path: &Path,
+) -> Result<(serde_norway::Mapping, String), FrontmatterError> {
     let malformed = |message: String| FrontmatterError::Malformed {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = fs::read(path).map_err(|source| FrontmatterError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read_report_bytes(path)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
     let (yaml, _body) = split_frontmatter(text).map_err(malformed)?;
     let value: serde_norway::Value =
         serde_norway::from_str(yaml).map_err(|e| malformed(format!("frontmatter YAML: {e}")))?;
     match value {
-        serde_norway::Value::Mapping(m) => Ok(m),
+        serde_norway::Value::Mapping(m) => Ok((m, yaml.to_string())),
         other => Err(malformed(format!(
             "frontmatter is not a mapping (found {})",
             yaml_kind(&other)
@@ -195,24 +419,73 @@ mod tests {
     use super::*;
 
     #[cfg(unix)]
-    #[test]
-    fn write_atomic_writes_into_a_fifo_instead_of_replacing_it() {
-        use std::os::unix::fs::FileTypeExt;
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let fifo = dir.path().join("pipe");
-        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes())
+    fn mkfifo(p: &Path) {
+        let c = std::ffi::CString::new(p.to_string_lossy().as_bytes())
             .unwrap_or_else(|e| panic!("cstring: {e}"));
         // SAFETY: `c` is a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn scan_report_is_written_into_a_fifo_instead_of_replacing_it() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let fifo = dir.path().join("pipe");
+        mkfifo(&fifo);
         let reader_path = fifo.clone();
         let reader = std::thread::spawn(move || std::fs::read(reader_path).unwrap_or_default());
-        write_atomic(&fifo, b"report").unwrap_or_else(|e| panic!("write: {e}"));
+        write_scan_report(&fifo, b"report").unwrap_or_else(|e| panic!("write: {e}"));
         let kind = std::fs::symlink_metadata(&fifo)
             .unwrap_or_else(|e| panic!("stat: {e}"))
             .file_type();
         // Checked before joining: a replaced FIFO would leave the reader blocked.
         assert!(kind.is_fifo(), "the FIFO was replaced by a regular file");
         assert_eq!(reader.join().unwrap_or_default(), b"report");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn gate_report_writer_refuses_a_fifo_and_a_symlink_leaving_them_in_place() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        mkfifo(&fifo);
+        let e = write_atomic(&fifo, b"report").unwrap_err().to_string();
+        assert!(e.contains("a FIFO") && !e.contains('\n'), "{e}");
+        assert!(remove_stale(&fifo).is_err());
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        let link = dir.path().join("link.md");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        assert!(write_atomic(&link, b"report").is_err());
+        assert!(remove_stale(&link).is_err());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn reader_refuses_a_fifo_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        mkfifo(&fifo);
+        let e = read_frontmatter(&fifo).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn reader_refuses_a_report_over_the_size_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.md");
+        let f = File::create(&p).unwrap();
+        f.set_len(MAX_REPORT_BYTES + 1).unwrap();
+        let e = read_frontmatter(&p).unwrap_err().to_string();
+        assert!(e.contains("larger than"), "{e}");
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //! * [`Finding`] is the plain-data finding model (gitleaks field names).
 //! * [`frontmatter`] writes Markdown reports with YAML frontmatter atomically and reads them
 //!   back strictly; [`read_verdict`] is the fail-closed reader both gates and other programs use.
+//! * [`redact`] is the last pass over every text a gate writes: no secret leaves raw or encoded.
 
 pub mod finding;
 pub mod frontmatter;
+pub mod redact;
 pub mod schema_merge;
 pub mod schema_security;
 pub mod verdict;
 
 pub use finding::Finding;
-pub use verdict::{Outcome, Verdict, read_verdict};
+pub use verdict::{Outcome, Verdict, read_verdict, read_verdict_for_head};
 
 // Scan report writers (scanio).
 pub mod csv;

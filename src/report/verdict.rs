@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::frontmatter::read_frontmatter;
+use super::frontmatter::read_frontmatter_raw;
 
 /// Schema id of security gate reports.
 pub const SECURITY_SCHEMA: &str = "portcullis/security-report/v1";
@@ -109,10 +109,16 @@ impl Verdict {
 /// assert_eq!(read_verdict(&path).outcome, Outcome::Pass);
 /// ```
 pub fn read_verdict(path: &Path) -> Verdict {
-    let fm = match read_frontmatter(path) {
+    let (fm, yaml) = match read_frontmatter_raw(path) {
         Ok(m) => m,
         Err(e) => return Verdict::fail(format!("unreadable report: {e}")),
     };
+    if let Some(at) = find_tag(&serde_norway::Value::Mapping(fm.clone()), "") {
+        return Verdict::fail(format!(
+            "{}: frontmatter has a YAML tag at '{at}'; reports never use tags",
+            path.display()
+        ));
+    }
     let schema = match fm.get("schema").and_then(|v| v.as_str()) {
         Some(s) => s.to_string(),
         None => {
@@ -126,7 +132,19 @@ pub fn read_verdict(path: &Path) -> Verdict {
         SECURITY_SCHEMA => super::schema_security::validate(&fm),
         MERGE_SCHEMA => super::schema_merge::validate(&fm),
         other => Err(format!("unknown schema '{other}'")),
-    };
+    }
+    .and_then(|(outcome, reasons)| {
+        // The verdict must be written as the writer writes it: a plain scalar on its own
+        // top-level line (not quoted, not a block scalar, not built from an alias).
+        let line = format!("verdict: {}", outcome.as_str());
+        if yaml.lines().any(|l| l.trim_end() == line) {
+            Ok((outcome, reasons))
+        } else {
+            Err(format!(
+                "'verdict' is not written as the plain line '{line}'"
+            ))
+        }
+    });
     match checked {
         Ok((outcome, reasons)) => Verdict {
             outcome,
@@ -139,6 +157,90 @@ pub fn read_verdict(path: &Path) -> Verdict {
             schema,
             reasons: vec![format!("{}: {msg}", path.display())],
             frontmatter: Some(fm),
+        },
+    }
+}
+
+/// The path of the first YAML tag (`!tag value`) inside `v`, if any.
+fn find_tag(v: &serde_norway::Value, at: &str) -> Option<String> {
+    use serde_norway::Value;
+    match v {
+        Value::Tagged(_) => Some(if at.is_empty() {
+            "(root)".into()
+        } else {
+            at.into()
+        }),
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_tag(item, &format!("{at}[{i}]"))),
+        Value::Mapping(m) => m.iter().find_map(|(k, val)| {
+            let name = k.as_str().map(str::to_string).unwrap_or_else(|| "?".into());
+            let here = if at.is_empty() {
+                name
+            } else {
+                format!("{at}.{name}")
+            };
+            find_tag(k, &here).or_else(|| find_tag(val, &here))
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => None,
+    }
+}
+
+/// The commit a report vouches for: `head_commit` of a security report, `tested_sha` of a
+/// merge report (the commit to merge).
+pub fn report_head(v: &Verdict) -> Option<&str> {
+    let fm = v.frontmatter.as_ref()?;
+    let key = match v.schema.as_str() {
+        SECURITY_SCHEMA => "head_commit",
+        MERGE_SCHEMA => "tested_sha",
+        _ => return None,
+    };
+    fm.get(key).and_then(|h| h.as_str())
+}
+
+/// [`read_verdict`] bound to a commit: a PASS counts only if the report names `head` (a full
+/// commit id, or an abbreviation of at least 7 hex digits) as the commit it checked;
+/// otherwise the verdict is FAIL. A pipeline that gates commit X reads the report with X,
+/// so a report left over from an earlier run on another commit never passes it.
+///
+/// ```
+/// use portcullis::report::{read_verdict_for_head, Outcome};
+/// let v = read_verdict_for_head(std::path::Path::new("/nonexistent.md"), "0123456");
+/// assert_eq!(v.outcome, Outcome::Fail);
+/// ```
+pub fn read_verdict_for_head(path: &Path, head: &str) -> Verdict {
+    let v = read_verdict(path);
+    if v.outcome != Outcome::Pass {
+        return v;
+    }
+    let wanted = head.trim().to_ascii_lowercase();
+    if wanted.len() < 7 || wanted.len() > 64 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Verdict {
+            outcome: Outcome::Fail,
+            reasons: vec![format!(
+                "--head '{head}' is not a commit id (at least 7 hex digits)"
+            )],
+            ..v
+        };
+    }
+    match report_head(&v).map(str::to_ascii_lowercase) {
+        Some(named) if named.starts_with(&wanted) => v,
+        Some(named) => Verdict {
+            outcome: Outcome::Fail,
+            reasons: vec![format!(
+                "{}: the report is for commit {named}, not {wanted}",
+                path.display()
+            )],
+            ..v
+        },
+        None => Verdict {
+            outcome: Outcome::Fail,
+            reasons: vec![format!(
+                "{}: the report names no commit it checked, so it cannot vouch for {wanted}",
+                path.display()
+            )],
+            ..v
         },
     }
 }

@@ -310,9 +310,15 @@ fn translate_rule(
             let hir = goregex::parse(r)
                 .map_err(|e| rule_err(origin, &id, format!("invalid regex: {e}")))?;
             regex_groups = Some(goregex::capture_count(&hir));
+            // A pattern that parses can still exceed the engine's size limits; the scanner
+            // compiles lazily, so compile here too: a rule that cannot run is a load error,
+            // never a rule that silently finds nothing.
+            goregex::compile(&hir)
+                .map_err(|e| rule_err(origin, &id, format!("regex does not compile: {e}")))?;
         }
         if let Some(p) = &path {
-            goregex::parse(p).map_err(|e| rule_err(origin, &id, format!("invalid path: {e}")))?;
+            goregex::compile_go(p)
+                .map_err(|e| rule_err(origin, &id, format!("invalid path: {e}")))?;
         }
     }
     let single = f.table("allowlist").map_err(re)?;
@@ -420,10 +426,10 @@ fn translate_allowlist(f: &mut Fields<'_>, trusted: bool) -> Result<Allowlist, S
     }
     if !trusted {
         for p in &paths {
-            goregex::parse(p).map_err(|m| format!("invalid path pattern `{p}`: {m}"))?;
+            goregex::compile_go(p).map_err(|m| format!("invalid path pattern `{p}`: {m}"))?;
         }
         for r in &regexes {
-            goregex::parse(r).map_err(|m| format!("invalid regex `{r}`: {m}"))?;
+            goregex::compile_go(r).map_err(|m| format!("invalid regex `{r}`: {m}"))?;
         }
     }
     if commits.is_empty() && paths.is_empty() && regexes.is_empty() && stopwords.is_empty() {

@@ -28,7 +28,7 @@
 //!
 //! On FAIL the lease is released (except `lease_lost`: it is no longer ours). Every error and
 //! any panic becomes a verdict. The report (Markdown + YAML frontmatter, schema
-//! `portcullis/merge-report/v1`) is written with [`write_report`] and the returned verdict is
+//! `portcullis/merge-report/v1`) is written with [`crate::report::frontmatter::write_report`] and the returned verdict is
 //! read back from the file with [`read_verdict`].
 
 mod git;
@@ -49,13 +49,12 @@ use jiff::Timestamp;
 use crate::lease::{
     self, AcquireOptions, Acquisition, Binding, LeaseLocation, LeaseRecord, ProcessBinding,
 };
-use crate::report::frontmatter::write_report;
 use crate::report::{Verdict, read_verdict};
 use crate::settings::Settings;
 
 use git::Git;
 use protect::{Protected, applies_to};
-use report::{MergeFrontmatter, render_body};
+use report::MergeFrontmatter;
 use steps::{fetch_refs, find_or_create_worktree, push_branch, rebase};
 use testrun::run_tests;
 
@@ -169,6 +168,15 @@ pub(crate) struct Run {
 /// ```
 pub fn merge(req: &MergeRequest) -> Verdict {
     let started = Instant::now();
+    // A previous report must not outlive this run: remove it first (only a regular file;
+    // anything else at the path is refused untouched), so a run that cannot write its own
+    // report leaves no file, which reads as FAIL.
+    if let Err(e) = crate::report::frontmatter::remove_stale(&req.report_path()) {
+        return scrub_verdict(
+            Verdict::fail(format!("merge gate: cannot replace the report: {e}")),
+            &crate::report::redact::Redactor::default(),
+        );
+    }
     let mut run = Run {
         fm: MergeFrontmatter::new(
             req.repo.display().to_string(),
@@ -224,17 +232,30 @@ pub fn merge(req: &MergeRequest) -> Verdict {
     run.fm.finished_at = now_string();
     run.fm.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let path = req.report_path();
-    let body = render_body(&run.fm);
-    if let Err(e) = write_report(&path, &run.fm, &body) {
-        release_held(&mut run);
-        return Verdict::fail(format!("merge gate: cannot write report: {e}"));
-    }
+    let redactor = match report::write_scrubbed(&path, &run.fm) {
+        Ok(r) => r,
+        Err(e) => {
+            release_held(&mut run);
+            return scrub_verdict(
+                Verdict::fail(format!("merge gate: cannot write report: {e}")),
+                &crate::report::redact::Redactor::default(),
+            );
+        }
+    };
     let verdict = read_verdict(&path);
     if !verdict.is_pass() {
         // The report does not say PASS after all: do not leave the lease held.
         release_held(&mut run);
     }
-    verdict
+    scrub_verdict(verdict, &redactor)
+}
+
+/// The reasons of a verdict (printed by the CLI) through the report's redaction.
+fn scrub_verdict(mut v: Verdict, redactor: &crate::report::redact::Redactor) -> Verdict {
+    for r in &mut v.reasons {
+        *r = crate::report::redact::scrub_line(redactor, r);
+    }
+    v
 }
 
 fn release_held(run: &mut Run) {

@@ -1,44 +1,16 @@
-//! Keeping secrets out of the merge report: the test output (and the test command) are
-//! scanned with the detection engine's embedded default rules, and every secret found is
-//! replaced by a redacted form before anything is stored. If the engine cannot be built,
-//! callers must omit the text instead (fail safe).
+//! Keeping secrets out of the merge report's test output and test command: they are scanned
+//! with the embedded default rules and every secret found is replaced (raw and encoded
+//! copies) before anything is stored, counting the replacements. If the engine cannot be
+//! built, callers must omit the text instead (fail safe). The whole report then goes through
+//! the last redaction pass of [`crate::report::redact`].
 
 use std::ops::Range;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::OnceLock;
 
-use crate::detect::{DetectOptions, Detector, Fragment};
 use crate::report::finding::Finding;
-use crate::rules::Config;
+use crate::report::redact::{Redactor, detect, encoded_forms};
 
 /// Marker that follows the kept prefix of a redacted secret.
-pub(crate) const REDACTED: &str = "…REDACTED";
-
-/// The detector with the embedded default rules, built once per process; `Err` says why it
-/// is unavailable.
-pub(crate) fn detector() -> Result<&'static Detector, String> {
-    static DETECTOR: OnceLock<Result<Detector, String>> = OnceLock::new();
-    DETECTOR
-        .get_or_init(|| {
-            catch_unwind(build_detector)
-                .unwrap_or_else(|_| Err("building the detector panicked".into()))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
-}
-
-fn build_detector() -> Result<Detector, String> {
-    let config = Config::embedded_default();
-    if config.rules().is_empty() {
-        let why = config
-            .warnings()
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "the embedded rule set has no rules".into());
-        return Err(why);
-    }
-    Detector::new(config, DetectOptions::default()).map_err(|e| e.to_string())
-}
+pub(crate) const REDACTED: &str = crate::report::redact::TEST_OUTPUT_MARKER;
 
 /// The redacted form of a secret: at most its first 4 characters (never more than a quarter
 /// of it), then [`REDACTED`].
@@ -49,82 +21,91 @@ pub(crate) fn redacted_form(secret: &str) -> String {
     format!("{prefix}{REDACTED}")
 }
 
-/// `text` with every secret the detector finds replaced, plus the byte offsets (in the
-/// returned text) where a redaction starts. A secret found only after decoding (it does not
-/// occur literally in `text`) redacts its whole lines, with one line of margin each side.
-/// `Err` if the detector is unavailable or fails: then `text` must not be stored.
-pub(crate) fn redact_text(text: &str) -> Result<(String, Vec<usize>), String> {
-    let det = detector()?;
-    let mut findings: Vec<Finding> = Vec::new();
-    let frag = Fragment {
-        text: text.as_bytes(),
-        ..Fragment::default()
-    };
-    catch_unwind(AssertUnwindSafe(|| det.scan(&frag, &mut findings)))
-        .map_err(|_| "the detector panicked while scanning".to_string())?;
-    Ok(apply(text, &findings))
+fn secret_of(f: &Finding) -> &str {
+    if f.secret.is_empty() {
+        &f.r#match
+    } else {
+        &f.secret
+    }
 }
 
-/// Replace the findings' secrets in `text` (see [`redact_text`]).
-fn apply(text: &str, findings: &[Finding]) -> (String, Vec<usize>) {
-    // Ranges to replace, each with its replacement.
-    let mut ranges: Vec<(Range<usize>, String)> = Vec::new();
+/// `text` with every secret the detector finds replaced (raw copies by [`redacted_form`],
+/// hex/base64/percent-encoded copies by a marker), plus the byte offsets (in the returned
+/// text) where a redaction starts. A secret found only after a decoding that none of those
+/// forms covers redacts its whole lines, with one line of margin each side.
+/// `Err` if the detector is unavailable or fails: then `text` must not be stored.
+pub(crate) fn redact_text(text: &str) -> Result<(String, Vec<usize>), String> {
+    let findings = detect(text).map_err(|e| e.to_string())?;
+    let redactor = Redactor::new(findings.iter().map(secret_of));
+    redactor.usable().map_err(|e| e.to_string())?;
+    let hidden: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| {
+            let s = secret_of(f);
+            !s.is_empty()
+                && !text.contains(s)
+                && !encoded_forms(s).iter().any(|e| text.contains(e.as_str()))
+        })
+        .collect();
+    let (text, line_marks) = redact_lines(text, &hidden);
+    let (out, mut marks) = redactor.scrub_with(&text, redacted_form);
+    if line_marks > 0 {
+        let marker = format!(" {REDACTED}]");
+        let mut at = 0;
+        while let Some(i) = out[at..].find(&marker) {
+            let end = at + i;
+            if let Some(start) = out[..end].rfind('[') {
+                marks.push(start);
+            }
+            at = end + marker.len();
+        }
+        marks.sort_unstable();
+    }
+    Ok((out, marks))
+}
+
+/// Replace the lines around each finding with a marker; returns the text and how many
+/// ranges were replaced.
+fn redact_lines(text: &str, findings: &[&Finding]) -> (String, usize) {
+    if findings.is_empty() {
+        return (text.to_string(), 0);
+    }
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
+    let mut ranges: Vec<(Range<usize>, String)> = Vec::new();
     for f in findings {
-        let secret = if f.secret.is_empty() {
-            &f.r#match
-        } else {
-            &f.secret
-        };
-        if secret.is_empty() {
-            continue;
-        }
-        let literal: Vec<usize> = text
-            .match_indices(secret.as_str())
-            .map(|(i, _)| i)
-            .collect();
-        if literal.is_empty() {
-            // Found after decoding: redact the lines around the reported location.
-            let first = (f.start_line as usize).saturating_sub(1);
-            let last = (f.end_line as usize + 1).min(line_starts.len() - 1);
-            let start = line_starts.get(first).copied().unwrap_or(0);
-            let end = line_starts
-                .get(last + 1)
-                .map_or(text.len(), |&e| e.saturating_sub(1));
-            if start < end {
-                ranges.push((
-                    start..end,
-                    format!("[{} line(s) {REDACTED}]", last + 1 - first),
-                ));
-            }
-        } else {
-            for i in literal {
-                ranges.push((i..i + secret.len(), redacted_form(secret)));
-            }
+        let first = (f.start_line as usize).saturating_sub(1);
+        let last = (f.end_line as usize + 1).min(line_starts.len() - 1);
+        let start = line_starts.get(first).copied().unwrap_or(0);
+        let end = line_starts
+            .get(last + 1)
+            .map_or(text.len(), |&e| e.saturating_sub(1));
+        if start < end {
+            ranges.push((
+                start..end,
+                format!("[{} line(s) {REDACTED}]", last + 1 - first),
+            ));
         }
     }
     ranges.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
     let mut out = String::with_capacity(text.len());
-    let mut marks = Vec::new();
     let mut pos = 0;
+    let mut n = 0;
     for (r, with) in ranges {
         if r.end <= pos {
-            continue; // inside a range already replaced
+            continue;
         }
         let start = r.start.max(pos);
         out.push_str(&text[pos..start]);
-        marks.push(out.len());
         if start == r.start {
             out.push_str(&with);
-        } else {
-            out.push_str(REDACTED); // overlaps the previous replacement
+            n += 1;
         }
         pos = r.end;
     }
     out.push_str(&text[pos..]);
-    (out, marks)
+    (out, n)
 }
 
 #[cfg(test)]

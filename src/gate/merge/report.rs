@@ -186,3 +186,41 @@ pub(crate) fn render_body(fm: &MergeFrontmatter) -> String {
     }
     b
 }
+
+/// Write the report through the last redaction pass: every secret the default rules find in
+/// the rendered report (branch, holder, test command, test output, reasons; raw or encoded)
+/// is replaced in the frontmatter and the body before anything is written. Returns the
+/// redactor used, so what the CLI prints is scrubbed the same way. If redaction is
+/// unavailable a bare FAIL report that holds no text from the run is written instead.
+pub(crate) fn write_scrubbed(
+    path: &std::path::Path,
+    fm: &MergeFrontmatter,
+) -> Result<crate::report::redact::Redactor, String> {
+    use crate::report::frontmatter::write_report;
+    use crate::report::redact::{Redactor, scrub_report};
+    let body = render_body(fm);
+    let value = serde_norway::to_value(fm).map_err(|e| format!("cannot serialise: {e}"))?;
+    match scrub_report(Redactor::default(), &value, &body) {
+        Ok((value, body, redactor)) => {
+            write_report(path, &value, &body).map_err(|e| e.to_string())?;
+            Ok(redactor)
+        }
+        Err(e) => {
+            let mut bare = MergeFrontmatter::new(
+                "[withheld]".into(),
+                "[withheld]".into(),
+                "[withheld]".into(),
+                "[withheld]".into(),
+            );
+            bare.verdict = "FAIL";
+            bare.reason = Some("internal_error");
+            bare.reasons = vec![format!("internal_error: report withheld: {e}")];
+            bare.started_at = fm.started_at.clone();
+            bare.finished_at = fm.finished_at.clone();
+            bare.duration_ms = fm.duration_ms;
+            let body = render_body(&bare);
+            write_report(path, &bare, &body).map_err(|e| e.to_string())?;
+            Ok(Redactor::default())
+        }
+    }
+}

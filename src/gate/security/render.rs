@@ -1,90 +1,12 @@
-//! The Markdown body of the security report, and redaction: the raw secret never appears in
-//! the report (frontmatter or body), because reports are pasted into task descriptions and
-//! databases.
+//! The Markdown body of the security report. Secrets are shown only in their redacted form
+//! ([`redact`]); the whole report then goes through the redaction pass of
+//! [`crate::report::redact`] before it is written.
 
 use std::fmt::Write as _;
 
+use crate::report::redact::redact;
+
 use super::model::{DependenciesStatus, DepsPart, SecretsPart, SecurityFrontmatter, Vulnerability};
-
-/// A short, non-reversible stand-in for a secret: at most the first 4 characters (and never
-/// more than a fifth of the secret, none for secrets shorter than 10 characters), then
-/// `…` and the length.
-///
-/// ```
-/// use portcullis::gate::security::redact;
-/// assert_eq!(redact("correct-horse-battery-staple"), "corr…[REDACTED, 28 chars]");
-/// assert_eq!(redact("hunter2"), "[REDACTED, 7 chars]");
-/// ```
-pub fn redact(secret: &str) -> String {
-    let n = secret.chars().count();
-    let keep = (n / 5).min(4);
-    if keep == 0 || n < 10 {
-        return format!("[REDACTED, {n} chars]");
-    }
-    let prefix: String = secret.chars().take(keep).collect();
-    format!("{prefix}…[REDACTED, {n} chars]")
-}
-
-/// Replaces every occurrence of any known raw secret in a text by its redacted form.
-#[derive(Debug, Default)]
-pub struct Scrubber {
-    secrets: Vec<String>,
-}
-
-/// Secrets shorter than this are not scrubbed from free text (they would mangle ordinary
-/// words); the report never prints a secret directly, so this only affects incidental
-/// occurrences such as a commit message quoting a 3-character secret.
-const MIN_SCRUB_LEN: usize = 4;
-
-impl Scrubber {
-    /// A scrubber for the raw secrets of `secrets`.
-    pub fn new<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Scrubber {
-        let mut v: Vec<String> = secrets
-            .into_iter()
-            .filter(|s| s.len() >= MIN_SCRUB_LEN)
-            .map(str::to_string)
-            .collect();
-        // Longest first, so a secret that contains another is replaced whole.
-        v.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        v.dedup();
-        Scrubber { secrets: v }
-    }
-
-    /// `text` with every raw secret replaced by its redacted form.
-    pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), &redact(s));
-            }
-        }
-        out
-    }
-
-    /// Scrub every string inside a YAML value (keys included).
-    pub fn scrub_value(&self, v: &mut serde_norway::Value) {
-        use serde_norway::Value;
-        match v {
-            Value::String(s) => *s = self.scrub(s),
-            Value::Sequence(items) => items.iter_mut().for_each(|i| self.scrub_value(i)),
-            Value::Mapping(m) => {
-                let old = std::mem::take(m);
-                for (mut k, mut val) in old {
-                    self.scrub_value(&mut k);
-                    self.scrub_value(&mut val);
-                    m.insert(k, val);
-                }
-            }
-            Value::Tagged(t) => self.scrub_value(&mut t.value),
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
-        }
-    }
-
-    /// True if `text` still contains a raw secret.
-    pub fn leaks(&self, text: &str) -> bool {
-        self.secrets.iter().any(|s| text.contains(s.as_str()))
-    }
-}
 
 /// Text safe inside a Markdown table cell / inline code: no newlines, no pipes, no backticks.
 fn cell(s: &str) -> String {
@@ -393,32 +315,6 @@ fn details(b: &mut String, input: &BodyInput<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_keeps_at_most_a_short_prefix() {
-        let s = "plain-words-only-xxxx";
-        let r = redact(s);
-        assert_eq!(r, "plai…[REDACTED, 21 chars]");
-        assert!(!r.contains(s));
-        assert_eq!(redact("abcdefghijk"), "ab…[REDACTED, 11 chars]");
-        assert_eq!(redact("short"), "[REDACTED, 5 chars]");
-        assert_eq!(redact(""), "[REDACTED, 0 chars]");
-    }
-
-    #[test]
-    fn scrubber_removes_secrets_from_text_and_yaml() {
-        let sc = Scrubber::new(["s3cr3t-value-123", "abc", "s3cr3t"]);
-        let t = sc.scrub("msg: added s3cr3t-value-123 and s3cr3t");
-        assert!(!sc.leaks(&t), "{t}");
-        assert!(t.contains("[REDACTED, 16 chars]") && t.contains("[REDACTED, 6 chars]"));
-        // Too short to scrub safely: left alone.
-        assert_eq!(sc.scrub("abc"), "abc");
-        let mut v: serde_norway::Value =
-            serde_norway::from_str("a: [x s3cr3t-value-123]\ns3cr3t: 1\n").unwrap();
-        sc.scrub_value(&mut v);
-        let out = serde_norway::to_string(&v).unwrap();
-        assert!(!sc.leaks(&out), "{out}");
-    }
 
     #[test]
     fn table_cells_cannot_break_the_table() {

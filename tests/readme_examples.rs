@@ -122,8 +122,14 @@ fn readme_runnable_blocks_are_found() {
     let readme = "text\n```sh runnable\necho a\n```\n```sh\nnot run\n```\n```sh runnable exit=1\nfalse\n```\n";
     let ex = runnable_examples(readme);
     assert_eq!(ex.len(), 2);
-    assert_eq!((ex[0].line, ex[0].exit, ex[0].script.as_str()), (2, 0, "echo a\n"));
-    assert_eq!((ex[1].line, ex[1].exit, ex[1].script.as_str()), (8, 1, "false\n"));
+    assert_eq!(
+        (ex[0].line, ex[0].exit, ex[0].script.as_str()),
+        (2, 0, "echo a\n")
+    );
+    assert_eq!(
+        (ex[1].line, ex[1].exit, ex[1].script.as_str()),
+        (8, 1, "false\n")
+    );
 }
 
 #[test]

@@ -251,10 +251,12 @@ fn informational_kinds_come_from_rustsec_and_fail_only_when_denied_via_cli() {
     let s: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(s["version"], "2.1.0");
     assert_eq!(s["runs"][0]["results"][0]["ruleId"], "RUSTSEC-2021-0139");
-    assert_eq!(
-        s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        l
-    );
+    // The URI is relative to %SRCROOT% (here the audited directory) and the region is the
+    // lockfile line that declares the package.
+    let physical = &s["runs"][0]["results"][0]["locations"][0]["physicalLocation"];
+    assert_eq!(physical["artifactLocation"]["uri"], "Cargo.lock");
+    assert_eq!(physical["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(physical["region"]["startLine"], 4);
 }
 
 #[test]

@@ -146,7 +146,12 @@ fn sarif_is_valid_for_github_code_scanning() {
         assert!(res["message"]["text"].as_str().unwrap().contains(rid));
         let loc = &res["locations"][0]["physicalLocation"];
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(uri.starts_with("repo/") && !uri.contains(' '));
+        // Relative to %SRCROOT% (the scanned directory: the workspace is no git work tree).
+        assert!(
+            ["app/a.env", "web/page.html", "keys/client.p12"].contains(&uri),
+            "{uri}"
+        );
+        assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
         if let Some(region) = loc.get("region") {
             // GitHub rejects line/column 0 and end before start.
             let sl = region["startLine"].as_u64().unwrap();
@@ -164,10 +169,12 @@ fn sarif_is_valid_for_github_code_scanning() {
         .iter()
         .find(|r| r["ruleId"] == "test-token")
         .unwrap();
+    // Snippets are redacted in SARIF: the report is meant to be uploaded.
     assert_eq!(
         token["locations"][0]["physicalLocation"]["region"]["snippet"]["text"],
-        TOKEN
+        "REDACTED"
     );
+    assert!(!text.contains(TOKEN));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! One test binary per area keeps the suite quick to build: each binary links the library once.
 
 mod archives;
+mod cli_shell;
 mod compat_allowlist;
 mod compat_composite;
 mod compat_config;
@@ -18,7 +19,9 @@ mod git_history;
 mod git_merges_renames;
 mod gitleaks_diff;
 mod might_find_superset;
+mod readme_examples;
 mod reports;
+mod sarif_schema;
 mod scan_cli;
 mod scan_common;
 mod verdict_reader;

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 use super::{AuditReport, AuditStatus};
 
+mod sarif_lines;
+
 /// `--format json`.
 pub fn to_json(report: &AuditReport) -> String {
     serde_json::to_string_pretty(report)
@@ -23,27 +25,48 @@ fn sarif_level(f: &super::AuditFinding) -> &'static str {
     }
 }
 
-/// `--format sarif`: one rule per advisory id, one result per finding located at the lockfile.
+/// `--format sarif` with default locations: lockfile paths relative to the current directory.
 pub fn to_sarif(report: &AuditReport) -> String {
+    to_sarif_at(report, std::path::Path::new("."))
+}
+
+/// `--format sarif`: one rule per advisory id (with GitHub's numeric `security-severity` when
+/// the advisory has a severity), one result per finding located at the lockfile line that
+/// locks the package, URIs relative to `%SRCROOT%` (the git work tree holding `audited`, else
+/// the audited directory) and a stable `auditFinding/v1` fingerprint. `audited` is the path
+/// the audit was run on (the directory or lockfile; in range mode, the repository).
+pub fn to_sarif_at(report: &AuditReport, audited: &std::path::Path) -> String {
+    use crate::report::sarif::{SRCROOT, relative_path, sarif_uri, source_root};
+    let root = source_root(audited);
     let mut rules: Vec<Value> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for f in &report.findings {
         if seen.insert(f.id.clone()) {
+            let text = if f.summary.is_empty() {
+                &f.id
+            } else {
+                &f.summary
+            };
             let mut rule = json!({
                 "id": f.id,
                 "name": f.kind.as_str(),
-                "shortDescription": {"text": f.summary},
-                "properties": {"aliases": f.aliases, "kind": f.kind.as_str()},
+                "shortDescription": {"text": text},
+                "properties": {"aliases": f.aliases, "kind": f.kind.as_str(),
+                               "tags": ["security", "dependency", f.kind.as_str()]},
             });
-            if let Some(u) = &f.url {
+            if let Some(u) = f.url.as_deref().filter(|u| !u.is_empty()) {
                 rule["helpUri"] = json!(u);
             }
             if let Some(s) = &f.severity {
                 rule["properties"]["severity"] = json!(s);
+                if let Some(score) = sarif_lines::security_severity(s) {
+                    rule["properties"]["security-severity"] = json!(score);
+                }
             }
             rules.push(rule);
         }
     }
+    let mut texts = sarif_lines::LockfileTexts::default();
     let results: Vec<Value> = report
         .findings
         .iter()
@@ -53,26 +76,41 @@ pub fn to_sarif(report: &AuditReport) -> String {
                 .as_deref()
                 .map(|v| format!("; fixed in {v}"))
                 .unwrap_or_else(|| "; no fixed version".into());
-            json!({
+            let on_disk = if audited.is_dir() {
+                audited.join(&f.lockfile)
+            } else {
+                std::path::PathBuf::from(&f.lockfile)
+            };
+            let path = relative_path(&on_disk.to_string_lossy(), Some(&root));
+            let mut physical = json!({"artifactLocation": {"uri": sarif_uri(&path), "uriBaseId": SRCROOT}});
+            if let Some(line) = texts.package_line(&on_disk, &f.package, &f.version) {
+                physical["region"] = json!({"startLine": line});
+            }
+            let mut result = json!({
                 "ruleId": f.id,
                 "level": sarif_level(f),
                 "message": {"text": format!("{} {} ({}): {}{}", f.package, f.version, f.ecosystem.as_str(), f.summary, fix)},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": f.lockfile}}}],
+                "locations": [{"physicalLocation": physical}],
+                "partialFingerprints": {"auditFinding/v1": sarif_lines::fingerprint(f, &path)},
                 "properties": {"package": f.package, "version": f.version, "ecosystem": f.ecosystem.as_str(),
                                "fixed_in": f.fixed_in, "kind": f.kind.as_str(), "blocking": f.blocking},
-            })
+            });
+            if let Some(s) = &f.severity {
+                result["properties"]["severity"] = json!(s);
+            }
+            result
         })
         .collect();
     let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "$schema": crate::report::sarif::SARIF_SCHEMA,
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
                 "name": "portcullis-audit",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://example.invalid/portcullis",
                 "rules": rules,
             }},
+            "originalUriBaseIds": {SRCROOT: {"description": {"text": "The top of the git work tree holding the audited path, else the audited directory."}}},
             "results": results,
             "invocations": [{
                 "executionSuccessful": report.status != AuditStatus::Error,

@@ -153,7 +153,7 @@ pub fn run(args: AuditArgs) -> i32 {
     };
     match args.format {
         AuditFormat::Json => println!("{}", report::to_json(&report)),
-        AuditFormat::Sarif => println!("{}", report::to_sarif(&report)),
+        AuditFormat::Sarif => println!("{}", report::to_sarif_at(&report, &args.path)),
         AuditFormat::Table => {}
     }
     if !args.quiet {

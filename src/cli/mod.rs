@@ -1,11 +1,13 @@
 //! The command-line front end: clap commands only. Each subcommand parses its flags, calls the
 //! library, and maps results to exit codes (0 clean / PASS, 1 findings / FAIL, 2 errors).
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub mod audit;
+pub mod completions;
 pub mod gate_merge;
 pub mod gate_security;
+pub mod hook;
 pub mod lease;
 pub mod rules;
 pub mod scan;
@@ -46,6 +48,19 @@ pub enum Command {
     Lease(lease::LeaseCommand),
     /// Print the verdict read from a portcullis report; exit 0 only for PASS.
     Verdict(verdict::VerdictArgs),
+    /// Git hook entry points (pre-push range scan, audit of changed lockfiles).
+    #[command(subcommand)]
+    Hook(hook::HookCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page, or write every command's page into a directory.
+    Man(completions::ManArgs),
+    /// gitleaks' `git` command: `portcullis git --pre-commit --staged --redact -v` scans the
+    /// staged changes, as gitleaks' pre-commit hook does. Same as `scan git`.
+    Git(hook::GitleaksGitArgs),
+    /// gitleaks' `protect` command: `--staged` scans the staged changes, otherwise the
+    /// uncommitted ones.
+    Protect(hook::ProtectArgs),
 }
 
 /// The gates.
@@ -58,9 +73,41 @@ pub enum GateCommand {
     Merge(gate_merge::MergeArgs),
 }
 
+/// `--version` text: the crate version and the dates of the embedded advisory snapshot.
+pub fn long_version() -> String {
+    use crate::audit::advisory::snapshot;
+    let mut text = env!("CARGO_PKG_VERSION").to_string();
+    match snapshot::Snapshot::parse(snapshot::EMBEDDED) {
+        Ok(snap) => {
+            text.push_str("\nembedded advisory snapshot:");
+            for s in snap.sources() {
+                let commit: String = s.commit.chars().take(12).collect();
+                text.push_str(&format!("\n  {} {} (commit {commit})", s.name, s.date));
+            }
+        }
+        Err(e) => text.push_str(&format!("\nembedded advisory snapshot: unreadable ({e})")),
+    }
+    text
+}
+
+/// The clap command with `--version`'s long text (computed only when asked for, so that other
+/// commands do not pay for reading the snapshot header).
+fn command(wants_version: bool) -> clap::Command {
+    let cmd = Cli::command();
+    if !wants_version {
+        return cmd;
+    }
+    static LONG_VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    cmd.long_version(LONG_VERSION.get_or_init(long_version).as_str())
+}
+
 /// Parse the command line, run the command, and return the process exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let wants_version = std::env::args_os().any(|a| a == "--version");
+    let parsed = command(wants_version)
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
@@ -77,6 +124,11 @@ pub fn main() -> i32 {
         Command::Gate(GateCommand::Merge(a)) => gate_merge::run(a),
         Command::Lease(c) => lease::run(c),
         Command::Verdict(a) => verdict::run(a),
+        Command::Hook(c) => hook::run(c),
+        Command::Completions(a) => completions::run_completions(&a),
+        Command::Man(a) => completions::run_man(&a),
+        Command::Git(a) => hook::run_gitleaks_git(a),
+        Command::Protect(a) => hook::run_protect(a),
     }
 }
 

@@ -93,6 +93,9 @@ pub struct ScanCommon {
     /// Disable colour.
     #[arg(long)]
     pub no_color: bool,
+    /// What SARIF's `%SRCROOT%` stands for (set by `scan dir`; not a flag).
+    #[arg(skip)]
+    pub sarif_root: Option<PathBuf>,
 }
 
 /// `scan dir` flags.
@@ -225,7 +228,16 @@ pub fn write_report(
     let Some(path) = &common.report_path else {
         return Ok(());
     };
-    let text = report_format(common)?.render(findings, &sarif_rules(config));
+    let format = report_format(common)?;
+    let text = if format == ReportFormat::Sarif {
+        let opts = crate::report::sarif::SarifOptions {
+            src_root: common.sarif_root.clone(),
+            include_secrets: false,
+        };
+        crate::report::sarif::render_sarif_with(findings, &sarif_rules(config), &opts)
+    } else {
+        format.render(findings, &sarif_rules(config))
+    };
     if path.as_os_str() == "-" {
         let mut out = std::io::stdout().lock();
         out.write_all(text.as_bytes())
@@ -383,8 +395,10 @@ fn outcome_of(report: SourceReport, target: String, started: Instant) -> ScanOut
 /// `portcullis scan dir [PATH]`.
 pub fn run_dir(args: &DirArgs) -> i32 {
     let started = Instant::now();
-    let common = &args.common;
     let target = &args.path;
+    let mut common = args.common.clone();
+    common.sarif_root = Some(crate::report::sarif::source_root(target));
+    let common = &common;
     if let Err(e) = std::fs::symlink_metadata(target) {
         return super::fail(format_args!("{}: cannot scan: {e}", target.display()));
     }

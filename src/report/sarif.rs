@@ -1,19 +1,26 @@
-//! SARIF 2.1.0 report, shaped after gitleaks' and accepted by GitHub code scanning.
+//! SARIF 2.1.0 report, shaped after gitleaks' and safe to upload to GitHub code scanning.
 //!
-//! Differences from gitleaks, each required by GitHub's SARIF upload:
+//! Differences from gitleaks, each required by GitHub's SARIF upload or by safety:
 //! * the driver is `portcullis` with the crate version;
 //! * rule ids are unique (gitleaks could emit duplicates, gitleaks issue #890), and every
 //!   `ruleId` used by a result is declared;
 //! * regions never carry line or column 0: path-only findings (`StartLine` 0) get a location
 //!   without a region;
-//! * URIs are percent-encoded where a URI reference requires it (spaces, `%`, `#`, `?`, ...).
+//! * URIs are relative to `%SRCROOT%` (declared in `originalUriBaseIds`): the git work tree that
+//!   holds the scanned directory, else the scanned directory itself, so a scan of
+//!   `/absolute/path` uploads the same URIs as a scan of `.`; they are percent-encoded where a
+//!   URI reference requires it (spaces, `%`, `#`, `?`, ...);
+//! * `snippet.text` is `REDACTED` unless [`SarifOptions::include_secrets`] is set;
+//! * `partialFingerprints` carry no author, e-mail, date or commit message: only
+//!   `secretFingerprint/v1` (stable across rebases and machines), `gitleaksFingerprint/v1`
+//!   (`[commit:]path:rule:line`, with the `%SRCROOT%`-relative path) and `commitSha` for history
+//!   findings.
 //!
 //! Everything else follows gitleaks: one run, `message.text`
-//! `"<rule> has detected secret for file <file>[ at commit <c>]."`, `snippet.text` = Secret,
-//! `partialFingerprints` with
-//! `commitSha`, `email`, `author`, `date`, `commitMessage`, and `properties.tags`.
+//! `"<rule> has detected secret for file <file>[ at commit <c>]."` and `properties.tags`.
 
 use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
 
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
@@ -52,31 +59,130 @@ pub struct SarifRule {
     pub tags: Vec<String>,
 }
 
+/// The `uriBaseId` every artifact location is relative to.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// What the snippet of a result says when secrets are not included.
+pub const REDACTED_SNIPPET: &str = "REDACTED";
+
+/// How a SARIF report is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SarifOptions {
+    /// The absolute directory `%SRCROOT%` stands for; finding paths are made relative to it.
+    /// `None`: paths are already relative to it (history scans give repository paths).
+    pub src_root: Option<PathBuf>,
+    /// Write the raw secret into `snippet.text` (gitleaks does); default: `REDACTED`.
+    pub include_secrets: bool,
+}
+
 /// Percent-encode a finding path for use as a SARIF URI reference.
 pub fn sarif_uri(path: &str) -> String {
     utf8_percent_encode(path, URI_ESCAPE).to_string()
 }
 
-fn message_text(f: &Finding) -> String {
+/// `path` made absolute (against the current directory) with `.` and `..` removed lexically.
+fn lexical_absolute(path: &Path) -> PathBuf {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// The directory `%SRCROOT%` stands for when `target` (a directory or file) is scanned: the
+/// top of the git work tree that holds it, else the directory itself (a file's parent).
+pub fn source_root(target: &Path) -> PathBuf {
+    let abs = lexical_absolute(target);
+    let dir = if abs.is_dir() {
+        abs
+    } else {
+        abs.parent().map(Path::to_path_buf).unwrap_or(abs)
+    };
+    dir.ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
+        .unwrap_or(dir)
+}
+
+/// `file` (a finding path) relative to `root`, with `/` separators. A path outside `root`, or
+/// any path when `root` is `None`, is kept as given (a leading `./` dropped).
+pub fn relative_path(file: &str, root: Option<&Path>) -> String {
+    let given = file.strip_prefix("./").unwrap_or(file);
+    let Some(root) = root else {
+        return given.to_string();
+    };
+    match lexical_absolute(Path::new(file)).strip_prefix(root) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        _ => given.to_string(),
+    }
+}
+
+/// The level of a result.
+fn result_level(_f: &Finding) -> &'static str {
+    "error"
+}
+
+fn message_text(f: &Finding, file: &str) -> String {
     if f.commit.is_empty() {
-        format!("{} has detected secret for file {}.", f.rule_id, f.file)
+        format!("{} has detected secret for file {file}.", f.rule_id)
     } else {
         format!(
-            "{} has detected secret for file {} at commit {}.",
-            f.rule_id, f.file, f.commit
+            "{} has detected secret for file {file} at commit {}.",
+            f.rule_id, f.commit
         )
     }
 }
 
-fn location(f: &Finding) -> GoJson {
-    let uri = if f.symlink_file.is_empty() {
+/// The path a result is located at, relative to `%SRCROOT%`.
+fn result_path(f: &Finding, opts: &SarifOptions) -> String {
+    let file = if f.symlink_file.is_empty() {
         &f.file
     } else {
         &f.symlink_file
     };
+    relative_path(file, opts.src_root.as_deref())
+}
+
+/// `partialFingerprints`: stable identifiers without personal data (no author, e-mail, date
+/// or commit message).
+fn partial_fingerprints(f: &Finding, path: &str) -> GoJson {
+    let mut partial = Vec::new();
+    if !f.secret_fingerprint.is_empty() {
+        partial.push((
+            "secretFingerprint/v1".to_string(),
+            GoJson::str(&f.secret_fingerprint),
+        ));
+    }
+    let location = if f.commit.is_empty() {
+        format!("{path}:{}:{}", f.rule_id, f.start_line)
+    } else {
+        format!("{}:{path}:{}:{}", f.commit, f.rule_id, f.start_line)
+    };
+    partial.push(("gitleaksFingerprint/v1".to_string(), GoJson::str(location)));
+    if !f.commit.is_empty() {
+        partial.push(("commitSha".to_string(), GoJson::str(&f.commit)));
+    }
+    GoJson::Obj(partial)
+}
+
+fn location(f: &Finding, path: &str, opts: &SarifOptions) -> GoJson {
     let mut physical = vec![(
         "artifactLocation".to_string(),
-        GoJson::obj([("uri", GoJson::str(sarif_uri(uri)))]),
+        GoJson::obj([
+            ("uri", GoJson::str(sarif_uri(path))),
+            ("uriBaseId", GoJson::str(SRCROOT)),
+        ]),
     )];
     if f.start_line > 0 {
         let start_col = f.start_column.max(1);
@@ -94,7 +200,17 @@ fn location(f: &Finding) -> GoJson {
                 ("startColumn", GoJson::Int(start_col.into())),
                 ("endLine", GoJson::Int(end_line.into())),
                 ("endColumn", GoJson::Int(end_col.into())),
-                ("snippet", GoJson::obj([("text", GoJson::str(&f.secret))])),
+                (
+                    "snippet",
+                    GoJson::obj([(
+                        "text",
+                        GoJson::str(if opts.include_secrets {
+                            f.secret.as_str()
+                        } else {
+                            REDACTED_SNIPPET
+                        }),
+                    )]),
+                ),
             ]),
         ));
     }
@@ -144,7 +260,7 @@ fn rule_json(r: &SarifRule) -> GoJson {
 
 /// Build the SARIF document for `findings`, declaring `rules` (in the given order, duplicates
 /// dropped, plus any rule id used by a finding but missing from `rules`).
-pub fn sarif_document(findings: &[Finding], rules: &[SarifRule]) -> GoJson {
+pub fn sarif_document(findings: &[Finding], rules: &[SarifRule], opts: &SarifOptions) -> GoJson {
     let mut seen = HashSet::new();
     let mut declared: Vec<SarifRule> = Vec::new();
     for r in rules {
@@ -170,35 +286,17 @@ pub fn sarif_document(findings: &[Finding], rules: &[SarifRule]) -> GoJson {
         .iter()
         .map(|f| {
             let rule_index = index.get(f.rule_id.as_str()).copied().unwrap_or(0);
-            let mut partial = vec![
-                ("commitSha".to_string(), GoJson::str(&f.commit)),
-                ("email".to_string(), GoJson::str(&f.email)),
-                ("author".to_string(), GoJson::str(&f.author)),
-                ("date".to_string(), GoJson::str(&f.date)),
-                ("commitMessage".to_string(), GoJson::str(&f.message)),
-            ];
-            if !f.fingerprint.is_empty() {
-                partial.push((
-                    "gitleaksFingerprint/v1".to_string(),
-                    GoJson::str(&f.fingerprint),
-                ));
-            }
-            if !f.secret_fingerprint.is_empty() {
-                partial.push((
-                    "secretFingerprint/v1".to_string(),
-                    GoJson::str(&f.secret_fingerprint),
-                ));
-            }
+            let path = result_path(f, opts);
             GoJson::obj([
                 (
                     "message",
-                    GoJson::obj([("text", GoJson::str(message_text(f)))]),
+                    GoJson::obj([("text", GoJson::str(message_text(f, &path)))]),
                 ),
                 ("ruleId", GoJson::str(&f.rule_id)),
                 ("ruleIndex", GoJson::Int(rule_index as i64)),
-                ("level", GoJson::str("error")),
-                ("locations", GoJson::Arr(vec![location(f)])),
-                ("partialFingerprints", GoJson::Obj(partial)),
+                ("level", GoJson::str(result_level(f))),
+                ("locations", GoJson::Arr(vec![location(f, &path, opts)])),
+                ("partialFingerprints", partial_fingerprints(f, &path)),
                 (
                     "properties",
                     GoJson::obj([(
@@ -213,7 +311,6 @@ pub fn sarif_document(findings: &[Finding], rules: &[SarifRule]) -> GoJson {
         ("name", GoJson::str("portcullis")),
         ("semanticVersion", GoJson::str(env!("CARGO_PKG_VERSION"))),
         ("version", GoJson::str(env!("CARGO_PKG_VERSION"))),
-        ("informationUri", GoJson::str(env!("CARGO_PKG_REPOSITORY"))),
         (
             "rules",
             GoJson::Arr(declared.iter().map(rule_json).collect()),
@@ -226,15 +323,36 @@ pub fn sarif_document(findings: &[Finding], rules: &[SarifRule]) -> GoJson {
             "runs",
             GoJson::Arr(vec![GoJson::obj([
                 ("tool", GoJson::obj([("driver", driver)])),
+                ("originalUriBaseIds", original_uri_base_ids()),
                 ("results", GoJson::Arr(results)),
             ])]),
         ),
     ])
 }
 
-/// Render the SARIF report (one-space indentation and a trailing newline, as gitleaks).
+/// `originalUriBaseIds`: `%SRCROOT%` is declared without an absolute URI, so no machine path
+/// is uploaded; consumers resolve it to their checkout (GitHub: the repository root).
+fn original_uri_base_ids() -> GoJson {
+    GoJson::obj([(
+        SRCROOT,
+        GoJson::obj([(
+            "description",
+            GoJson::obj([(
+                "text",
+                GoJson::str("The top of the scanned git work tree, else the scanned directory."),
+            )]),
+        )]),
+    )])
+}
+
+/// Render the SARIF report with default options (paths as given, snippets redacted).
 pub fn render_sarif(findings: &[Finding], rules: &[SarifRule]) -> String {
-    let mut s = sarif_document(findings, rules).to_indented("", " ");
+    render_sarif_with(findings, rules, &SarifOptions::default())
+}
+
+/// Render the SARIF report (one-space indentation and a trailing newline, as gitleaks).
+pub fn render_sarif_with(findings: &[Finding], rules: &[SarifRule], opts: &SarifOptions) -> String {
+    let mut s = sarif_document(findings, rules, opts).to_indented("", " ");
     s.push('\n');
     s
 }
@@ -257,5 +375,55 @@ mod tests {
         };
         let s = render_sarif(&[], &[r.clone(), r]);
         assert_eq!(s.matches("\"id\": \"x\"").count(), 1);
+    }
+
+    #[test]
+    fn paths_are_made_relative_to_the_source_root() {
+        let root = Path::new("/srv/repo");
+        assert_eq!(relative_path("/srv/repo/a/b.env", Some(root)), "a/b.env");
+        assert_eq!(
+            relative_path("/srv/repo/./x/../c.zip!in/d", Some(root)),
+            "c.zip!in/d"
+        );
+        assert_eq!(relative_path("/elsewhere/e", Some(root)), "/elsewhere/e");
+        assert_eq!(relative_path("./a.env", None), "a.env");
+    }
+
+    #[test]
+    fn fingerprints_carry_no_personal_data_and_snippets_are_redacted() {
+        let f = Finding {
+            rule_id: "r".into(),
+            file: "/srv/repo/a.env".into(),
+            secret: "s3cr3t-value".into(),
+            secret_fingerprint: "sfp:00".into(),
+            commit: "c0ffee".into(),
+            author: "Jane Doe".into(),
+            email: "jane@example.com".into(),
+            message: "add config".into(),
+            start_line: 3,
+            end_line: 3,
+            start_column: 1,
+            end_column: 5,
+            ..Finding::default()
+        };
+        let opts = SarifOptions {
+            src_root: Some(PathBuf::from("/srv/repo")),
+            include_secrets: false,
+        };
+        let s = render_sarif_with(&[f], &[], &opts);
+        for leaked in [
+            "s3cr3t-value",
+            "Jane Doe",
+            "jane@example.com",
+            "add config",
+            "/srv",
+        ] {
+            assert!(!s.contains(leaked), "{leaked} in {s}");
+        }
+        assert!(
+            s.contains("\"gitleaksFingerprint/v1\": \"c0ffee:a.env:r:3\""),
+            "{s}"
+        );
+        assert!(s.contains("\"uriBaseId\": \"%SRCROOT%\""), "{s}");
     }
 }

@@ -336,7 +336,7 @@ pub struct NotAudited {
     pub reason: String,
 }
 
-/// Result of an audit: the `--format json` schema (see README.md, "Dependency audit").
+/// Result of an audit: the `--format json` schema (see docs/audit.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditReport {
     /// Always [`AUDIT_SCHEMA`].

@@ -1,4 +1,4 @@
-//! Validation of `portcullis/merge-report/v1` frontmatter (see README, "Merge report").
+//! Validation of `portcullis/merge-report/v1` frontmatter (fields in docs/reports.md).
 //!
 //! Besides the verdict itself, the validator rejects reports whose fields contradict it:
 //!

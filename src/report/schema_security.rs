@@ -1,4 +1,4 @@
-//! Validation of `portcullis/security-report/v1` frontmatter (see README, "Security report").
+//! Validation of `portcullis/security-report/v1` frontmatter (fields in docs/reports.md).
 //!
 //! The validator is the second half of the gate's fail-closed contract: the gate writes its
 //! verdict to a file and trusts only what this validator accepts when the file is read back.

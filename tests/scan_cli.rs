@@ -320,8 +320,9 @@ fn empty_files_are_skipped_and_large_files_respect_max_target_megabytes() {
         keys(&report),
         vec![("repo/big.txt".into(), "test-token".into(), 2)]
     );
+    // A file not scanned makes the scan incomplete: exit 2, naming it.
     let (run, report) = scan_repo(ws.path(), &["--max-target-megabytes", "1"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(report.is_empty());
     assert!(run.stderr.contains("repo/big.txt"), "{}", run.stderr);
 }

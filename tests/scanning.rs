@@ -13,6 +13,7 @@ mod default_rules;
 mod fuzz_regressions;
 mod git_cli;
 mod git_common;
+mod git_content;
 mod git_differential;
 mod git_history;
 mod git_merges_renames;

@@ -65,13 +65,15 @@ pub struct ScanCommon {
     /// Redact secrets in output (optionally keep the first 100-PCT percent).
     #[arg(long, num_args = 0..=1, default_missing_value = "100", value_name = "PCT")]
     pub redact: Option<u8>,
-    /// Skip inputs larger than this many megabytes.
+    /// Do not scan inputs larger than this many megabytes (0 = no limit). Anything not
+    /// scanned makes the scan incomplete: exit status 2.
     #[arg(long)]
     pub max_target_megabytes: Option<u64>,
     /// Decode base64/hex/percent-encoded segments up to this depth.
     #[arg(long, default_value_t = 5)]
     pub max_decode_depth: u32,
-    /// Scan inside archives (zip, tar, gzip) up to this nesting depth.
+    /// Scan inside archives (zip, tar, gzip) up to this nesting depth (0 = do not open
+    /// archives); an archive nested deeper makes the scan incomplete: exit status 2.
     #[arg(long, default_value_t = 2)]
     pub max_archive_depth: u32,
     /// Decompression-bomb guard: at most this many megabytes decompressed per file on disk
@@ -368,10 +370,16 @@ pub fn source_options(common: &ScanCommon, follow_symlinks: bool) -> SourceOptio
 }
 
 fn outcome_of(report: SourceReport, target: String, started: Instant) -> ScanOutcome {
+    let mut errors = report.errors;
+    let mut warnings = report.warnings;
+    if let Some(line) = crate::source::incomplete_error(&report.incomplete) {
+        errors.push(line);
+        warnings.extend(report.incomplete);
+    }
     ScanOutcome {
         findings: report.findings,
-        errors: report.errors,
-        warnings: report.warnings,
+        errors,
+        warnings,
         target,
         items_scanned: report.files_scanned,
         item_noun: "files".into(),

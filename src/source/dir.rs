@@ -6,7 +6,7 @@
 //! * `File` is the walk path, as Go's `filepath.WalkDir` builds it: it includes the target as
 //!   given, cleaned (`repo/a.env` for `scan dir repo/`, `a.env` for `scan dir .`).
 //! * Empty files are skipped; files over `--max-target-megabytes` are not read (only
-//!   path-only rules run on their names).
+//!   path-only rules run on their names) and make the scan incomplete.
 //! * Symlinks are skipped unless `follow_symlinks`; then a link to a file is scanned with
 //!   `File` = the resolved target (Go's `filepath.EvalSymlinks`) and `SymlinkFile` = the link.
 //!   Links to directories are never followed.
@@ -334,8 +334,8 @@ fn scan_target_inner(
     if let Some(mb) = opts.max_target_megabytes
         && len > mb.saturating_mul(1_000_000)
     {
-        out.warnings.push(format!(
-            "{}: skipped, larger than --max-target-megabytes {mb}",
+        out.incomplete.push(format!(
+            "{}: not scanned: larger than --max-target-megabytes {mb} ({len} bytes)",
             t.file
         ));
         content.scan_path_only(&t.file, &mut out);

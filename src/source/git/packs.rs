@@ -29,7 +29,7 @@ use gix::ObjectId;
 pub(crate) use gix::object::Kind;
 use gix::odb::pack;
 
-use super::content::{ContentKind, classify};
+use super::content::{ContentKind, classify, scanned_view};
 
 /// What the delta-order pass learned about one blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +45,10 @@ pub(crate) struct Verdict {
 pub(crate) enum VerdictKind {
     /// Larger than the size limit (not classified).
     Oversize,
-    /// Binary content.
-    Binary,
+    /// A binary format; `candidate` is the scanner's `might_find` answer for its printable view.
+    Binary { candidate: bool },
+    /// An archive (zip, tar, gzip by signature), opened by the shared content pipeline.
+    Archive,
     /// A Git LFS pointer file.
     Lfs,
     /// Text; `candidate` is the scanner's `might_find` answer for the whole blob.
@@ -64,7 +66,10 @@ pub(crate) fn verdict_of(
         VerdictKind::Oversize
     } else {
         match classify(data) {
-            ContentKind::Binary => VerdictKind::Binary,
+            ContentKind::Binary => VerdictKind::Binary {
+                candidate: might_find(&scanned_view(data, ContentKind::Binary)),
+            },
+            ContentKind::Archive => VerdictKind::Archive,
             ContentKind::LfsPointer => VerdictKind::Lfs,
             ContentKind::Text => VerdictKind::Text {
                 candidate: might_find(data),

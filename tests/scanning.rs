@@ -17,6 +17,7 @@ mod git_content;
 mod git_differential;
 mod git_history;
 mod git_merges_renames;
+mod git_messages;
 mod gitleaks_diff;
 mod might_find_superset;
 mod reports;

@@ -678,6 +678,15 @@ pub fn merge_base(repo: &Path, a: &str, b: &str) -> Result<String, GitError> {
             repo: repo.to_path_buf(),
             a: a.into(),
             b: b.into(),
+            why: match r.shallow_commits() {
+                Ok(Some(list)) if !list.is_empty() => format!(
+                    ": the clone is shallow ({} boundary commit(s)) and the common ancestor lies \
+                     beyond its boundary; fetch more history (git fetch --unshallow, or \
+                     --deepen=N)",
+                    list.len()
+                ),
+                _ => ": the histories are unrelated".into(),
+            },
         }),
         Err(e) => Err(GitError::Walk {
             repo: repo.to_path_buf(),

@@ -81,6 +81,9 @@ pub(crate) fn verdict_of(
 
 /// One pack of the repository: its index, its (memory-mapped) data and its entry offsets.
 pub(crate) struct Pack {
+    /// The data mapping, registered for the page limiter; declared first, so it leaves the
+    /// registry before `data` is unmapped.
+    _owned: Option<super::resident::OwnedMapping>,
     index: pack::index::File,
     data: pack::data::File,
     /// Offsets of all entries, ascending.
@@ -144,7 +147,11 @@ impl PackSet {
                     .collect();
                 by_offset.sort_unstable();
                 let (offsets, index_pos) = by_offset.into_iter().unzip();
+                let owned = data
+                    .entry_slice(0..data.pack_end() as u64)
+                    .map(super::resident::OwnedMapping::register);
                 Some(Pack {
+                    _owned: owned,
                     index,
                     data,
                     offsets,

@@ -10,6 +10,7 @@ mod compat_detect;
 mod compat_ignore;
 mod compat_robustness;
 mod default_rules;
+mod dir_gitignore;
 mod fuzz_regressions;
 mod git_cli;
 mod git_common;

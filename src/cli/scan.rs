@@ -106,6 +106,10 @@ pub struct DirArgs {
     /// Follow symbolic links to files.
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// Also scan what `.gitignore` ignores (by default, inside a git work tree, ignored paths
+    /// are left out, as ripgrep does; their count is in the summary).
+    #[arg(long)]
+    pub no_ignore: bool,
     /// Shared scan flags.
     #[command(flatten)]
     pub common: ScanCommon,
@@ -366,6 +370,7 @@ pub fn source_options(common: &ScanCommon, follow_symlinks: bool) -> SourceOptio
         follow_symlinks,
         skip_files: Vec::new(),
         threads: 0,
+        respect_gitignore: false,
     }
 }
 
@@ -405,6 +410,7 @@ pub fn run_dir(args: &DirArgs) -> i32 {
         Err(e) => return super::fail(e),
     };
     let mut opts = source_options(common, args.follow_symlinks);
+    opts.respect_gitignore = !args.no_ignore;
     // gitleaks never scans its own config file (`--config`, else <target>/.gitleaks.toml)
     // nor the baseline.
     let config_file = match &common.config {
@@ -418,7 +424,12 @@ pub fn run_dir(args: &DirArgs) -> i32 {
     }
     let report = crate::source::dir::scan_dir(target, &detector, &opts);
     let kind = if target.is_dir() { "directory" } else { "file" };
-    let outcome = outcome_of(report, format!("{kind} {}", target.display()), started);
+    let left_out = match report.ignored {
+        0 => String::new(),
+        n => format!(" ({n} path(s) left out by .gitignore; --no-ignore scans them)"),
+    };
+    let what = format!("{kind} {}{left_out}", target.display());
+    let outcome = outcome_of(report, what, started);
     emit(common, detector.config(), &suppressions, outcome)
 }
 

@@ -53,6 +53,9 @@ pub struct SourceOptions {
     pub skip_files: Vec<String>,
     /// Worker threads (0 = rayon's default).
     pub threads: usize,
+    /// `dir`: inside a git work tree, leave out what `.gitignore` (and `.git/info/exclude`)
+    /// ignores, as ripgrep does; the count is [`SourceReport::ignored`].
+    pub respect_gitignore: bool,
 }
 
 /// Everything a source produced.
@@ -68,6 +71,8 @@ pub struct SourceReport {
     /// `--max-target-megabytes`, encrypted, nested deeper than `--max-archive-depth`): the
     /// secrets scan is incomplete, which fails it like an error.
     pub incomplete: Vec<String>,
+    /// Paths left out because `.gitignore` ignores them (an ignored directory counts once).
+    pub ignored: u64,
     /// Files and archive members scanned.
     pub files_scanned: u64,
     /// Bytes scanned.
@@ -81,6 +86,7 @@ impl SourceReport {
         self.errors.extend(other.errors);
         self.warnings.extend(other.warnings);
         self.incomplete.extend(other.incomplete);
+        self.ignored += other.ignored;
         self.files_scanned += other.files_scanned;
         self.bytes_scanned += other.bytes_scanned;
     }

@@ -328,7 +328,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         let (plain, renamed) = self.resolve_renames(job, candidate, renames, out);
         if kind == ContentKind::Archive {
             out.counts.archives += 1;
-            let mut noted = false;
+            let mut noted = std::collections::HashSet::new();
             self.scan_archive_uses(repo, job, &job.olds, data, &plain, &mut noted, out);
             for (old, uses) in renamed {
                 self.scan_archive_uses(repo, job, &[old], data, &uses, &mut noted, out);
@@ -365,7 +365,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
     /// pipeline for each distinct path of `uses`, then copy the findings to the other commits
     /// that carry the same change. Findings an old version of the archive (`olds`) already
     /// had at the same place are not new in this change and are dropped. Errors and content
-    /// that could not be scanned are recorded once per job (`noted`).
+    /// that could not be scanned are recorded once per path (`noted`).
     #[allow(clippy::too_many_arguments)]
     fn scan_archive_uses(
         &self,
@@ -374,7 +374,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         olds: &[ObjectId],
         data: &[u8],
         uses: &[Use],
-        noted: &mut bool,
+        noted: &mut std::collections::HashSet<String>,
         out: &mut Outcome,
     ) {
         let mut old_keys: Option<std::collections::HashSet<FindingKey>> = None;
@@ -387,8 +387,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             }
             let c0 = uses[i].commit;
             let report = self.pipeline(data, path, self.hex(c0));
-            if !*noted {
-                *noted = true;
+            if noted.insert(path.clone()) {
                 let at = match &job.new {
                     NewSide::Blob(id) => format!(" (blob {id}, {})", self.place(&uses[i])),
                     NewSide::Bytes(_) => String::new(),

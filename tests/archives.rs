@@ -179,7 +179,7 @@ fn total_decompressed_bytes_are_capped() {
 }
 
 #[test]
-fn oversized_members_are_skipped_like_large_files() {
+fn oversized_members_are_skipped_like_large_files_and_fail_the_scan() {
     let (ws, repo) = workspace();
     let mut big = vec![b'z'; 1_500_000];
     big.extend_from_slice(format!("\n{TOKEN}\n").as_bytes());
@@ -189,7 +189,8 @@ fn oversized_members_are_skipped_like_large_files() {
     ]);
     write(&repo, "m.zip", zip);
     let (run, report) = scan_repo(ws.path(), &["--max-target-megabytes", "1"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    // Content not scanned makes the scan incomplete: exit 2, findings still reported.
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(
         keys(&report),
         vec![("repo/m.zip!small.txt".into(), "test-token".into(), 1)]

@@ -12,4 +12,5 @@ mod merge_gate_report;
 mod merge_gate_support;
 mod security_common;
 mod security_gate;
+mod security_gate_content;
 mod security_gate_deps;

@@ -227,12 +227,13 @@ fn global_allowlist_paths_are_not_walked() {
     write(&repo, "vendor/lib/a.env", format!("{TOKEN}\n"));
     write(&repo, "generated/b.env", format!("{TOKEN}\n"));
     write(&repo, ".git/config", format!("{TOKEN}\n"));
-    // Hidden files and files ignored by .gitignore are still scanned (gitleaks scans all).
+    // Hidden files are scanned; with --no-ignore, files ignored by .gitignore too (gitleaks
+    // scans all; by default a git work tree's ignored files are left out, see dir_gitignore).
     write(&repo, ".gitignore", "ignored.env\n");
     write(&repo, "ignored.env", format!("{TOKEN}\n"));
     write(&repo, ".hidden.env", format!("{TOKEN2}\n"));
     write(&repo, "vendored.env", format!("{TOKEN2}\n"));
-    let (_run, report) = scan_repo(ws.path(), &[]);
+    let (_run, report) = scan_repo(ws.path(), &["--no-ignore"]);
     assert_eq!(
         keys(&report),
         vec![
@@ -320,8 +321,9 @@ fn empty_files_are_skipped_and_large_files_respect_max_target_megabytes() {
         keys(&report),
         vec![("repo/big.txt".into(), "test-token".into(), 2)]
     );
+    // A file not scanned makes the scan incomplete: exit 2, naming it.
     let (run, report) = scan_repo(ws.path(), &["--max-target-megabytes", "1"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(report.is_empty());
     assert!(run.stderr.contains("repo/big.txt"), "{}", run.stderr);
 }

@@ -65,13 +65,15 @@ pub struct ScanCommon {
     /// Redact secrets in output (optionally keep the first 100-PCT percent).
     #[arg(long, num_args = 0..=1, default_missing_value = "100", value_name = "PCT")]
     pub redact: Option<u8>,
-    /// Skip inputs larger than this many megabytes.
+    /// Do not scan inputs larger than this many megabytes (0 = no limit). Anything not
+    /// scanned makes the scan incomplete: exit status 2.
     #[arg(long)]
     pub max_target_megabytes: Option<u64>,
     /// Decode base64/hex/percent-encoded segments up to this depth.
     #[arg(long, default_value_t = 5)]
     pub max_decode_depth: u32,
-    /// Scan inside archives (zip, tar, gzip) up to this nesting depth.
+    /// Scan inside archives (zip, tar, gzip) up to this nesting depth (0 = do not open
+    /// archives); an archive nested deeper makes the scan incomplete: exit status 2.
     #[arg(long, default_value_t = 2)]
     pub max_archive_depth: u32,
     /// Decompression-bomb guard: at most this many megabytes decompressed per file on disk
@@ -107,6 +109,10 @@ pub struct DirArgs {
     /// Follow symbolic links to files.
     #[arg(long)]
     pub follow_symlinks: bool,
+    /// Also scan what `.gitignore` ignores (by default, inside a git work tree, ignored paths
+    /// are left out, as ripgrep does; their count is in the summary).
+    #[arg(long)]
+    pub no_ignore: bool,
     /// Shared scan flags.
     #[command(flatten)]
     pub common: ScanCommon,
@@ -376,14 +382,21 @@ pub fn source_options(common: &ScanCommon, follow_symlinks: bool) -> SourceOptio
         follow_symlinks,
         skip_files: Vec::new(),
         threads: 0,
+        respect_gitignore: false,
     }
 }
 
 fn outcome_of(report: SourceReport, target: String, started: Instant) -> ScanOutcome {
+    let mut errors = report.errors;
+    let mut warnings = report.warnings;
+    if let Some(line) = crate::source::incomplete_error(&report.incomplete) {
+        errors.push(line);
+        warnings.extend(report.incomplete);
+    }
     ScanOutcome {
         findings: report.findings,
-        errors: report.errors,
-        warnings: report.warnings,
+        errors,
+        warnings,
         target,
         items_scanned: report.files_scanned,
         item_noun: "files".into(),
@@ -411,6 +424,7 @@ pub fn run_dir(args: &DirArgs) -> i32 {
         Err(e) => return super::fail(e),
     };
     let mut opts = source_options(common, args.follow_symlinks);
+    opts.respect_gitignore = !args.no_ignore;
     // gitleaks never scans its own config file (`--config`, else <target>/.gitleaks.toml)
     // nor the baseline.
     let config_file = match &common.config {
@@ -424,7 +438,12 @@ pub fn run_dir(args: &DirArgs) -> i32 {
     }
     let report = crate::source::dir::scan_dir(target, &detector, &opts);
     let kind = if target.is_dir() { "directory" } else { "file" };
-    let outcome = outcome_of(report, format!("{kind} {}", target.display()), started);
+    let left_out = match report.ignored {
+        0 => String::new(),
+        n => format!(" ({n} path(s) left out by .gitignore; --no-ignore scans them)"),
+    };
+    let what = format!("{kind} {}{left_out}", target.display());
+    let outcome = outcome_of(report, what, started);
     emit(common, detector.config(), &suppressions, outcome)
 }
 

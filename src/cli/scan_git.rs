@@ -2,7 +2,7 @@
 //!
 //! Configuration, report formats, `.gitleaksignore`, baselines and exit codes are those of
 //! `scan dir`: 0 no findings, `--exit-code` (default 1) findings, 2 errors (including objects
-//! that could not be read: the scan is then incomplete).
+//! that could not be read, and content not scanned: the scan is then incomplete).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -82,6 +82,8 @@ pub fn run(args: GitArgs) -> i32 {
             args.dedup || all_refs
         },
         max_target_megabytes: common.max_target_megabytes,
+        max_archive_depth: common.max_archive_depth,
+        archive_limits: scan::source_options(common, false).archive_limits,
         progress: !common.quiet,
         staged: args.staged,
         uncommitted: args.uncommitted,
@@ -94,14 +96,16 @@ pub fn run(args: GitArgs) -> i32 {
     let s = &report.stats;
     if !common.quiet {
         eprintln!(
-            "portcullis: git: {} commits scanned, {} bytes, {} changes ({} distinct), {} blobs read, {} candidates, skipped: {} binary, {} LFS pointers, {} oversize, {} submodules",
+            "portcullis: git: {} commits scanned, {} bytes, {} changes ({} distinct), {} blobs read ({} binary, {} archives with {} members), {} candidates, skipped: {} LFS pointers, {} oversize, {} submodules",
             report.commits_scanned,
             report.bytes_scanned,
             s.changes,
             s.distinct_changes,
             s.blobs_read,
+            s.binary_scanned,
+            s.archives_scanned,
+            s.archive_members_scanned,
             s.candidates,
-            s.binary_skipped,
             s.lfs_pointers_skipped,
             s.oversize_skipped,
             s.submodules_skipped
@@ -112,10 +116,15 @@ pub fn run(args: GitArgs) -> i32 {
     } else {
         (s.changes, "changed files")
     };
+    let (mut errors, mut warnings) = (report.errors, report.warnings);
+    if let Some(line) = crate::source::incomplete_error(&report.incomplete) {
+        errors.push(line);
+        warnings.extend(report.incomplete);
+    }
     let outcome = ScanOutcome {
         findings: report.findings,
-        errors: report.errors,
-        warnings: report.warnings,
+        errors,
+        warnings,
         target: format!("git repository {}", args.repo.display()),
         items_scanned,
         item_noun: noun.into(),

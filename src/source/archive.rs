@@ -12,11 +12,56 @@
 //! Hitting either of the last two bounds, or a corrupt archive, is an [`ArchiveError`]: the
 //! caller reports it as a scan error naming the file; nothing is skipped silently.
 //!
+//! Bytes are charged as they come out of the decompressor, so a bomb trips its bound after
+//! at most one read buffer more. Across threads the decompression memory is bounded by one
+//! shared lane: a top-level file may decompress its first [`LANE_FREE`] bytes freely; any
+//! decompression beyond that holds the process-wide lane while it reads (one thread at a
+//! time), so N threads hold at most N × [`LANE_FREE`] plus one file's bounded total, instead
+//! of N files' totals at once. The lane is held only while bytes are read from a
+//! decompressor (nothing else runs under it), so it cannot deadlock.
+//!
 //! Which data is an archive: the zip, gzip and tar signatures (so `.jar`, `.docx`, `.whl`
 //! are opened too), or the names `*.zip`, `*.tar`, `*.gz`, `*.tgz` (gitleaks identifies
 //! archives by name only).
 
 use std::io::{Cursor, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Decompressed bytes of one top-level file that need no lane (see the module docs).
+pub const LANE_FREE: u64 = 16 * 1024 * 1024;
+
+/// The process-wide lane for decompression beyond [`LANE_FREE`].
+static LANE: Mutex<()> = Mutex::new(());
+/// Threads in the lane now, and the most ever seen at once (for tests and diagnostics).
+static IN_LANE: AtomicUsize = AtomicUsize::new(0);
+static IN_LANE_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// The most threads ever seen decompressing beyond [`LANE_FREE`] at once (1 unless the lane
+/// is broken).
+pub fn lane_peak() -> usize {
+    IN_LANE_PEAK.load(Ordering::Relaxed)
+}
+
+/// A thread's hold on the lane.
+struct LaneGuard {
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl LaneGuard {
+    fn enter() -> LaneGuard {
+        let lock = LANE.lock().unwrap_or_else(|p| p.into_inner());
+        let now = IN_LANE.fetch_add(1, Ordering::SeqCst) + 1;
+        IN_LANE_PEAK.fetch_max(now, Ordering::SeqCst);
+        LaneGuard { _lock: lock }
+    }
+}
+
+impl Drop for LaneGuard {
+    fn drop(&mut self) {
+        IN_LANE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Total decompressed bytes above which the ratio bound is checked.
 pub const RATIO_FLOOR: u64 = 64 * 1024 * 1024;
@@ -221,12 +266,14 @@ enum Bounded {
 }
 
 /// Read `r` to the end under the member limit and, when `charge` (the bytes are being
-/// decompressed), under the total and ratio limits.
+/// decompressed), under the total and ratio limits, charged as they come out. `hint` is the
+/// size the archive declares (capacity only, never trusted beyond the limits).
 fn read_bounded<R: Read>(
     r: R,
     limits: &ArchiveLimits,
     budget: &mut Budget,
     charge: bool,
+    hint: u64,
 ) -> Result<Result<Bounded, std::io::Error>, ArchiveError> {
     let member_cap = limits.max_member_bytes.unwrap_or(u64::MAX);
     let limit = if charge {
@@ -234,11 +281,24 @@ fn read_bounded<R: Read>(
     } else {
         member_cap
     };
-    let mut buf = Vec::new();
-    let res = r.take(limit.saturating_add(1)).read_to_end(&mut buf);
-    if charge {
-        budget.charge(buf.len() as u64, limits)?;
-    }
+    let capacity = hint.min(limit).min(LANE_FREE);
+    let mut buf = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let res = if charge {
+        let mut reader = Charged {
+            inner: r.take(limit.saturating_add(1)),
+            budget,
+            limits: *limits,
+            tripped: None,
+            lane: None,
+        };
+        let res = reader.read_to_end(&mut buf);
+        if let Some(e) = reader.tripped.take() {
+            return Err(e);
+        }
+        res
+    } else {
+        r.take(limit.saturating_add(1)).read_to_end(&mut buf)
+    };
     if let Err(e) = res {
         return Ok(Err(e));
     }
@@ -250,18 +310,23 @@ fn read_bounded<R: Read>(
 }
 
 /// A reader that charges every byte it yields to the budget and fails once a bound is hit,
-/// so even bytes that are skipped over (unread tar members) are bounded.
+/// so even bytes that are skipped over (unread tar members) are bounded. Past [`LANE_FREE`]
+/// bytes of its top-level file it reads only while holding the lane.
 struct Charged<'b, R> {
     inner: R,
     budget: &'b mut Budget,
     limits: ArchiveLimits,
     tripped: Option<ArchiveError>,
+    lane: Option<LaneGuard>,
 }
 
 impl<R: Read> Read for Charged<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.tripped.is_some() {
             return Err(std::io::Error::other("decompression bound exceeded"));
+        }
+        if self.lane.is_none() && self.budget.used >= LANE_FREE {
+            self.lane = Some(LaneGuard::enter());
         }
         let n = self.inner.read(buf)?;
         if let Err(e) = self.budget.charge(n as u64, &self.limits) {
@@ -283,6 +348,7 @@ pub fn gunzip(
         budget,
         limits: *limits,
         tripped: None,
+        lane: None,
     };
     let mut out = Vec::new();
     match reader.read_to_end(&mut out) {
@@ -322,7 +388,8 @@ pub fn extract_tar(
             visit(Member::TooLarge { name }, budget);
             continue;
         }
-        match read_bounded(entry, limits, budget, false)? {
+        let size = entry.size();
+        match read_bounded(entry, limits, budget, false, size)? {
             Ok(Bounded::Data(data)) => visit(Member::Data { name, data }, budget),
             Ok(Bounded::TooLarge) => visit(Member::TooLarge { name }, budget),
             Err(e) => return Err(corrupt(e)),
@@ -343,7 +410,7 @@ pub fn extract_zip(
         detail: e.to_string(),
     })?;
     for i in 0..zip.len() {
-        let (name, skip, unscannable, too_large) = match zip.by_index_raw(i) {
+        let (name, skip, unscannable, too_large, declared) = match zip.by_index_raw(i) {
             Ok(f) => {
                 let name = super::go_clean(f.name());
                 let skip = f.is_dir() || f.is_symlink();
@@ -353,7 +420,7 @@ pub fn extract_zip(
                     None
                 };
                 let too_large = limits.max_member_bytes.is_some_and(|cap| f.size() > cap);
-                (name, skip, unscannable, too_large)
+                (name, skip, unscannable, too_large, f.size())
             }
             Err(e) => {
                 return Err(ArchiveError::Corrupt {
@@ -386,7 +453,7 @@ pub fn extract_zip(
                 continue;
             }
         };
-        match read_bounded(file, limits, budget, true)? {
+        match read_bounded(file, limits, budget, true, declared)? {
             Ok(Bounded::Data(data)) => visit(Member::Data { name, data }, budget),
             Ok(Bounded::TooLarge) => visit(Member::TooLarge { name }, budget),
             Err(e) => visit(
@@ -439,6 +506,58 @@ mod tests {
             gunzip(&data, &limits, &mut budget),
             Err(ArchiveError::TotalLimit { limit: 1_000_000 })
         );
+    }
+
+    #[test]
+    fn zip_bomb_member_trips_its_bound_while_decompressing() {
+        // A member of 300 MB of zeros: the ratio bound stops it just past RATIO_FLOOR, long
+        // before the member is read whole.
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        w.start_file("zeros.bin", opts).unwrap();
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..300 {
+            w.write_all(&block).unwrap();
+        }
+        let data = w.finish().unwrap().into_inner();
+        let mut budget = Budget {
+            used: 0,
+            top_size: data.len() as u64,
+        };
+        let res = extract_zip(
+            &data,
+            &ArchiveLimits::default(),
+            &mut budget,
+            &mut |_, _| {},
+        );
+        assert!(matches!(res, Err(ArchiveError::Ratio { .. })), "{res:?}");
+        assert!(budget.used < RATIO_FLOOR + (1 << 20), "{}", budget.used);
+    }
+
+    #[test]
+    fn threads_decompress_beyond_the_free_bytes_one_at_a_time() {
+        // Four threads each gunzip 3 x LANE_FREE bytes at once: all succeed, and at no
+        // moment do two of them decompress past their free bytes together.
+        let size = usize::try_from(3 * LANE_FREE).unwrap();
+        let data = gz(&vec![b'a'; size]);
+        let limits = ArchiveLimits {
+            max_ratio: u64::MAX,
+            ..ArchiveLimits::default()
+        };
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    let mut budget = Budget {
+                        used: 0,
+                        top_size: data.len() as u64,
+                    };
+                    let out = gunzip(&data, &limits, &mut budget).unwrap();
+                    assert_eq!(out.len(), size);
+                });
+            }
+        });
+        assert_eq!(lane_peak(), 1);
     }
 
     #[test]

@@ -1,13 +1,19 @@
-//! The per-file pipeline shared by `dir` and `stdin`: archive expansion, binary handling and
-//! gitleaks-compatible chunking, ending in [`FragmentScanner::scan_fragment`].
+//! The per-file pipeline shared by every source (`dir`, `stdin` and the blobs of git history):
+//! archive expansion, binary handling and gitleaks-compatible chunking, ending in
+//! [`FragmentScanner::scan_fragment`].
 //!
-//! For one file's bytes:
+//! For one file's bytes ([`treatment`] decides 2 to 4, for every source):
 //! 1. empty content is skipped (gitleaks never scans empty files);
 //! 2. an archive ([`archive::identify`]) within `--max-archive-depth` is opened and each member
 //!    goes through this pipeline again as `outer!inner` (a gzip file keeps its own name, as in
-//!    gitleaks); beyond the depth, the archive is scanned as a binary file;
+//!    gitleaks); beyond the depth, the archive is scanned as a binary file and the scan is
+//!    *incomplete*; path-only rules see the archive's own path too;
 //! 3. a binary file ([`binary::is_binary`]) is scanned through its printable view;
-//! 4. anything else is scanned as it is.
+//! 4. anything else is scanned as it is (NUL bytes included).
+//!
+//! Content that is not scanned (larger than `--max-target-megabytes`, an encrypted member, an
+//! archive deeper than the limit) is listed in [`SourceReport::incomplete`]: the scan then
+//! fails (exit 2, FAIL in the gate), nothing is skipped silently.
 //!
 //! Each file is cut into the chunks gitleaks would read ([`chunk::chunks`]).
 
@@ -16,6 +22,43 @@ use super::binary;
 use super::chunk::{self, CHUNK_SIZE};
 use super::{FragmentScanner, SourceOptions, SourceReport};
 use crate::detect::Fragment;
+
+/// What the pipeline does with one file's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Treatment {
+    /// Opened; each member goes through the pipeline again.
+    Archive(ArchiveKind),
+    /// An archive beyond `--max-archive-depth`: scanned through its printable view, and the
+    /// scan is incomplete (unless archives are not opened at all).
+    TooDeep(ArchiveKind),
+    /// A binary format: scanned through its printable view ([`binary::printable_view`]).
+    Binary,
+    /// Scanned as it is.
+    Text,
+}
+
+/// How `data` is treated at archive depth `depth` (0 for a file on disk or a blob), when named
+/// `name` (empty = by signature only). `open_archives` is false for stdin.
+pub fn treatment(
+    name: &str,
+    data: &[u8],
+    depth: u32,
+    max_archive_depth: u32,
+    open_archives: bool,
+) -> Treatment {
+    if open_archives && let Some(kind) = archive::identify(name, data) {
+        return if depth < max_archive_depth {
+            Treatment::Archive(kind)
+        } else {
+            Treatment::TooDeep(kind)
+        };
+    }
+    if binary::is_binary(&data[..data.len().min(CHUNK_SIZE)]) {
+        Treatment::Binary
+    } else {
+        Treatment::Text
+    }
+}
 
 /// Files at least this large have their chunks scanned in parallel.
 pub const PARALLEL_CHUNKS_FROM: usize = 4 * CHUNK_SIZE * 10;
@@ -59,31 +102,33 @@ impl Content<'_> {
         if data.is_empty() {
             return;
         }
-        if self.open_archives {
-            if let Some(kind) = archive::identify(name_hint, data) {
-                if depth + 1 > self.opts.max_archive_depth {
-                    if self.opts.max_archive_depth != 0 {
-                        out.warnings.push(format!(
-                            "{path}: archive not opened: exceeds --max-archive-depth {}; scanned as binary",
-                            self.opts.max_archive_depth
-                        ));
-                    }
-                    self.scan_leaf(data, path, true, out);
-                    return;
-                }
+        let max_depth = self.opts.max_archive_depth;
+        match treatment(name_hint, data, depth, max_depth, self.open_archives) {
+            Treatment::Archive(kind) => {
+                self.scan_path_only(path, out);
                 if let Err(e) = self.open_archive(kind, data, path, depth, budget, out) {
                     out.errors.push(format!("{path}: {e}"));
                 }
-                return;
             }
-            if let Some(format) = archive::unsupported_format(name_hint, data) {
-                out.warnings.push(format!(
-                    "{path}: {format} archives cannot be opened by portcullis; scanned as binary"
-                ));
+            Treatment::TooDeep(_) => {
+                if max_depth != 0 {
+                    out.incomplete.push(format!(
+                        "{path}: archive not opened: nested deeper than --max-archive-depth {max_depth} (scanned as binary only)"
+                    ));
+                }
+                self.scan_leaf(data, path, true, out);
+            }
+            t => {
+                if self.open_archives
+                    && let Some(format) = archive::unsupported_format(name_hint, data)
+                {
+                    out.warnings.push(format!(
+                        "{path}: {format} archives cannot be opened by portcullis; scanned as binary"
+                    ));
+                }
+                self.scan_leaf(data, path, t == Treatment::Binary, out);
             }
         }
-        let head = &data[..data.len().min(CHUNK_SIZE)];
-        self.scan_leaf(data, path, binary::is_binary(head), out);
     }
 
     fn open_archive(
@@ -133,13 +178,13 @@ impl Content<'_> {
             }
             Member::TooLarge { name } => {
                 let full = format!("{outer}!{name}");
-                out.warnings.push(format!(
-                    "{full}: skipped, larger than --max-target-megabytes"
+                out.incomplete.push(format!(
+                    "{full}: not scanned: larger than --max-target-megabytes"
                 ));
                 self.scan_path_only(&full, out);
             }
             Member::Unscannable { name, reason } => {
-                out.warnings
+                out.incomplete
                     .push(format!("{outer}!{name}: not scanned: {reason}"));
             }
             Member::Failed { name, reason } => {

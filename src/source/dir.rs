@@ -1,12 +1,15 @@
 //! `scan dir`: walk a directory (or scan one file) the way `gitleaks dir` does.
 //!
-//! * Every file is scanned: no `.gitignore` or hidden-file filtering. Only paths matching the
-//!   config's global allowlist are skipped, during the walk: a matching directory is not
-//!   entered and a matching file is not opened (gitleaks `sources/files.go`).
+//! * Inside a git work tree, paths that `.gitignore` files (of the target and its parents) or
+//!   `.git/info/exclude` ignore are left out when `respect_gitignore` is set (the CLI's
+//!   default, as ripgrep; `--no-ignore` scans everything, as gitleaks); the count of what was
+//!   left out is reported. Hidden files are scanned. Paths matching the config's global
+//!   allowlist are skipped during the walk: a matching directory is not entered and a matching
+//!   file is not opened (gitleaks `sources/files.go`).
 //! * `File` is the walk path, as Go's `filepath.WalkDir` builds it: it includes the target as
 //!   given, cleaned (`repo/a.env` for `scan dir repo/`, `a.env` for `scan dir .`).
 //! * Empty files are skipped; files over `--max-target-megabytes` are not read (only
-//!   path-only rules run on their names).
+//!   path-only rules run on their names) and make the scan incomplete.
 //! * Symlinks are skipped unless `follow_symlinks`; then a link to a file is scanned with
 //!   `File` = the resolved target (Go's `filepath.EvalSymlinks`) and `SymlinkFile` = the link.
 //!   Links to directories are never followed.
@@ -14,7 +17,7 @@
 //!   memory-mapped.
 //! * The config file and the baseline (`SourceOptions::skip_files`) are never scanned.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -124,6 +127,7 @@ pub fn scan_dir(root: &Path, scanner: &dyn FragmentScanner, opts: &SourceOptions
     let (targets, mut walk) = collect_targets(root, &root_clean, scanner, opts);
     report.errors.append(&mut walk.errors);
     report.warnings.append(&mut walk.warnings);
+    report.ignored = walk.ignored;
 
     let work = || {
         targets
@@ -157,6 +161,9 @@ fn collect_targets(
     opts: &SourceOptions,
 ) -> (Vec<Target>, SourceReport) {
     let found = Mutex::new((Vec::<Target>::new(), SourceReport::default()));
+    // Every path the walk yields, and the directories it entered: the children of those that
+    // were not yielded are what `.gitignore` left out.
+    let seen: Mutex<(HashSet<PathBuf>, Vec<PathBuf>)> = Mutex::new(Default::default());
     // A target that is itself a symlink to a file is handled like any symlink (gitleaks walks
     // from `Lstat(root)`); a symlink to a directory given as the target is walked.
     let root_is_file_link = std::fs::symlink_metadata(root)
@@ -178,8 +185,16 @@ fn collect_targets(
         .standard_filters(false)
         .follow_links(false)
         .threads(opts.threads);
+    if opts.respect_gitignore {
+        builder
+            .git_ignore(true)
+            .git_exclude(true)
+            .parents(true)
+            .require_git(true);
+    }
     builder.build_parallel().run(|| {
         let found = &found;
+        let seen = &seen;
         Box::new(move |entry| {
             let entry = match entry {
                 Ok(e) => e,
@@ -194,12 +209,20 @@ fn collect_targets(
             let Some(ft) = entry.file_type() else {
                 return ignore::WalkState::Continue;
             };
+            if opts.respect_gitignore {
+                let mut g = seen.lock().unwrap_or_else(|p| p.into_inner());
+                g.0.insert(entry.path().to_path_buf());
+            }
             if scanner.path_allowed_globally(&file) {
                 return if ft.is_dir() {
                     ignore::WalkState::Skip
                 } else {
                     ignore::WalkState::Continue
                 };
+            }
+            if opts.respect_gitignore && ft.is_dir() {
+                let mut g = seen.lock().unwrap_or_else(|p| p.into_inner());
+                g.1.push(entry.path().to_path_buf());
             }
             if ft.is_dir() {
                 return ignore::WalkState::Continue;
@@ -234,8 +257,18 @@ fn collect_targets(
             ignore::WalkState::Continue
         })
     });
-    let (mut targets, report) = found.into_inner().unwrap_or_else(|p| p.into_inner());
+    let (mut targets, mut report) = found.into_inner().unwrap_or_else(|p| p.into_inner());
     targets.sort();
+    if opts.respect_gitignore {
+        let (yielded, dirs) = seen.into_inner().unwrap_or_else(|p| p.into_inner());
+        report.ignored = dirs
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flat_map(|rd| rd.filter_map(Result::ok))
+            // The walker never enters `.git` when it reads `.gitignore` files.
+            .filter(|e| e.file_name() != ".git" && !yielded.contains(&e.path()))
+            .count() as u64;
+    }
     (targets, report)
 }
 
@@ -334,8 +367,8 @@ fn scan_target_inner(
     if let Some(mb) = opts.max_target_megabytes
         && len > mb.saturating_mul(1_000_000)
     {
-        out.warnings.push(format!(
-            "{}: skipped, larger than --max-target-megabytes {mb}",
+        out.incomplete.push(format!(
+            "{}: not scanned: larger than --max-target-megabytes {mb} ({len} bytes)",
             t.file
         ));
         content.scan_path_only(&t.file, &mut out);

@@ -5,7 +5,8 @@
 //!
 //! * [`dir`] walks a directory (or one file) in parallel, as `gitleaks dir` does;
 //! * [`stdin`] scans standard input;
-//! * [`content`] is the per-file pipeline shared by both: archives ([`archive`]), binary files
+//! * [`git`] reads git history, the index or the work tree;
+//! * [`content`] is the per-file pipeline shared by all three: archives ([`archive`]), binary files
 //!   ([`binary`]) and gitleaks-compatible chunking ([`chunk`]).
 
 pub mod archive;
@@ -52,6 +53,9 @@ pub struct SourceOptions {
     pub skip_files: Vec<String>,
     /// Worker threads (0 = rayon's default).
     pub threads: usize,
+    /// `dir`: inside a git work tree, leave out what `.gitignore` (and `.git/info/exclude`)
+    /// ignores, as ripgrep does; the count is [`SourceReport::ignored`].
+    pub respect_gitignore: bool,
 }
 
 /// Everything a source produced.
@@ -61,8 +65,14 @@ pub struct SourceReport {
     pub findings: Vec<Finding>,
     /// Scan errors (each names its file); any error makes the scan fail with exit status 2.
     pub errors: Vec<String>,
-    /// Notices that do not fail the scan (skipped large files, encrypted members, ...).
+    /// Notices that do not fail the scan (unsupported archive formats, ...).
     pub warnings: Vec<String>,
+    /// Content that was not scanned, one line each naming what and why (larger than
+    /// `--max-target-megabytes`, encrypted, nested deeper than `--max-archive-depth`): the
+    /// secrets scan is incomplete, which fails it like an error.
+    pub incomplete: Vec<String>,
+    /// Paths left out because `.gitignore` ignores them (an ignored directory counts once).
+    pub ignored: u64,
     /// Files and archive members scanned.
     pub files_scanned: u64,
     /// Bytes scanned.
@@ -75,6 +85,8 @@ impl SourceReport {
         self.findings.extend(other.findings);
         self.errors.extend(other.errors);
         self.warnings.extend(other.warnings);
+        self.incomplete.extend(other.incomplete);
+        self.ignored += other.ignored;
         self.files_scanned += other.files_scanned;
         self.bytes_scanned += other.bytes_scanned;
     }
@@ -82,7 +94,28 @@ impl SourceReport {
     /// Sort findings into a stable order (file, line, column, rule id).
     pub fn sort(&mut self) {
         self.findings.sort_by(crate::report::finding::report_order);
+        self.incomplete.sort();
     }
+}
+
+/// The one-line error that fails a scan with content it could not scan (exit 2 from `scan`,
+/// FAIL in the security gate): how many items, the first few named with the reason; `None`
+/// when the list is empty. Callers list every item as a warning besides.
+pub fn incomplete_error(items: &[String]) -> Option<String> {
+    const NAMED: usize = 3;
+    let first = items.first()?;
+    let mut line = format!(
+        "secrets scan incomplete: {} item(s) not scanned: {first}",
+        items.len()
+    );
+    for item in items.iter().skip(1).take(NAMED - 1) {
+        line.push_str("; ");
+        line.push_str(item);
+    }
+    if items.len() > NAMED {
+        line.push_str(&format!("; and {} more", items.len() - NAMED));
+    }
+    Some(line)
 }
 
 /// Go's `filepath.Clean` for `/`-separated paths: the walk paths gitleaks prints are built

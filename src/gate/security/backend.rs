@@ -252,7 +252,13 @@ fn scan_secrets(
         .into_iter()
         .filter(|f| !suppressions.as_ref().is_some_and(|s| s.is_suppressed(f)))
         .collect();
-    let status = if rep.errors.is_empty() {
+    // Content the scan could not read makes the secrets part incomplete: a FAIL like an error.
+    let mut errors = rep.errors;
+    if let Some(line) = crate::source::incomplete_error(&rep.incomplete) {
+        errors.push(line);
+        warnings.extend(rep.incomplete);
+    }
+    let status = if errors.is_empty() {
         SecretsStatus::Ok
     } else {
         SecretsStatus::Error
@@ -261,7 +267,7 @@ fn scan_secrets(
         SecretsPart {
             status,
             findings,
-            errors: rep.errors,
+            errors,
             warnings,
             commits_scanned: rep.commits_scanned,
             bytes_scanned: rep.bytes_scanned,

@@ -11,7 +11,7 @@ use gix::ObjectId;
 
 use super::FragmentScanner;
 use super::changes::{Change, RenameCache, RenameOutcome, RenameResolver};
-use super::content::{ContentKind, classify};
+use super::content::{ContentKind, archive_by_name, classify, scanned_view};
 use super::lines::added_runs;
 use super::packs::{self, Verdict, VerdictKind};
 use super::progress::Progress;
@@ -126,6 +126,8 @@ pub(crate) struct BlobCounts {
     pub blobs_read: u64,
     pub candidates: u64,
     pub binary: u64,
+    pub archives: u64,
+    pub archive_members: u64,
     pub lfs: u64,
     pub oversize: u64,
 }
@@ -136,6 +138,8 @@ impl BlobCounts {
         self.blobs_read += o.blobs_read;
         self.candidates += o.candidates;
         self.binary += o.binary;
+        self.archives += o.archives;
+        self.archive_members += o.archive_members;
         self.lfs += o.lfs;
         self.oversize += o.oversize;
     }
@@ -147,9 +151,12 @@ pub(crate) struct Outcome {
     /// Findings with the index of their commit ([`NO_COMMIT`] outside history).
     pub findings: Vec<(u32, Finding)>,
     pub errors: Vec<String>,
+    /// Content that could not be scanned (one line each: what and why).
+    pub incomplete: Vec<String>,
+    /// Notices from the content pipeline (unsupported archive formats).
+    pub warnings: Vec<String>,
     pub bytes: u64,
     pub counts: BlobCounts,
-    pub oversize: Vec<String>,
     /// Commits diffed again with rename detection (lazy renames), and the time it took.
     pub rename_diffs: (u64, std::time::Duration),
 }
@@ -171,6 +178,44 @@ pub(crate) struct Ctx<'a, S: ?Sized> {
     pub verdicts: &'a HashMap<ObjectId, Verdict>,
     /// Candidate blobs' content kept by the delta-order pass.
     pub retained: &'a HashMap<ObjectId, Vec<u8>>,
+    /// Options of the shared content pipeline (archive depth and bounds) for archive blobs.
+    pub content: &'a crate::source::SourceOptions,
+}
+
+/// What identifies a finding inside an archive blob, to tell new findings from those an old
+/// version of the archive already had.
+type FindingKey = (String, String, String, u32, u32);
+
+fn finding_key(f: &Finding) -> FindingKey {
+    (
+        f.rule_id.clone(),
+        f.file.clone(),
+        f.secret.clone(),
+        f.start_line,
+        f.start_column,
+    )
+}
+
+/// A history scanner seen by the shared content pipeline: every fragment carries the commit.
+struct AtCommit<'a, S: ?Sized> {
+    scanner: &'a S,
+    commit: &'a str,
+}
+
+impl<S: FragmentScanner + ?Sized> crate::source::FragmentScanner for AtCommit<'_, S> {
+    fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+        self.scanner.scan(
+            &Fragment {
+                commit: self.commit,
+                ..*frag
+            },
+            out,
+        );
+    }
+
+    fn path_allowed_globally(&self, path: &str) -> bool {
+        self.scanner.path_allowed_globally(path)
+    }
 }
 
 impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
@@ -239,9 +284,24 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             }
         };
         if !self.account(verdict.size, verdict.kind, job, first, out) {
+            // Not scanned (oversize, LFS pointer): its paths still meet the path-only rules.
+            if self.path_rules {
+                let (plain, renamed) = self.resolve_renames(job, false, renames, out);
+                self.scan_uses(&[], &[], &plain, false, out);
+                for uses in renamed.values() {
+                    self.scan_uses(&[], &[], uses, false, out);
+                }
+            }
             return;
         }
-        let candidate = verdict.kind == VerdictKind::Text { candidate: true };
+        let by_name = job.uses.iter().any(|u| archive_by_name(&u.path));
+        let (candidate, kind) = match verdict.kind {
+            VerdictKind::Archive => (true, ContentKind::Archive),
+            _ if by_name => (true, ContentKind::Archive),
+            VerdictKind::Binary { candidate } => (candidate, ContentKind::Binary),
+            VerdictKind::Text { candidate } => (candidate, ContentKind::Text),
+            VerdictKind::Oversize | VerdictKind::Lfs => return,
+        };
         if !candidate && !self.path_rules {
             return;
         }
@@ -266,6 +326,23 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             out.counts.candidates += 1;
         }
         let (plain, renamed) = self.resolve_renames(job, candidate, renames, out);
+        if kind == ContentKind::Archive {
+            out.counts.archives += 1;
+            let mut noted = std::collections::HashSet::new();
+            self.scan_archive_uses(repo, job, &job.olds, data, &plain, &mut noted, out);
+            for (old, uses) in renamed {
+                self.scan_archive_uses(repo, job, &[old], data, &uses, &mut noted, out);
+            }
+            return;
+        }
+        // A binary blob is scanned (and diffed against its old versions) through its
+        // printable view, which keeps every line break, so line numbers stay exact.
+        let view = if candidate {
+            scanned_view(data, kind)
+        } else {
+            std::borrow::Cow::Borrowed(&[][..])
+        };
+        let data: &[u8] = &view;
         // One scan per set of old versions: the job's own, then each rename source.
         let scan_against = |olds: &[ObjectId], uses: &[Use], out: &mut Outcome| {
             let Some(u) = uses.first() else {
@@ -282,6 +359,95 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         for (old, uses) in renamed {
             scan_against(&[old], &uses, out);
         }
+    }
+
+    /// Scan an archive blob (`data`, the new side of `job`) through the shared content
+    /// pipeline for each distinct path of `uses`, then copy the findings to the other commits
+    /// that carry the same change. Findings an old version of the archive (`olds`) already
+    /// had at the same place are not new in this change and are dropped. Errors and content
+    /// that could not be scanned are recorded once per path (`noted`).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_archive_uses(
+        &self,
+        repo: &gix::Repository,
+        job: &Job,
+        olds: &[ObjectId],
+        data: &[u8],
+        uses: &[Use],
+        noted: &mut std::collections::HashSet<String>,
+        out: &mut Outcome,
+    ) {
+        let mut old_keys: Option<std::collections::HashSet<FindingKey>> = None;
+        let mut i = 0;
+        while i < uses.len() {
+            let path = &uses[i].path;
+            let mut j = i;
+            while j < uses.len() && uses[j].path == *path && !(self.per_commit && j > i) {
+                j += 1;
+            }
+            let c0 = uses[i].commit;
+            let report = self.pipeline(data, path, self.hex(c0));
+            if noted.insert(path.clone()) {
+                let at = match &job.new {
+                    NewSide::Blob(id) => format!(" (blob {id}, {})", self.place(&uses[i])),
+                    NewSide::Bytes(_) => String::new(),
+                };
+                out.errors
+                    .extend(report.errors.iter().map(|e| format!("{e}{at}")));
+                out.incomplete
+                    .extend(report.incomplete.iter().map(|e| format!("{e}{at}")));
+                out.warnings
+                    .extend(report.warnings.iter().map(|e| format!("{e}{at}")));
+                out.counts.archive_members += report.files_scanned;
+                out.bytes += report.bytes_scanned;
+            }
+            if !report.findings.is_empty() && !olds.is_empty() && old_keys.is_none() {
+                let mut keys = std::collections::HashSet::new();
+                for id in olds {
+                    if let Ok(obj) = repo.find_object(*id) {
+                        let old = self.pipeline(&obj.data, path, self.hex(c0));
+                        keys.extend(old.findings.iter().map(finding_key));
+                    }
+                }
+                old_keys = Some(keys);
+            }
+            for f in report.findings {
+                if old_keys
+                    .as_ref()
+                    .is_some_and(|k| k.contains(&finding_key(&f)))
+                {
+                    continue;
+                }
+                for u in &uses[i..j] {
+                    let mut f = f.clone();
+                    f.commit = self.hex(u.commit).to_string();
+                    f.fingerprint = f.gitleaks_fingerprint();
+                    out.findings.push((u.commit, f));
+                }
+            }
+            i = j;
+        }
+    }
+
+    /// `data` through the shared content pipeline as the file `path` of commit `commit`.
+    fn pipeline(&self, data: &[u8], path: &str, commit: &str) -> crate::source::SourceReport {
+        let scanner = AtCommit {
+            scanner: self.scanner,
+            commit,
+        };
+        let content = crate::source::content::Content {
+            scanner: &scanner,
+            opts: self.content,
+            open_archives: true,
+            symlink: "",
+        };
+        let mut report = crate::source::SourceReport::default();
+        let mut budget = crate::source::archive::Budget {
+            used: 0,
+            top_size: data.len() as u64,
+        };
+        content.scan(data, path, 0, &mut budget, &mut report);
+        report
     }
 
     /// The blob `id` (the new side of the change `first`), or `None` with the error recorded.
@@ -309,8 +475,8 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         )
     }
 
-    /// Count a blob of `size` bytes settled as `kind` in `out`; `false` when it is not
-    /// scanned (oversize, binary, LFS pointer).
+    /// Count a blob of `size` bytes settled as `kind` in `out`; `false` when its content is
+    /// not scanned (oversize, LFS pointer).
     fn account(
         &self,
         size: u64,
@@ -322,24 +488,27 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         match kind {
             VerdictKind::Oversize => {
                 out.counts.oversize += 1;
-                if out.oversize.len() < 20 {
-                    let id = match &job.new {
-                        NewSide::Blob(id) => id.to_string(),
-                        NewSide::Bytes(_) => "work tree".into(),
-                    };
-                    out.oversize
-                        .push(format!("{} (blob {id}, {size} bytes)", self.place(first)));
-                }
+                let id = match &job.new {
+                    NewSide::Blob(id) => format!(" (blob {id})"),
+                    NewSide::Bytes(_) => String::new(),
+                };
+                out.incomplete.push(format!(
+                    "{}{id}: not scanned: {size} bytes, larger than --max-target-megabytes",
+                    self.place(first)
+                ));
                 return false;
             }
-            VerdictKind::Binary | VerdictKind::Lfs | VerdictKind::Text { .. } => {}
+            VerdictKind::Binary { .. }
+            | VerdictKind::Archive
+            | VerdictKind::Lfs
+            | VerdictKind::Text { .. } => {}
         }
         out.counts.blobs_read += 1;
         out.bytes += size;
         match kind {
-            VerdictKind::Binary => {
+            VerdictKind::Binary { .. } => {
                 out.counts.binary += 1;
-                false
+                true
             }
             VerdictKind::Lfs => {
                 out.counts.lfs += 1;
@@ -420,12 +589,17 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             match repo.find_object(*id) {
                 Ok(obj) => {
                     let bytes = obj.detach().data;
-                    // A binary old version: every line of the new text counts as added.
-                    if classify(&bytes) == ContentKind::Text {
-                        old_texts.push(bytes);
-                    } else {
-                        old_texts.clear();
-                        break;
+                    // Old versions are compared as the detector saw them (the printable view
+                    // of a binary format); an old archive: every line counts as added.
+                    match classify(&bytes) {
+                        ContentKind::Text | ContentKind::LfsPointer => old_texts.push(bytes),
+                        ContentKind::Binary => {
+                            old_texts.push(scanned_view(&bytes, ContentKind::Binary).into_owned())
+                        }
+                        ContentKind::Archive => {
+                            old_texts.clear();
+                            break;
+                        }
                     }
                 }
                 Err(e) => {
@@ -563,12 +737,14 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
     for o in results.into_inner().unwrap_or_default() {
         all.findings.extend(o.findings);
         all.errors.extend(o.errors);
+        all.incomplete.extend(o.incomplete);
+        all.warnings.extend(o.warnings);
         all.bytes += o.bytes;
         all.counts.add(&o.counts);
-        all.oversize.extend(o.oversize);
     }
     all.errors.sort();
-    all.oversize.sort();
+    all.incomplete.sort();
+    all.warnings.sort();
     all.rename_diffs = (rename_cache.commits_diffed(), rename_cache.time_spent());
     all
 }

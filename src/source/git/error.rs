@@ -28,7 +28,7 @@ pub enum GitError {
         message: String,
     },
     /// Two revisions have no common ancestor.
-    #[error("no merge base between '{a}' and '{b}' in {repo}")]
+    #[error("no merge base between '{a}' and '{b}' in {repo}{why}")]
     NoMergeBase {
         /// Repository path as given.
         repo: PathBuf,
@@ -36,6 +36,9 @@ pub enum GitError {
         a: String,
         /// Second revision.
         b: String,
+        /// Why, starting with `: ` (a shallow clone cut off the common ancestor, or unrelated
+        /// histories).
+        why: String,
     },
     /// Walking the commit graph or reading references failed.
     #[error("cannot walk history of {repo}: {message}")]

@@ -8,10 +8,17 @@
 //! * a merge commit adds the lines that are in **none** of its parents (conflict resolutions,
 //!   evil merges) — gitleaks scans no merge patches and misses these;
 //! * `File` is the new path (renames followed with git's 50 % similarity rule); deleted files,
-//!   100 % renames, submodule (gitlink) entries, binary blobs (NUL in the first 8,000 bytes),
-//!   Git LFS pointer files and blobs over `max_target_megabytes` are not scanned, and each kind
-//!   is counted in [`GitScanStats`]; symlinks are scanned as their target text, as `git log -p`
-//!   shows it; a type change (file ↔ symlink) counts as a new file;
+//!   100 % renames and submodule (gitlink) entries are not scanned; symlinks are scanned as
+//!   their target text, as `git log -p` shows it; a type change (file ↔ symlink) counts as a
+//!   new file;
+//! * blob content gets the treatment files on disk get ([`crate::source::content`]): binary
+//!   formats are scanned through their printable view (line-diffed like text), archives are
+//!   opened to `max_archive_depth` under the same bomb bounds (members named `path!member`;
+//!   findings an old version of the archive already had are not new), and path-only rules see
+//!   every added path, also of content that is not scanned; Git LFS pointers (content outside
+//!   the repository) get only the path check; blobs over `max_target_megabytes`, encrypted
+//!   members and archives nested too deep are listed in [`GitScanReport::incomplete`]; every
+//!   kind is counted in [`GitScanStats`];
 //! * a missing or corrupt object is listed in [`GitScanReport::errors`] with its id, path and
 //!   commit; the scan goes on (and the CLI exits 2).
 //!
@@ -87,6 +94,11 @@ pub trait FragmentScanner: Sync {
     fn has_path_rules(&self) -> bool {
         false
     }
+    /// Whether `path` matches a global allowlist path (archive members are then not scanned,
+    /// as for files on disk).
+    fn path_allowed_globally(&self, _path: &str) -> bool {
+        false
+    }
     /// Whether findings depend on the commit id (commit allowlists): then each commit that
     /// carries a change is scanned on its own instead of receiving a copy of the findings.
     fn commit_sensitive(&self) -> bool {
@@ -110,6 +122,9 @@ impl FragmentScanner for crate::detect::Detector {
             .iter()
             .any(|r| r.regex.is_none() && r.path.is_some())
     }
+    fn path_allowed_globally(&self, path: &str) -> bool {
+        crate::detect::Detector::path_allowed_globally(self, path)
+    }
     fn commit_sensitive(&self) -> bool {
         let cfg = self.config();
         cfg.allowlists().iter().any(|a| !a.commits.is_empty())
@@ -130,15 +145,20 @@ pub fn scan_history(
 }
 
 /// Options of a history, index or work-tree scan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GitScanOptions {
     /// Revisions and ranges (`A..B`, `A...B`, `rev`, `^rev`; an entry may hold several,
     /// whitespace-separated). Empty = every ref (`git log --all`, `refs/stash` included).
     pub revs: Vec<String>,
     /// One finding per (rule, secret, file): the earliest commit, with `CommitCount`.
     pub dedup: bool,
-    /// Skip blobs larger than this many megabytes (each skip is a warning).
+    /// Do not scan blobs larger than this many megabytes (0 = no limit, as in gitleaks); each
+    /// blob not scanned makes the scan incomplete ([`GitScanReport::incomplete`]).
     pub max_target_megabytes: Option<u64>,
+    /// Open archives (zip, tar, gzip) in blobs up to this nesting depth (0 = do not open).
+    pub max_archive_depth: u32,
+    /// Decompression-bomb bounds of the archives opened.
+    pub archive_limits: crate::source::archive::ArchiveLimits,
     /// Draw a progress bar on stderr (only when it is a terminal and after about a second).
     pub progress: bool,
     /// Scan the index against `HEAD` instead of history (pre-commit hooks).
@@ -148,6 +168,25 @@ pub struct GitScanOptions {
     /// Only commits not reachable from this revision (`REV..HEAD`, or `^REV` added to `revs`).
     pub since_commit: Option<String>,
 }
+
+impl Default for GitScanOptions {
+    fn default() -> Self {
+        GitScanOptions {
+            revs: Vec::new(),
+            dedup: false,
+            max_target_megabytes: None,
+            max_archive_depth: DEFAULT_MAX_ARCHIVE_DEPTH,
+            archive_limits: crate::source::archive::ArchiveLimits::default(),
+            progress: false,
+            staged: false,
+            uncommitted: false,
+            since_commit: None,
+        }
+    }
+}
+
+/// Archive nesting depth opened by default (the `scan` commands' `--max-archive-depth`).
+pub const DEFAULT_MAX_ARCHIVE_DEPTH: u32 = 2;
 
 /// Counters describing what a scan read and skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,8 +202,12 @@ pub struct GitScanStats {
     pub blobs_in_delta_order: u64,
     /// Blobs the prefilter passed on to line diff and full detection.
     pub candidates: u64,
-    /// Binary blobs skipped.
-    pub binary_skipped: u64,
+    /// Blobs in a binary format, scanned through their printable view.
+    pub binary_scanned: u64,
+    /// Archive blobs opened by the shared content pipeline.
+    pub archives_scanned: u64,
+    /// Archive members scanned (nested members included).
+    pub archive_members_scanned: u64,
     /// Git LFS pointer files skipped (their content is not in the repository).
     pub lfs_pointers_skipped: u64,
     /// Blobs over `max_target_megabytes` skipped.
@@ -184,8 +227,13 @@ pub struct GitScanReport {
     pub commits_scanned: u64,
     /// Bytes of blob content read and prefiltered.
     pub bytes_scanned: u64,
-    /// Things the user should know (shallow boundary, skipped oversize blobs, odd refs).
+    /// Things the user should know (shallow boundary, LFS pointers, odd refs).
     pub warnings: Vec<String>,
+    /// Content that was not scanned, one line each naming what and why (blobs over
+    /// `max_target_megabytes`, encrypted archive members, archives nested deeper than
+    /// `max_archive_depth`). Not empty = the secrets scan is incomplete: callers must treat
+    /// it as failed, like an error.
+    pub incomplete: Vec<String>,
     /// What was read and skipped.
     pub stats: GitScanStats,
 }
@@ -210,9 +258,20 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     repo.object_cache_size_if_unset(16 << 20);
     let mut report = GitScanReport::default();
     let progress = progress::Progress::new(opts.progress);
+    // 0 means no limit, as in gitleaks.
     let max_bytes = opts
         .max_target_megabytes
+        .filter(|&m| m > 0)
         .map(|m| m.saturating_mul(1_000_000));
+    let content_opts = crate::source::SourceOptions {
+        max_target_megabytes: opts.max_target_megabytes.filter(|&m| m > 0),
+        max_archive_depth: opts.max_archive_depth,
+        archive_limits: crate::source::archive::ArchiveLimits {
+            max_member_bytes: max_bytes,
+            ..opts.archive_limits
+        },
+        ..crate::source::SourceOptions::default()
+    };
 
     if opts.staged || opts.uncommitted {
         let jobs = if opts.staged {
@@ -232,6 +291,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             per_commit: false,
             verdicts: &HashMap::new(),
             retained: &HashMap::new(),
+            content: &content_opts,
         };
         progress.phase("files", jobs.len() as u64);
         let out = engine::run(&ts, &jobs, &ctx);
@@ -429,6 +489,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         per_commit: scanner.commit_sensitive(),
         verdicts: &verdicts,
         retained: &pass.retained,
+        content: &content_opts,
     };
     progress.phase("files", jobs.len() as u64);
     let t2 = std::time::Instant::now();
@@ -538,12 +599,16 @@ fn finish(report: &mut GitScanReport, out: engine::Outcome, max_bytes: Option<u6
         report.findings = out.findings.into_iter().map(|(_, f)| f).collect();
     }
     report.errors.extend(out.errors);
+    report.incomplete.extend(out.incomplete);
+    report.warnings.extend(out.warnings);
     report.bytes_scanned = out.bytes;
     let c = out.counts;
     report.stats.distinct_changes = c.distinct_changes;
     report.stats.blobs_read = c.blobs_read;
     report.stats.candidates = c.candidates;
-    report.stats.binary_skipped = c.binary;
+    report.stats.binary_scanned = c.binary;
+    report.stats.archives_scanned = c.archives;
+    report.stats.archive_members_scanned = c.archive_members;
     report.stats.lfs_pointers_skipped = c.lfs;
     report.stats.oversize_skipped = c.oversize;
     if c.oversize > 0 {
@@ -552,11 +617,6 @@ fn finish(report: &mut GitScanReport, out: engine::Outcome, max_bytes: Option<u6
             "{} blob(s) larger than {limit} MB were not scanned (--max-target-megabytes)",
             c.oversize
         ));
-        for o in out.oversize {
-            report
-                .warnings
-                .push(format!("not scanned (too large): {o}"));
-        }
     }
     if c.lfs > 0 {
         report.warnings.push(format!(
@@ -618,6 +678,15 @@ pub fn merge_base(repo: &Path, a: &str, b: &str) -> Result<String, GitError> {
             repo: repo.to_path_buf(),
             a: a.into(),
             b: b.into(),
+            why: match r.shallow_commits() {
+                Ok(Some(list)) if !list.is_empty() => format!(
+                    ": the clone is shallow ({} boundary commit(s)) and the common ancestor lies \
+                     beyond its boundary; fetch more history (git fetch --unshallow, or \
+                     --deepen=N)",
+                    list.len()
+                ),
+                _ => ": the histories are unrelated".into(),
+            },
         }),
         Err(e) => Err(GitError::Walk {
             repo: repo.to_path_buf(),

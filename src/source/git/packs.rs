@@ -29,7 +29,7 @@ use gix::ObjectId;
 pub(crate) use gix::object::Kind;
 use gix::odb::pack;
 
-use super::content::{ContentKind, classify};
+use super::content::{ContentKind, classify, scanned_view};
 
 /// What the delta-order pass learned about one blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +45,10 @@ pub(crate) struct Verdict {
 pub(crate) enum VerdictKind {
     /// Larger than the size limit (not classified).
     Oversize,
-    /// Binary content.
-    Binary,
+    /// A binary format; `candidate` is the scanner's `might_find` answer for its printable view.
+    Binary { candidate: bool },
+    /// An archive (zip, tar, gzip by signature), opened by the shared content pipeline.
+    Archive,
     /// A Git LFS pointer file.
     Lfs,
     /// Text; `candidate` is the scanner's `might_find` answer for the whole blob.
@@ -64,7 +66,10 @@ pub(crate) fn verdict_of(
         VerdictKind::Oversize
     } else {
         match classify(data) {
-            ContentKind::Binary => VerdictKind::Binary,
+            ContentKind::Binary => VerdictKind::Binary {
+                candidate: might_find(&scanned_view(data, ContentKind::Binary)),
+            },
+            ContentKind::Archive => VerdictKind::Archive,
             ContentKind::LfsPointer => VerdictKind::Lfs,
             ContentKind::Text => VerdictKind::Text {
                 candidate: might_find(data),
@@ -76,6 +81,9 @@ pub(crate) fn verdict_of(
 
 /// One pack of the repository: its index, its (memory-mapped) data and its entry offsets.
 pub(crate) struct Pack {
+    /// The data mapping, registered for the page limiter; declared first, so it leaves the
+    /// registry before `data` is unmapped.
+    _owned: Option<super::resident::OwnedMapping>,
     index: pack::index::File,
     data: pack::data::File,
     /// Offsets of all entries, ascending.
@@ -139,7 +147,11 @@ impl PackSet {
                     .collect();
                 by_offset.sort_unstable();
                 let (offsets, index_pos) = by_offset.into_iter().unzip();
+                let owned = data
+                    .entry_slice(0..data.pack_end() as u64)
+                    .map(super::resident::OwnedMapping::register);
                 Some(Pack {
+                    _owned: owned,
                     index,
                     data,
                     offsets,
@@ -563,7 +575,7 @@ pub(crate) fn commits<T: Send + Sync>(
             .collect();
         out.extend(found.into_iter().flatten());
         if !deltas.is_empty() {
-            for_each_wanted(packs, &deltas, Kind::Commit, &mut out, f);
+            for_each_wanted(packs, &deltas, Kind::Commit, ALLOC_LIMIT, &mut out, f);
         }
     }
     out
@@ -598,20 +610,32 @@ pub(crate) fn blob_verdicts(
     // Candidates are few (88 of 10,145 blobs in the synthetic history): one lock is enough.
     let retained = std::sync::Mutex::new(HashMap::new());
     let budget = AtomicUsize::new(RETAIN_BUDGET);
-    for_each_wanted(packs, wanted, Kind::Blob, &mut verdicts, &|id, data| {
-        on_blob(data.len() as u64);
-        let v = verdict_of(data, max_bytes, might_find);
-        let keep = v.kind == VerdictKind::Text { candidate: true }
-            && budget
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                    b.checked_sub(data.len())
-                })
-                .is_ok();
-        if keep && let Ok(mut r) = retained.lock() {
-            r.insert(*id, data.to_vec());
-        }
-        v
+    // Nothing larger than the size limit is inflated: such blobs (and deltas on them) get no
+    // verdict here and are settled by the size in their header when read by id.
+    let limit = max_bytes.map_or(ALLOC_LIMIT, |m| {
+        usize::try_from(m).unwrap_or(ALLOC_LIMIT).min(ALLOC_LIMIT)
     });
+    for_each_wanted(
+        packs,
+        wanted,
+        Kind::Blob,
+        limit,
+        &mut verdicts,
+        &|id, data| {
+            on_blob(data.len() as u64);
+            let v = verdict_of(data, max_bytes, might_find);
+            let keep = v.kind == VerdictKind::Text { candidate: true }
+                && budget
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                        b.checked_sub(data.len())
+                    })
+                    .is_ok();
+            if keep && let Ok(mut r) = retained.lock() {
+                r.insert(*id, data.to_vec());
+            }
+            v
+        },
+    );
     PassOutcome {
         verdicts,
         retained: retained.into_inner().unwrap_or_default(),
@@ -620,11 +644,13 @@ pub(crate) fn blob_verdicts(
 
 /// Decode every object of `wanted` found in the packs of `packs` (and not yet in `out`) in
 /// delta order and store `f(id, bytes)` for each of them of kind `kind` (a delta has its
-/// base's kind) in `out`.
+/// base's kind) in `out`. Objects (and delta instructions) larger than `limit` bytes are not
+/// inflated: they and the deltas on them get no result.
 fn for_each_wanted<T: Send + Sync>(
     packs: &PackSet,
     wanted: &[ObjectId],
     kind: Kind,
+    limit: usize,
     out: &mut HashMap<ObjectId, T>,
     f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 ) {
@@ -645,7 +671,7 @@ fn for_each_wanted<T: Send + Sync>(
             let built = t.elapsed();
             let results: Vec<OnceLock<T>> =
                 (0..forest.offsets.len()).map(|_| OnceLock::new()).collect();
-            walk_forest(p, &forest, kind, &results, f);
+            walk_forest(p, &forest, kind, limit, &results, f);
             if std::env::var_os("PORTCULLIS_GIT_TIMING").is_some() {
                 eprintln!(
                     "timing: forest of {} entries built in {built:?}, walked in {:?}",
@@ -673,6 +699,7 @@ fn walk_forest<T: Send + Sync>(
     p: &Pack,
     forest: &Forest,
     kind: Kind,
+    limit: usize,
     results: &[OnceLock<T>],
     f: &(dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 ) {
@@ -681,6 +708,7 @@ fn walk_forest<T: Send + Sync>(
         p,
         forest,
         kind,
+        limit,
         results,
         f,
     };
@@ -696,6 +724,8 @@ struct Walk<'a, T> {
     forest: &'a Forest,
     /// The kind of object whose results are wanted.
     kind: Kind,
+    /// Largest object this walk inflates or builds.
+    limit: usize,
     results: &'a [OnceLock<T>],
     f: &'a (dyn Fn(&ObjectId, &[u8]) -> T + Sync),
 }
@@ -743,6 +773,7 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
             p: self.p,
             forest: self.forest,
             kind: self.kind,
+            limit: self.limit,
             results: self.results,
             f: self.f,
         }
@@ -763,7 +794,7 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
         let entry = data.entry(self.forest.offsets[node as usize]).ok()?;
         let of_kind = entry.header.as_kind() == Some(self.kind);
         let mut out = Vec::new();
-        self.p.inflate_entry(&entry, ALLOC_LIMIT, &mut out)?;
+        self.p.inflate_entry(&entry, self.limit, &mut out)?;
         Some((out, of_kind))
     }
 
@@ -775,7 +806,10 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
         DELTA_BUF.with(|buf| {
             let mut buf = buf.borrow_mut();
             buf.clear();
-            self.p.inflate_entry(&entry, ALLOC_LIMIT, &mut buf)?;
+            self.p.inflate_entry(&entry, self.limit, &mut buf)?;
+            if super::trees::delta_result_size(&buf)? > self.limit as u64 {
+                return None;
+            }
             super::trees::apply_delta(base, &buf)
         })
     }
@@ -823,6 +857,48 @@ mod tests {
             .collect()
     }
 
+    /// With a size limit, the pass inflates no blob over it (nor builds one from a delta):
+    /// such blobs get no verdict and are settled by their header size when read by id.
+    #[test]
+    fn blobs_over_the_size_limit_are_never_inflated_by_the_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        let big: String = (0..20_000)
+            .map(|k| format!("line {k} of a big file\n"))
+            .collect();
+        std::fs::write(d.join("big.txt"), &big).expect("write");
+        std::fs::write(d.join("small.txt"), "small\n").expect("write");
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "one"]);
+        // A second version of the big file: a delta whose result is over the limit.
+        std::fs::write(d.join("big.txt"), format!("{big}one more line\n")).expect("write");
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "two"]);
+        git(d, &["repack", "-adfq"]);
+        let repo = gix::open(d).expect("open");
+        let packs = PackSet::open(&repo);
+        let blobs = blob_ids(d);
+        assert_eq!(blobs.len(), 3);
+        let largest = std::sync::Mutex::new(0u64);
+        let limit = 100_000u64;
+        assert!(big.len() as u64 > limit);
+        let pass = blob_verdicts(&packs, &blobs, Some(limit), &|_| true, &|n| {
+            if let Ok(mut m) = largest.lock() {
+                *m = (*m).max(n);
+            }
+        });
+        assert_eq!(
+            pass.verdicts.len(),
+            1,
+            "only small.txt is settled by the pass"
+        );
+        assert!(*largest.lock().expect("lock") <= limit);
+        // Without a limit every blob is settled.
+        let all = blob_verdicts(&packs, &blobs, None, &|_| true, &|_| {});
+        assert_eq!(all.verdicts.len(), 3);
+    }
+
     /// Every packed blob comes out of the delta-order walk with the bytes gix reads by id
     /// (so deltas were applied to the right bases, in every branch of every family); the loose
     /// blob and ids of other objects get nothing.
@@ -837,9 +913,14 @@ mod tests {
         let mut wanted = blobs.clone();
         wanted.push(head_tree);
         let mut out: HashMap<ObjectId, Vec<u8>> = HashMap::new();
-        for_each_wanted(&packs, &wanted, Kind::Blob, &mut out, &|_, data| {
-            data.to_vec()
-        });
+        for_each_wanted(
+            &packs,
+            &wanted,
+            Kind::Blob,
+            ALLOC_LIMIT,
+            &mut out,
+            &|_, data| data.to_vec(),
+        );
         let loose = repo
             .rev_parse_single("HEAD:loose.txt")
             .expect("loose blob")
@@ -913,7 +994,14 @@ mod tests {
         let blobs = blob_ids(d);
         let some: Vec<ObjectId> = blobs.iter().step_by(3).copied().collect();
         let mut out: HashMap<ObjectId, usize> = HashMap::new();
-        for_each_wanted(&packs, &some, Kind::Blob, &mut out, &|_, data| data.len());
+        for_each_wanted(
+            &packs,
+            &some,
+            Kind::Blob,
+            ALLOC_LIMIT,
+            &mut out,
+            &|_, data| data.len(),
+        );
         let loose = repo
             .rev_parse_single("HEAD:loose.txt")
             .expect("loose blob")

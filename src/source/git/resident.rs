@@ -9,28 +9,62 @@
 //! and still cached by the kernel.
 //!
 //! [`PackPageLimiter`] runs a small watcher thread that, whenever the process' file-backed
-//! resident memory exceeds a budget, releases the resident pages of every read-only mapping of
-//! a file in the repository's `objects/pack` directory.
+//! resident memory exceeds a budget, releases the resident pages of the pack mappings this
+//! scan owns: those registered as an [`OwnedMapping`] (the pack data mapped by
+//! [`PackSet`](super::packs::PackSet) for the whole-pack passes).
 //!
 //! Why this is safe:
-//! * only mappings that are read-only (`r--`), file-backed and whose file lies in the pack
-//!   directory are advised; such pages can never hold private modifications, so
-//!   `MADV_DONTNEED` makes the next access re-read the file's (page-cached) bytes — for shared
-//!   and private read-only file mappings alike (see `madvise(2)`);
-//! * the range must still be that pack mapping when `madvise` runs: gix unmaps a pack only when
-//!   its object store re-reads the pack directory and finds the pack gone, which it never does
-//!   while a handle in "stable" mode exists. The limiter holds such a handle
-//!   ([`prevent_pack_unload`](gix::odb::store::Handle::prevent_pack_unload)) for its whole
-//!   lifetime, so no pack mapping of this store is unmapped (and no other mapping can take its
-//!   address) while the limiter runs. The history scan's own pack mappings
-//!   ([`PackSet`](super::packs::PackSet), for the whole-pack passes) are declared before the
-//!   limiter and dropped only after it has stopped, for the same reason;
+//! * only registered ranges are advised, never a mapping found elsewhere (other object stores
+//!   of the process map the same pack files, e.g. the gate's dependency audit, and may unmap
+//!   them at any time; their address range could then hold live heap memory, which
+//!   `MADV_DONTNEED` would zero);
+//! * a registered range is a read-only file mapping of an immutable pack file: its pages can
+//!   never hold private modifications, so `MADV_DONTNEED` makes the next access re-read the
+//!   file's (page-cached) bytes — for shared and private read-only file mappings alike (see
+//!   `madvise(2)`);
+//! * the range is still mapped when `madvise` runs: the registry's lock is held while the
+//!   watcher advises, and an [`OwnedMapping`] leaves the registry (taking the same lock) before
+//!   its mapping is unmapped (it is declared before the mapping in its owner, so it is dropped
+//!   first);
 //! * a failed `madvise` is ignored: it only means the pages stay resident.
 //!
 //! `PORTCULLIS_PACK_RESIDENT_MB` sets the budget (default 128; 0 disables the limiter). Only
 //! Linux is supported; elsewhere the limiter does nothing.
 
-use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Address ranges `[start, end)` of the read-only pack mappings this process' scans own.
+static OWNED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+/// A read-only file mapping registered for the page limiter while this value lives. Declare
+/// it before the mapping in its owner, so it leaves the registry before the mapping is
+/// unmapped.
+#[derive(Debug)]
+pub(crate) struct OwnedMapping {
+    range: (usize, usize),
+}
+
+impl OwnedMapping {
+    /// Register `bytes`, a read-only mapping of an immutable file that outlives the returned
+    /// value.
+    pub(crate) fn register(bytes: &[u8]) -> OwnedMapping {
+        let start = bytes.as_ptr() as usize;
+        let range = (start, start + bytes.len());
+        if let Ok(mut owned) = OWNED.lock() {
+            owned.push(range);
+        }
+        OwnedMapping { range }
+    }
+}
+
+impl Drop for OwnedMapping {
+    fn drop(&mut self) {
+        let mut owned = OWNED.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = owned.iter().position(|r| *r == self.range) {
+            owned.swap_remove(i);
+        }
+    }
+}
 
 /// Drop this process' resident pages of the whole pages inside `bytes`, a part of a read-only
 /// mapping of a pack file that the caller keeps mapped while this runs (the same argument as
@@ -80,8 +114,8 @@ pub(crate) struct PackPageLimiter {
 }
 
 impl PackPageLimiter {
-    /// Start limiting the pack pages of the store behind `repo` (no-op when disabled or not on
-    /// Linux, or when the pack directory cannot be resolved).
+    /// Start limiting the pack pages this process owns while scanning `repo` (no-op when
+    /// disabled or not on Linux).
     pub(crate) fn start(repo: &gix::Repository) -> PackPageLimiter {
         let budget_mb = std::env::var("PORTCULLIS_PACK_RESIDENT_MB")
             .ok()
@@ -97,15 +131,6 @@ impl PackPageLimiter {
         }
         let mut keeper = repo.clone();
         keeper.objects.prevent_pack_unload();
-        let Ok(pack_dir) = keeper
-            .objects
-            .store_ref()
-            .path()
-            .join("pack")
-            .canonicalize()
-        else {
-            return idle;
-        };
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let budget = budget_mb << 20;
         let thread = std::thread::Builder::new()
@@ -116,7 +141,7 @@ impl PackPageLimiter {
                     rx.recv_timeout(INTERVAL)
                 {
                     if file_resident_bytes().is_some_and(|b| b > budget) {
-                        release_pack_pages(&pack_dir);
+                        release_owned_pages();
                         releases += 1;
                     }
                 }
@@ -167,46 +192,27 @@ fn page_size() -> u64 {
     }
 }
 
-/// One line of `/proc/self/maps` that maps a file read-only: `(start, end, path)`.
-fn read_only_file_mapping(line: &str) -> Option<(usize, usize, PathBuf)> {
-    let mut parts = line.splitn(6, ' ');
-    let range = parts.next()?;
-    let perms = parts.next()?;
-    let _offset = parts.next()?;
-    let _dev = parts.next()?;
-    let _inode = parts.next()?;
-    let path = parts.next()?.trim_start();
-    if !perms.starts_with("r-") || !path.starts_with('/') {
-        return None;
-    }
-    let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-    let (a, b) = range.split_once('-')?;
-    let start = usize::from_str_radix(a, 16).ok()?;
-    let end = usize::from_str_radix(b, 16).ok()?;
-    (end > start).then(|| (start, end, PathBuf::from(path)))
-}
-
-/// Drop the resident pages of every read-only mapping of a file directly in `pack_dir`.
-/// Returns the number of mappings advised.
-fn release_pack_pages(pack_dir: &Path) -> usize {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
-        return 0;
-    };
+/// Drop the resident pages of every registered [`OwnedMapping`]. Returns the number of
+/// mappings advised.
+fn release_owned_pages() -> usize {
+    let owned = OWNED.lock().unwrap_or_else(|p| p.into_inner());
     let mut n = 0;
-    for (start, end, path) in maps.lines().filter_map(read_only_file_mapping) {
-        if path.parent() != Some(pack_dir) {
-            continue;
-        }
-        #[cfg(target_os = "linux")]
-        {
-            // SAFETY: `start..end` is, per the kernel's own table, a read-only mapping of a pack
-            // file of the store this limiter keeps in stable mode, so it stays mapped (see the
-            // module docs).
-            if unsafe { dont_need(start, end - start) } {
+    #[cfg(target_os = "linux")]
+    {
+        let page = usize::try_from(page_size()).unwrap_or(4096);
+        for &(addr, end) in owned.iter() {
+            let start = addr.div_ceil(page) * page;
+            let stop = end / page * page;
+            // SAFETY: `[start, stop)` lies in a registered read-only mapping of an immutable
+            // pack file, which stays mapped while the registry's lock is held (see the module
+            // docs).
+            if stop > start && unsafe { dont_need(start, stop - start) } {
                 n += 1;
             }
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = &owned;
     n
 }
 
@@ -249,27 +255,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_read_only_file_mappings_only() {
-        let l = "7f0000000000-7f0000002000 r--s 00000000 fd:01 1234                       /repo/.git/objects/pack/pack-1.pack";
-        let (s, e, p) = read_only_file_mapping(l).unwrap_or((0, 0, PathBuf::new()));
-        assert_eq!((s, e), (0x7f00_0000_0000, 0x7f00_0000_2000));
-        assert_eq!(p, PathBuf::from("/repo/.git/objects/pack/pack-1.pack"));
-        let deleted =
-            "7f0000000000-7f0000002000 r--p 00000000 fd:01 1234 /r/objects/pack/p.idx (deleted)";
-        assert_eq!(
-            read_only_file_mapping(deleted).map(|m| m.2),
-            Some(PathBuf::from("/r/objects/pack/p.idx"))
-        );
-        assert!(read_only_file_mapping("7f00-7f10 rw-p 00000000 00:00 0 /x/pack/p.pack").is_none());
-        assert!(
-            read_only_file_mapping("7f00-7f10 r-xp 00000000 fd:01 9 /usr/lib/libc.so")
-                .is_some_and(|m| m.2.parent() != Some(Path::new("/x/pack")))
-        );
-        assert!(read_only_file_mapping("7f00-7f10 r--p 00000000 00:00 0 [vvar]").is_none());
-        assert!(read_only_file_mapping("7f00-7f10 r--p 00000000 00:00 0 ").is_none());
-    }
-
-    #[test]
     fn released_pages_read_back_unchanged() {
         // A real read-only file mapping: release its pages and read it again.
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -282,14 +267,34 @@ mod tests {
         // SAFETY: the file is private to this test and not modified while mapped.
         let map = unsafe { memmap2::Mmap::map(&f) }.unwrap_or_else(|e| panic!("mmap: {e}"));
         let before: u64 = map.iter().map(|b| u64::from(*b)).sum();
-        let pack = pack.canonicalize().unwrap_or_else(|e| panic!("canon: {e}"));
-        if cfg!(target_os = "linux") {
-            assert!(
-                release_pack_pages(&pack) >= 1,
-                "the mapping was found and advised"
-            );
+        {
+            let _owned = OwnedMapping::register(&map);
+            if cfg!(target_os = "linux") {
+                assert!(release_owned_pages() >= 1, "the mapping was advised");
+            }
         }
         assert_eq!(&map[..], &content[..]);
         assert_eq!(map.iter().map(|b| u64::from(*b)).sum::<u64>(), before);
+    }
+
+    #[test]
+    fn the_watcher_advises_only_mappings_it_owns() {
+        // A read-only mapping of a pack file that another object store made: never advised,
+        // as that store may unmap it (and the range be reused) at any time.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let file = dir.path().join("pack-other.pack");
+        std::fs::write(&file, vec![7u8; 256 * 1024]).unwrap_or_else(|e| panic!("write: {e}"));
+        let f = std::fs::File::open(&file).unwrap_or_else(|e| panic!("open: {e}"));
+        // SAFETY: the file is private to this test and not modified while mapped.
+        let map = unsafe { memmap2::Mmap::map(&f) }.unwrap_or_else(|e| panic!("mmap: {e}"));
+        let range = (map.as_ptr() as usize, map.as_ptr() as usize + map.len());
+        let owned_now = || OWNED.lock().map(|o| o.contains(&range)).unwrap_or(true);
+        assert!(!owned_now(), "a foreign mapping is not in the registry");
+        {
+            let _owned = OwnedMapping::register(&map);
+            assert!(owned_now());
+        }
+        assert!(!owned_now(), "dropping the registration removes it");
+        assert!(map.iter().all(|b| *b == 7));
     }
 }

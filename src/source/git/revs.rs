@@ -31,6 +31,74 @@ fn rev_error(path: &Path, rev: &str, message: impl ToString) -> GitError {
     }
 }
 
+/// The error for a revision gix could not parse or resolve, saying what is missing instead of
+/// gix's generic "rev-spec is malformed": an empty repository, a reference whose commit is
+/// gone from the object database (a deleted or damaged pack), or no such name at all.
+fn unresolved(repo: &gix::Repository, path: &Path, rev: &str, err: impl ToString) -> GitError {
+    rev_error(path, rev, explain_unresolved(repo, rev, &err.to_string()))
+}
+
+/// See [`unresolved`].
+pub(crate) fn explain_unresolved(repo: &gix::Repository, rev: &str, err: &str) -> String {
+    let has_refs = repo
+        .references()
+        .ok()
+        .and_then(|p| p.all().ok().map(|mut it| it.next().is_some()))
+        .unwrap_or(true);
+    let unborn = repo.head().is_ok_and(|h| h.is_unborn());
+    if !has_refs && unborn {
+        return "the repository is empty: it has no commits yet".into();
+    }
+    // The name part of `name~2`, `name^{commit}`, `name@{1}`, `name:path`.
+    let name = rev
+        .split(['~', '^', '@', ':'])
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or("HEAD");
+    if let Some(id) = reference_target(repo, name) {
+        return if repo.has_object(id) {
+            format!("'{name}' points to commit {id}, which cannot be read: {err}")
+        } else {
+            format!(
+                "'{name}' points to object {id}, which is missing from the object database \
+                 (a deleted or damaged pack or loose object)"
+            )
+        };
+    }
+    if name == "HEAD" && unborn {
+        return "HEAD points to a branch that has no commits yet".into();
+    }
+    if name.len() == 40
+        && name.bytes().all(|b| b.is_ascii_hexdigit())
+        && let Ok(id) = ObjectId::from_hex(name.as_bytes())
+        && !repo.has_object(id)
+    {
+        if repo.is_shallow().unwrap_or(false) {
+            return format!(
+                "object {id} is not in the object database; the clone is shallow, so older \
+                 commits are missing (fetch with --unshallow or --deepen)"
+            );
+        }
+        return format!("object {id} is not in the object database");
+    }
+    format!("no branch, tag or commit is named '{name}' ({err})")
+}
+
+/// The object a reference named `name` (short or full, symbolic references followed) points
+/// to, read from the reference store only.
+fn reference_target(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
+    let mut r = repo.try_find_reference(name).ok()??;
+    for _ in 0..8 {
+        match r.inner.target.clone() {
+            gix::refs::Target::Object(id) => return Some(id),
+            gix::refs::Target::Symbolic(next) => {
+                r = repo.try_find_reference(next.as_ref()).ok()??
+            }
+        }
+    }
+    None
+}
+
 /// Peel `id` (a commit or an annotated tag) to a commit id.
 pub(crate) fn peel_to_commit(repo: &gix::Repository, id: ObjectId) -> Result<ObjectId, String> {
     let obj = repo
@@ -50,9 +118,9 @@ pub(crate) fn resolve_one(
 ) -> Result<ObjectId, GitError> {
     let id = repo
         .rev_parse_single(rev)
-        .map_err(|e| rev_error(path, rev, e))?
+        .map_err(|e| unresolved(repo, path, rev, e))?
         .detach();
-    peel_to_commit(repo, id).map_err(|m| rev_error(path, rev, m))
+    peel_to_commit(repo, id).map_err(|m| unresolved(repo, path, rev, m))
 }
 
 /// All merge bases of `a` and `b`.
@@ -87,7 +155,7 @@ pub(crate) fn select(
             }
             let spec = repo
                 .rev_parse(rev)
-                .map_err(|e| rev_error(path, rev, e))?
+                .map_err(|e| unresolved(repo, path, rev, e))?
                 .detach();
             match spec {
                 Spec::Include(id) => sel.tips.push(peel(id, rev)?),

@@ -291,6 +291,13 @@ fn read_varint(d: &[u8], i: &mut usize) -> Option<u64> {
     }
 }
 
+/// The size of the object a delta (its instructions, `delta`) builds, from its header.
+pub(crate) fn delta_result_size(delta: &[u8]) -> Option<u64> {
+    let mut i = 0;
+    read_varint(delta, &mut i)?;
+    read_varint(delta, &mut i)
+}
+
 /// Apply a git delta (base size, result size, then copy/insert instructions) to `base`.
 /// `None` when the delta is malformed or does not fit `base`.
 pub(crate) fn apply_delta(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {

@@ -21,6 +21,7 @@ mod git_merges_renames;
 mod git_messages;
 mod gitleaks_diff;
 mod might_find_superset;
+mod progress;
 mod reports;
 mod scan_cli;
 mod scan_common;

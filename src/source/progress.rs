@@ -133,9 +133,11 @@ fn style(known_total: bool, bytes: &Arc<AtomicU64>) -> ProgressStyle {
         .with_key(
             "bytes",
             move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = w.write_str(&crate::report::summary::human_bytes(
-                    b1.load(Ordering::Relaxed),
-                ));
+                // Phases that read no bytes (the commit walk) show none.
+                let n = b1.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = w.write_str(&crate::report::summary::human_bytes(n));
+                }
             },
         )
         .with_key(
@@ -151,15 +153,17 @@ fn style(known_total: bool, bytes: &Arc<AtomicU64>) -> ProgressStyle {
         })
 }
 
-/// Whole-number rates of steps and bytes: "1234/s 56 MB/s".
+/// Whole-number rates of steps and bytes: "1234/s 56 MB/s" ("1234/s" when no bytes were read).
 fn rate(steps: u64, bytes: u64, elapsed: Duration) -> String {
     let secs = elapsed.as_secs_f64();
     if secs < 0.05 {
         return String::new();
     }
     let per_sec = |n: u64| (n as f64 / secs).round() as u64;
-    let mb = per_sec(bytes) / 1_000_000;
-    format!("{}/s {mb} MB/s", per_sec(steps))
+    match bytes {
+        0 => format!("{}/s", per_sec(steps)),
+        _ => format!("{}/s {} MB/s", per_sec(steps), per_sec(bytes) / 1_000_000),
+    }
 }
 
 /// The remaining time as "1m05s" or "42s", once the phase has run long enough and done enough
@@ -197,6 +201,7 @@ mod tests {
         assert_eq!(r, "667/s 2 MB/s");
         assert!(!r.contains('.'));
         assert_eq!(rate(5, 5, Duration::from_millis(10)), "");
+        assert_eq!(rate(30, 0, Duration::from_secs(3)), "10/s");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod git_merges_renames;
 mod git_messages;
 mod gitleaks_diff;
 mod might_find_superset;
+mod progress;
 mod readme_examples;
 mod reports;
 mod sarif_schema;

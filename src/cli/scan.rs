@@ -366,6 +366,14 @@ pub fn emit(
     }
 }
 
+/// Whether to draw a progress bar: not under `--quiet`, and not in CI (`CI` set to anything but
+/// `false` or `0`), where stderr is a log; the bar itself also stays off when stderr is not a
+/// terminal.
+pub fn show_progress(common: &ScanCommon) -> bool {
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    !common.quiet && !in_ci
+}
+
 /// Source options from the shared flags.
 pub fn source_options(common: &ScanCommon, follow_symlinks: bool) -> SourceOptions {
     SourceOptions {
@@ -383,6 +391,7 @@ pub fn source_options(common: &ScanCommon, follow_symlinks: bool) -> SourceOptio
         skip_files: Vec::new(),
         threads: 0,
         respect_gitignore: false,
+        progress: false,
     }
 }
 
@@ -425,6 +434,7 @@ pub fn run_dir(args: &DirArgs) -> i32 {
     };
     let mut opts = source_options(common, args.follow_symlinks);
     opts.respect_gitignore = !args.no_ignore;
+    opts.progress = show_progress(common);
     // gitleaks never scans its own config file (`--config`, else <target>/.gitleaks.toml)
     // nor the baseline.
     let config_file = match &common.config {

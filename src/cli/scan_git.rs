@@ -84,7 +84,7 @@ pub fn run(args: GitArgs) -> i32 {
         max_target_megabytes: common.max_target_megabytes,
         max_archive_depth: common.max_archive_depth,
         archive_limits: scan::source_options(common, false).archive_limits,
-        progress: !common.quiet,
+        progress: scan::show_progress(common),
         staged: args.staged,
         uncommitted: args.uncommitted,
         since_commit: args.since_commit.clone(),

@@ -42,7 +42,8 @@ pub fn use_color(no_color_flag: bool) -> bool {
     std::io::stderr().is_terminal()
 }
 
-fn human_bytes(n: u64) -> String {
+/// Bytes in decimal units with one decimal ("1.5 MB"), as the summary and the progress bar show them.
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut unit = 0;

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use super::archive::Budget;
 use super::content::Content;
+use super::progress::Progress;
 use super::{FragmentScanner, SourceOptions, SourceReport, go_clean};
 
 /// Files at least this large are memory-mapped instead of read.
@@ -124,15 +125,23 @@ pub fn eval_symlinks(path: &str) -> std::io::Result<String> {
 pub fn scan_dir(root: &Path, scanner: &dyn FragmentScanner, opts: &SourceOptions) -> SourceReport {
     let mut report = SourceReport::default();
     let root_clean = go_clean(&path_str(root));
-    let (targets, mut walk) = collect_targets(root, &root_clean, scanner, opts);
+    let progress = Progress::new(opts.progress);
+    progress.plan(&["walk", "files"]);
+    progress.phase("walk", 0);
+    let (targets, mut walk) = collect_targets(root, &root_clean, scanner, opts, &progress);
     report.errors.append(&mut walk.errors);
     report.warnings.append(&mut walk.warnings);
     report.ignored = walk.ignored;
 
+    progress.phase("files", targets.len() as u64);
     let work = || {
         targets
             .par_iter()
-            .map(|t| scan_target(t, scanner, opts))
+            .map(|t| {
+                let r = scan_target(t, scanner, opts);
+                progress.inc(1, r.bytes_scanned);
+                r
+            })
             .collect::<Vec<_>>()
     };
     let results = if opts.threads > 0 {
@@ -146,6 +155,7 @@ pub fn scan_dir(root: &Path, scanner: &dyn FragmentScanner, opts: &SourceOptions
     } else {
         work()
     };
+    progress.finish();
     for r in results {
         report.absorb(r);
     }
@@ -159,6 +169,7 @@ fn collect_targets(
     root_clean: &str,
     scanner: &dyn FragmentScanner,
     opts: &SourceOptions,
+    progress: &Progress,
 ) -> (Vec<Target>, SourceReport) {
     let found = Mutex::new((Vec::<Target>::new(), SourceReport::default()));
     // Every path the walk yields, and the directories it entered: the children of those that
@@ -254,6 +265,7 @@ fn collect_targets(
             }
             let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
             g.0.push(target);
+            progress.inc(1, 0);
             ignore::WalkState::Continue
         })
     });

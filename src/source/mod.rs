@@ -15,6 +15,7 @@ pub mod chunk;
 pub mod content;
 pub mod dir;
 pub mod git;
+pub(crate) mod progress;
 pub mod stdin;
 
 use crate::detect::Fragment;
@@ -56,6 +57,8 @@ pub struct SourceOptions {
     /// `dir`: inside a git work tree, leave out what `.gitignore` (and `.git/info/exclude`)
     /// ignores, as ripgrep does; the count is [`SourceReport::ignored`].
     pub respect_gitignore: bool,
+    /// Draw a progress bar on stderr (only when it is a terminal; it appears after 200 ms).
+    pub progress: bool,
 }
 
 /// Everything a source produced.

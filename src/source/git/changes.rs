@@ -10,8 +10,8 @@ use gix::ObjectId;
 use gix::bstr::BString;
 use gix::objs::tree::{EntryKind, EntryMode};
 
-use super::progress::Progress;
 use super::walk::WalkedCommit;
+use crate::source::progress::Progress;
 
 /// One file content change introduced by one commit.
 #[derive(Debug, Clone)]

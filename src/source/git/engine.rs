@@ -14,9 +14,9 @@ use super::changes::{Change, RenameCache, RenameOutcome, RenameResolver};
 use super::content::{ContentKind, archive_by_name, classify, scanned_view};
 use super::lines::added_runs;
 use super::packs::{self, Verdict, VerdictKind};
-use super::progress::Progress;
 use crate::detect::Fragment;
 use crate::report::finding::Finding;
+use crate::source::progress::Progress;
 
 /// Commit index used for index/work-tree changes (no commit).
 pub(crate) const NO_COMMIT: u32 = u32::MAX;

@@ -38,7 +38,6 @@ mod inflate;
 mod lines;
 mod meta;
 mod packs;
-mod progress;
 mod resident;
 mod revs;
 mod trees;
@@ -159,7 +158,7 @@ pub struct GitScanOptions {
     pub max_archive_depth: u32,
     /// Decompression-bomb bounds of the archives opened.
     pub archive_limits: crate::source::archive::ArchiveLimits,
-    /// Draw a progress bar on stderr (only when it is a terminal and after about a second).
+    /// Draw a progress bar on stderr (only when it is a terminal; it appears after 200 ms).
     pub progress: bool,
     /// Scan the index against `HEAD` instead of history (pre-commit hooks).
     pub staged: bool,
@@ -257,7 +256,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     let mut repo = revs::open(path)?;
     repo.object_cache_size_if_unset(16 << 20);
     let mut report = GitScanReport::default();
-    let progress = progress::Progress::new(opts.progress);
+    let progress = crate::source::progress::Progress::new(opts.progress);
     // 0 means no limit, as in gitleaks.
     let max_bytes = opts
         .max_target_megabytes
@@ -293,6 +292,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             retained: &HashMap::new(),
             content: &content_opts,
         };
+        progress.plan(&["files"]);
         progress.phase("files", jobs.len() as u64);
         let out = engine::run(&ts, &jobs, &ctx);
         progress.finish();
@@ -400,6 +400,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
 
     // Tree diffs.
     let ts = repo.into_sync();
+    progress.plan(&["commits", "blobs", "files"]);
     progress.phase("commits", commits.len() as u64);
     let t1 = std::time::Instant::now();
     if timing {

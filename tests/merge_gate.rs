@@ -616,3 +616,20 @@ fn clean_test_output_is_stored_unchanged_with_zero_redactions() {
     );
     assert_eq!(field(&v, "test_output_redactions").as_deref(), Some("0"));
 }
+
+#[test]
+fn test_that_switches_the_worktree_to_another_branch_fails_as_moved_head() {
+    let fx = Fixture::new();
+    let before = fx.origin_ref("task");
+    // Same commit, other branch: only the symbolic HEAD changes.
+    let (out, v) = fx.run_gate("git checkout -q -b other", &[]);
+    assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        v.reasons[0].contains("moved HEAD") && v.reasons[0].contains("other"),
+        "{:?}",
+        v.reasons
+    );
+    assert_eq!(fx.origin_ref("task"), before);
+    assert_free(&fx);
+}

@@ -136,6 +136,27 @@ impl Git {
         }
     }
 
+    /// The branch HEAD names (`refs/heads/...`), or `None` when HEAD is detached.
+    pub fn head_branch(&self) -> Result<Option<String>, String> {
+        let out = self.run(&["symbolic-ref", "-q", "HEAD"])?;
+        match out.code {
+            Some(0) => Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty())),
+            Some(1) => Ok(None),
+            _ => Err(format!(
+                "git symbolic-ref -q HEAD: {}",
+                first_lines(&out.stderr, 3)
+            )),
+        }
+    }
+
+    /// Where HEAD is: the branch it names (if any) and the commit.
+    pub fn head(&self) -> Result<Head, String> {
+        Ok(Head {
+            branch: self.head_branch()?,
+            commit: self.commit_of("HEAD")?,
+        })
+    }
+
     /// Tracked-file changes (staged or not) in this worktree, as `git status` lines.
     pub fn tracked_changes(&self) -> Result<Vec<String>, String> {
         let s = self.check(&["status", "--porcelain", "--untracked-files=no"])?;
@@ -185,6 +206,32 @@ impl Git {
             }
         }
         Ok(None)
+    }
+}
+
+/// Where a worktree's HEAD is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// The branch HEAD names (`refs/heads/...`); `None` when detached.
+    pub branch: Option<String>,
+    /// The commit HEAD resolves to; `None` on an unborn branch.
+    pub commit: Option<String>,
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let commit = self
+            .commit
+            .as_deref()
+            .map_or("(no commit)", |c| super::short(c));
+        match &self.branch {
+            Some(b) => write!(
+                f,
+                "{} at {commit}",
+                b.strip_prefix("refs/heads/").unwrap_or(b)
+            ),
+            None => write!(f, "detached HEAD at {commit}"),
+        }
     }
 }
 

@@ -53,7 +53,7 @@ use crate::report::frontmatter::write_report;
 use crate::report::{Verdict, read_verdict};
 use crate::settings::Settings;
 
-use git::Git;
+use git::{Git, Head};
 use protect::{Protected, applies_to};
 use report::{MergeFrontmatter, render_body};
 use steps::{fetch_refs, find_or_create_worktree, push_branch, rebase};
@@ -484,6 +484,17 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
 
     // 6. Re-test.
     keep_lease(run)?;
+    let expected = Head {
+        branch: Some(format!("refs/heads/{}", req.branch)),
+        commit: Some(tested.clone()),
+    };
+    let before = wt_git.head().map_err(git_err)?;
+    if before != expected {
+        return Err(git_err(format!(
+            "{}: HEAD is {before}, expected {expected} before testing",
+            wt.display()
+        )));
+    }
     run_tests(
         run,
         &wt,
@@ -493,8 +504,13 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         &tested,
         &req.branch,
     )?;
-    if wt_git.commit_of("HEAD").map_err(git_err)?.as_deref() != Some(tested.as_str()) {
-        return Err(git_err("the test command moved HEAD".into()));
+    // Branch and commit: a test that switches branches (`git checkout -b other`) moved HEAD
+    // as much as one that commits.
+    let after = wt_git.head().map_err(git_err)?;
+    if after != expected {
+        return Err(git_err(format!(
+            "the test command moved HEAD (from {expected} to {after})"
+        )));
     }
     let changed = wt_git.tracked_changes().map_err(git_err)?;
     if !changed.is_empty() {

@@ -227,8 +227,17 @@ fn gate_killed_mid_run_leaves_a_lease_the_next_gate_reclaims() {
         .trim()
         .parse()
         .unwrap();
-    // SAFETY: plain kill(2) of the orphaned test process this test started.
-    unsafe { libc::kill(sleeper, libc::SIGKILL) };
+    // The test process dies with the gate (parent-death signal): no manual cleanup.
+    let t0 = Instant::now();
+    while std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+        .is_ok_and(|s| !s.rsplit_once(')').unwrap().1.trim_start().starts_with('Z'))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the test process outlived the gate"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     match lease::status(&fx.lease_location()).unwrap() {
         LeaseState::Held { stale, .. } => {
             assert_eq!(stale, Some(lease::StaleReason::HolderProcessGone))

@@ -54,6 +54,7 @@ use crate::report::{Verdict, read_verdict};
 use crate::settings::Settings;
 
 use git::{Git, Head};
+use proc::GroupRecorder;
 use protect::{Protected, applies_to};
 use report::{MergeFrontmatter, render_body};
 use steps::{fetch_refs, find_or_create_worktree, push_branch, rebase};
@@ -148,6 +149,17 @@ pub(crate) struct Held {
     loc: LeaseLocation,
     record: LeaseRecord,
     ttl: Duration,
+}
+
+impl Held {
+    /// Records the process groups this run starts next to its lease.
+    fn recorder(&self) -> GroupRecorder {
+        GroupRecorder {
+            loc: self.loc.clone(),
+            holder: self.record.holder.clone(),
+            nonce: self.record.nonce.clone(),
+        }
+    }
 }
 
 /// Mutable run state (kept outside `catch_unwind` so a panic still releases the lease).
@@ -363,6 +375,9 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     let loc =
         LeaseLocation::new(lease_dir, &key).map_err(|e| fail("lease_error", e.to_string()))?;
     run.fm.lease_path = Some(loc.lease_path().display().to_string());
+    // Processes a killed gate left behind keep its lease from going stale; end them first
+    // (their gate is gone, nobody will read their results), so the lease can be reclaimed.
+    end_leftovers(&loc, run).ok();
     let opts = AcquireOptions {
         holder: holder.clone(),
         branch: Some(req.branch.clone()),
@@ -390,6 +405,14 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
             run.fm.lease_nonce = Some(record.nonce.clone());
             run.held = Some(Held { loc, record, ttl });
         }
+    }
+
+    // A predecessor whose lease was reclaimed (expired) may still have processes running
+    // in the worktree: end them before touching it.
+    if let Some(h) = &run.held {
+        let loc = h.loc.clone();
+        end_leftovers(&loc, run)
+            .map_err(|e| fail("lease_error", format!("leftover processes: {e}")))?;
     }
 
     let (base, seen) = fetch_refs(&repo_git, req)?;
@@ -420,20 +443,33 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         && *s != old
         && !repo_git.is_ancestor(s, &old).map_err(git_err)?
     {
-        return Err(fail(
-            "push_rejected",
-            format!(
-                "{}/{} ({}) has commits the local branch ({}) lacks; refusing to overwrite them",
-                req.remote,
-                req.branch,
-                short(s),
-                short(&old)
-            ),
+        // A branch rebased by an earlier run that did not get to push (it failed or was
+        // killed) has every remote commit as an equivalent patch: overwriting loses nothing.
+        let missing = repo_git.commits_missing_from(&old, s).map_err(git_err)?;
+        if !missing.is_empty() {
+            return Err(fail(
+                "push_rejected",
+                format!(
+                    "{}/{} ({}) has commits the local branch ({}) lacks; refusing to overwrite them",
+                    req.remote,
+                    req.branch,
+                    short(s),
+                    short(&old)
+                ),
+            ));
+        }
+        run.fm.reasons.push(format!(
+            "{}/{} ({}) is not an ancestor of the local branch ({}), but every commit of it \
+             is in the local branch (rebased earlier); it may be replaced",
+            req.remote,
+            req.branch,
+            short(s),
+            short(&old)
         ));
     }
-    let wt = find_or_create_worktree(&repo_git, req)?;
+    let wt = find_or_create_worktree(&repo_git, req, run)?;
     run.fm.worktree = Some(wt.display().to_string());
-    let wt_git = Git::new(&wt);
+    let wt_git = Git::new(&wt).recorded(run.held.as_ref().map(Held::recorder));
     // A rebase an interrupted gate run left behind is aborted (we hold the lease, so no
     // other gate uses this worktree); any other operation in progress fails closed.
     recover::recover_worktree(&repo_git, &wt_git, &req.branch, &old, run)?;
@@ -572,6 +608,37 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     // `run.held` stays set: `merge` releases it only if the PASS report cannot be written
     // or read back as PASS; otherwise the lease outlives this process.
     Ok(End::Pass)
+}
+
+/// End the process group an earlier gate run left (see [`lease::end_leftover_children`]) and
+/// say so in the report.
+fn end_leftovers(loc: &LeaseLocation, run: &mut Run) -> Result<(), String> {
+    match lease::end_leftover_children(loc) {
+        Ok(None) => Ok(()),
+        // The group was already gone: its record is cleared, nothing worth reporting.
+        Ok(Some(ended)) if ended.killed == 0 => Ok(()),
+        Ok(Some(ended)) => {
+            let line = format!(
+                "recovered: ended {} leftover process(es) of an interrupted gate run ({})",
+                ended.killed, ended.children.what
+            );
+            note_recovered(run, line);
+            Ok(())
+        }
+        Err(e) => {
+            run.fm.reasons.push(format!("leftover processes: {e}"));
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Add a recovery line to the report (`recovered` and the reasons).
+pub(crate) fn note_recovered(run: &mut Run, line: String) {
+    run.fm.recovered = Some(match run.fm.recovered.take() {
+        Some(before) => format!("{before}; {line}"),
+        None => line.clone(),
+    });
+    run.fm.reasons.push(line);
 }
 
 pub(crate) fn short(sha: &str) -> &str {

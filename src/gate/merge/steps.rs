@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::git::{Git, Operation, first_lines, worktrees};
 use super::protect::Protected;
-use super::recover::{mark_rebase, unmark};
+use super::recover::{mark_rebase, move_aside_gate_worktree, unmark};
 use super::{Failure, MergeRequest, Run, fail, git_err, short};
 
 /// Fetch main (and the branch, if the remote has it) into the remote-tracking refs; returns
@@ -56,8 +56,14 @@ pub(super) fn fetch_refs(
     Ok((base, seen))
 }
 
-/// The worktree that has the branch checked out, or a new linked worktree for it.
-pub(super) fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<PathBuf, Failure> {
+/// The worktree that has the branch checked out, or a new linked worktree for it. A gate's
+/// own worktree that an interrupted run left in the way (another branch checked out,
+/// half-created, no longer registered) is moved aside first (see `recover`).
+pub(super) fn find_or_create_worktree(
+    repo: &Git,
+    req: &MergeRequest,
+    run: &mut Run,
+) -> Result<PathBuf, Failure> {
     let full = format!("refs/heads/{}", req.branch);
     let mut list = worktrees(repo).map_err(git_err)?;
     if list.iter().any(|w| w.prunable) {
@@ -119,6 +125,9 @@ pub(super) fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<
                 .join(safe)
         }
     };
+    if req.worktree.is_none() {
+        move_aside_gate_worktree(repo, &path, run)?;
+    }
     let p = path.to_string_lossy().into_owned();
     repo.check(&["worktree", "add", &p, &req.branch])
         .map_err(git_err)?;

@@ -218,6 +218,32 @@ impl ProcessGroup {
     }
 }
 
+/// The live (not zombie) processes whose process group id is `pgid`; `None` without `/proc`.
+pub(crate) fn live_in_group(pgid: u32) -> Option<Vec<u32>> {
+    if !std::path::Path::new("/proc/self/stat").exists() {
+        return None;
+    }
+    let dir = std::fs::read_dir("/proc").ok()?;
+    let mut live = Vec::new();
+    for entry in dir.filter_map(Result::ok) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Ok(Some(st)) = read_stat(pid)
+            && st.pgrp == pgid
+            && st.state != 'Z'
+            && st.state != 'X'
+        {
+            live.push(pid);
+        }
+    }
+    Some(live)
+}
+
 /// Why [`ProcessGroup::end`] could not end a group.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GroupEndError {

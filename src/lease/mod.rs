@@ -60,6 +60,7 @@ mod record;
 pub use children::{
     EndedChildren, HolderChildren, children, clear_children, end_leftover_children, record_children,
 };
+pub(crate) use group::live_in_group;
 pub use group::{GROUP_MARKER_ENV, GroupEndError, Members, ProcessGroup};
 pub use key::{LeaseLocation, default_lease_dir, normalise_remote_url, repo_key};
 pub use process::{ProcessBinding, hostname};

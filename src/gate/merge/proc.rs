@@ -125,18 +125,23 @@ impl Running<'_> {
     fn finish(&mut self) -> Result<Option<i32>, String> {
         self.done = true;
         signal_group(self.pgid, libc::SIGKILL);
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| format!("reaping child: {e}"))?;
+        // The leader stays unreaped (a zombie) until the group is empty, so the group id
+        // cannot be reused meanwhile: every process still in the group is ours, and
+        // stragglers forked meanwhile get SIGKILL too. Zombies do not count (init reaps
+        // the members; whether it does so promptly is not ours to wait for).
         let deadline = Instant::now() + GROUP_EXIT_WAIT;
         let mut pause = Duration::from_micros(200);
-        // Probe with signal 0: members keep the group id in use, so it names our group
-        // until the last one is gone; stragglers forked meanwhile get SIGKILL too.
-        while signal_group(self.pgid, 0) {
+        let gid = u32::try_from(self.pgid).unwrap_or_default();
+        loop {
+            let leader_done = has_exited(self.pgid).unwrap_or(true);
+            let others = lease::live_in_group(gid).map_or(0, |l| l.len());
+            if leader_done && others == 0 {
+                break;
+            }
             if Instant::now() >= deadline {
+                let _ = self.child.wait();
                 return Err(format!(
-                    "processes of group {} survived SIGKILL for {}s",
+                    "{others} process(es) of group {} survived SIGKILL for {}s",
                     self.pgid,
                     GROUP_EXIT_WAIT.as_secs()
                 ));
@@ -145,6 +150,10 @@ impl Running<'_> {
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(20));
         }
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| format!("reaping child: {e}"))?;
         if let (Some((rec, _)), Some(group)) = (self.record, &self.group) {
             rec.ended(group);
         }

@@ -178,3 +178,22 @@ fn usage_errors_exit_2() {
         .arg(tmp.path());
     assert_eq!(cmd.output().unwrap().status.code(), Some(2));
 }
+
+#[test]
+fn release_of_a_lease_reclaimed_by_another_acquirer_exits_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    // alice's lease expires at once; bob reclaims it.
+    let a = json(&keyed(d, &["acquire", "--holder", "alice", "--ttl", "0"]));
+    let nonce = a["record"]["nonce"].as_str().unwrap().to_string();
+    let b = keyed(d, &["acquire", "--holder", "bob", "--ttl", "600"]);
+    assert_eq!(b.status.code(), Some(0), "{b:?}");
+    // alice lost her lease: releasing it is not a success.
+    let rel = keyed(d, &["release", "--holder", "alice", "--nonce", &nonce]);
+    assert_eq!(rel.status.code(), Some(1), "{rel:?}");
+    let rel = json(&rel);
+    assert_eq!(rel["result"], "was_reclaimed");
+    assert!(rel["error"].as_str().unwrap().contains("reclaimed"));
+    // bob's lease is untouched.
+    assert_eq!(json(&keyed(d, &["status"]))["record"]["holder"], "bob");
+}

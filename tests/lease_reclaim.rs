@@ -118,3 +118,132 @@ fn crashed_acquirers_temp_files_are_collected() {
     };
     assert!(!orphan.exists());
 }
+
+/// Poll `f` until it holds, for at most 10 s.
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn dead_holder_with_live_children_is_not_stale_until_they_are_ended() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let loc = LeaseLocation::new(tmp.path(), "example.org/children").unwrap();
+    // The "gate": a process the lease is bound to.
+    let mut holder = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .unwrap();
+    let Some(binding) = lease::ProcessBinding::of_pid(holder.id()) else {
+        let _ = holder.kill();
+        let _ = holder.wait();
+        return; // no /proc here
+    };
+    let mut opts = AcquireOptions::new("gate", Duration::from_secs(3600));
+    opts.process = Some(binding);
+    let Acquisition::Acquired(rec) = lease::acquire(&loc, &opts).unwrap() else {
+        panic!("setup: lease should be free")
+    };
+    // Its test command: a group whose leader leaves a background child behind.
+    let marker = lease::ProcessGroup::new_marker();
+    let bg = tmp.path().join("bg.pid");
+    let mut leader = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("sleep 300 & echo $! > {}; wait", bg.display()))
+        .env(lease::GROUP_MARKER_ENV, &marker)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let group = lease::ProcessGroup::of_leader(leader.id(), &marker).unwrap();
+    lease::record_children(&loc, "gate", &rec.nonce, &group, "test command").unwrap();
+    let mut bg_pid = 0u32;
+    wait_until("background pid", || {
+        bg_pid = std::fs::read_to_string(&bg)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        bg_pid != 0
+    });
+    // The holder and the leader die; the background child lives on.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    leader.kill().unwrap();
+    leader.wait().unwrap();
+    assert!(pid_alive(bg_pid));
+    match lease::status(&loc).unwrap() {
+        LeaseState::Held { stale, .. } => assert_eq!(stale, None, "children still run"),
+        LeaseState::Free => panic!("lease vanished"),
+    }
+    assert!(matches!(
+        lease::acquire(&loc, &AcquireOptions::new("next", Duration::from_secs(60))).unwrap(),
+        Acquisition::Busy(_)
+    ));
+    // Ending the leftovers makes the lease reclaimable.
+    let ended = lease::end_leftover_children(&loc).unwrap().unwrap();
+    assert_eq!(ended.killed, 1);
+    assert_eq!(ended.children.what, "test command");
+    wait_until("background child gone", || !pid_alive(bg_pid));
+    assert_eq!(lease::children(&loc).unwrap(), None);
+    match lease::status(&loc).unwrap() {
+        LeaseState::Held { stale, .. } => {
+            assert_eq!(stale, Some(lease::StaleReason::HolderProcessGone))
+        }
+        LeaseState::Free => panic!("lease vanished"),
+    }
+    assert!(matches!(
+        lease::acquire(&loc, &AcquireOptions::new("next", Duration::from_secs(60))).unwrap(),
+        Acquisition::Acquired(_)
+    ));
+}
+
+#[test]
+fn children_of_a_live_holder_are_left_alone_and_only_the_holder_may_record_them() {
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let loc = LeaseLocation::new(tmp.path(), "example.org/live").unwrap();
+    let mut opts = AcquireOptions::new("gate", Duration::from_secs(3600));
+    opts.process = lease::ProcessBinding::current();
+    let Acquisition::Acquired(rec) = lease::acquire(&loc, &opts).unwrap() else {
+        panic!()
+    };
+    let marker = lease::ProcessGroup::new_marker();
+    let mut leader = std::process::Command::new("sleep")
+        .arg("300")
+        .env(lease::GROUP_MARKER_ENV, &marker)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let Some(group) = lease::ProcessGroup::of_leader(leader.id(), &marker) else {
+        let _ = leader.kill();
+        let _ = leader.wait();
+        return;
+    };
+    assert!(matches!(
+        lease::record_children(&loc, "intruder", &rec.nonce, &group, "x"),
+        Err(LeaseError::WrongHolder { .. })
+    ));
+    lease::record_children(&loc, "gate", &rec.nonce, &group, "test command").unwrap();
+    // The holder (this process) lives: nothing is ended.
+    assert_eq!(lease::end_leftover_children(&loc).unwrap(), None);
+    assert!(pid_alive(leader.id()));
+    lease::clear_children(&loc, &rec.nonce, &group).unwrap();
+    assert_eq!(lease::children(&loc).unwrap(), None);
+    leader.kill().unwrap();
+    leader.wait().unwrap();
+}

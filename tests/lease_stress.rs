@@ -5,7 +5,8 @@
 //! must show zero overlapping holds and strictly increasing tokens.
 //!
 //! The worker processes are this test binary re-executed with `STRESS_WORKER=1`, running the
-//! `stress_worker_entry` test, which is a no-op otherwise.
+//! `lease_stress::stress_worker_entry` test (its full name in the `gates` test binary), which
+//! is a no-op otherwise.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -106,7 +107,7 @@ fn stress_worker_entry() {
 fn spawn_worker(dir: &Path, log: &Path, slot: usize, cycles: usize) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
-            "stress_worker_entry",
+            "lease_stress::stress_worker_entry",
             "--exact",
             "--nocapture",
             "--test-threads=1",

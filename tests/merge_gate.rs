@@ -227,8 +227,17 @@ fn gate_killed_mid_run_leaves_a_lease_the_next_gate_reclaims() {
         .trim()
         .parse()
         .unwrap();
-    // SAFETY: plain kill(2) of the orphaned test process this test started.
-    unsafe { libc::kill(sleeper, libc::SIGKILL) };
+    // The test process dies with the gate (parent-death signal): no manual cleanup.
+    let t0 = Instant::now();
+    while std::fs::read_to_string(format!("/proc/{sleeper}/stat"))
+        .is_ok_and(|s| !s.rsplit_once(')').unwrap().1.trim_start().starts_with('Z'))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the test process outlived the gate"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     match lease::status(&fx.lease_location()).unwrap() {
         LeaseState::Held { stale, .. } => {
             assert_eq!(stale, Some(lease::StaleReason::HolderProcessGone))
@@ -615,4 +624,21 @@ fn clean_test_output_is_stored_unchanged_with_zero_redactions() {
         Some("all-good-here")
     );
     assert_eq!(field(&v, "test_output_redactions").as_deref(), Some("0"));
+}
+
+#[test]
+fn test_that_switches_the_worktree_to_another_branch_fails_as_moved_head() {
+    let fx = Fixture::new();
+    let before = fx.origin_ref("task");
+    // Same commit, other branch: only the symbolic HEAD changes.
+    let (out, v) = fx.run_gate("git checkout -q -b other", &[]);
+    assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        v.reasons[0].contains("moved HEAD") && v.reasons[0].contains("other"),
+        "{:?}",
+        v.reasons
+    );
+    assert_eq!(fx.origin_ref("task"), before);
+    assert_free(&fx);
 }

@@ -257,3 +257,170 @@ fn rebase_someone_started_in_their_own_worktree_fails_closed_untouched() {
     let v2 = read_verdict(&fx.report);
     assert_eq!(v2.outcome, Outcome::Fail);
 }
+
+fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn pid_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let t = std::time::Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Start a gate whose test command records its shell's pid and a background child's pid,
+/// then waits; returns the gate process and both pids once the test runs.
+fn gate_in_its_test(fx: &Fixture, extra: &[&str]) -> (std::process::Child, u32, u32) {
+    let sh_pid = fx.tmp.path().join("sh.pid");
+    let bg_pid = fx.tmp.path().join("bg.pid");
+    let _ = std::fs::remove_file(&sh_pid);
+    let _ = std::fs::remove_file(&bg_pid);
+    let test = format!(
+        "sleep 300 & echo $! > {bg}; echo $$ > {sh}; wait",
+        bg = bg_pid.display(),
+        sh = sh_pid.display()
+    );
+    let gate = fx.gate(&test).args(extra).spawn().unwrap();
+    let (mut sh, mut bg) = (None, None);
+    wait_until("the gate's test command", || {
+        sh = read_pid(&sh_pid);
+        bg = read_pid(&bg_pid);
+        sh.is_some() && bg.is_some()
+    });
+    (gate, sh.unwrap(), bg.unwrap())
+}
+
+#[test]
+fn gate_killed_during_its_test_leaves_no_test_process_and_the_next_gate_passes() {
+    let fx = Fixture::new();
+    fx.advance_main("d.txt", "delta\n");
+    let (mut gate, sh, bg) = gate_in_its_test(&fx, &[]);
+    gate.kill().unwrap(); // SIGKILL
+    gate.wait().unwrap();
+    // The test command dies with the gate (parent-death signal).
+    wait_until("the test command to die with the gate", || !pid_alive(sh));
+    // Its background child is still running: the dead gate's lease is not stale yet.
+    assert!(pid_alive(bg));
+    match lease::status(&fx.lease_location()).unwrap() {
+        LeaseState::Held { stale, .. } => assert_eq!(stale, None),
+        LeaseState::Free => panic!("a killed gate cannot release its lease"),
+    }
+    // The next gate ends the leftover, reclaims the lease and passes: no manual cleanup.
+    let (out, v) = fx.run_gate("test -f c.txt && test -f d.txt", &[]);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    let recovered = field(&v, "recovered").unwrap_or_default();
+    assert!(
+        recovered.contains("ended 1 leftover process") && recovered.contains("test command"),
+        "{recovered}"
+    );
+    assert!(
+        !pid_alive(bg),
+        "leftover test process survived the next gate"
+    );
+    assert_eq!(git(&fx.task_wt, &["status", "--porcelain"]), "");
+}
+
+#[test]
+fn lease_reclaimed_from_a_stopped_gate_ends_its_test_processes_before_the_worktree_is_used() {
+    let fx = Fixture::new();
+    let (mut gate, sh, bg) = gate_in_its_test(&fx, &["--ttl", "1"]);
+    // The gate hangs (stopped): alive, but its lease expires. Stop it outside the lease
+    // mutex (a process stopped while holding the mutex blocks every lease operation).
+    let mutex = std::fs::File::open(fx.lease_location().mutex_path()).unwrap();
+    loop {
+        // SAFETY: kill(2) of the gate process this test started.
+        unsafe { libc::kill(gate.id() as libc::pid_t, libc::SIGSTOP) };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        if mutex.try_lock().is_ok() {
+            mutex.unlock().unwrap();
+            break;
+        }
+        // SAFETY: as above.
+        unsafe { libc::kill(gate.id() as libc::pid_t, libc::SIGCONT) };
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    wait_until("the lease to expire", || {
+        matches!(
+            lease::status(&fx.lease_location()).unwrap(),
+            LeaseState::Held {
+                stale: Some(lease::StaleReason::Expired),
+                ..
+            }
+        )
+    });
+    let (out, v) = fx.run_gate("true", &[]);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    assert!(
+        field(&v, "recovered")
+            .unwrap_or_default()
+            .contains("ended 2 leftover process"),
+        "{v:?}"
+    );
+    assert!(!pid_alive(sh) && !pid_alive(bg));
+    gate.kill().unwrap();
+    gate.wait().unwrap();
+}
+
+#[test]
+fn gates_own_worktree_left_on_another_branch_is_moved_aside_and_the_next_gate_passes() {
+    let fx = Fixture::new();
+    git(
+        &fx.work,
+        &["worktree", "remove", fx.task_wt.to_str().unwrap()],
+    );
+    // The test switches the gate's own worktree to another branch: FAIL.
+    let (out, v) = fx.run_gate("git checkout -q -b other", &[]);
+    assert_eq!(v.outcome, Outcome::Fail, "{}", describe(&out, &v));
+    let gate_wt = PathBuf::from(field(&v, "worktree").unwrap());
+    assert_eq!(git(&gate_wt, &["symbolic-ref", "HEAD"]), "refs/heads/other");
+    // The next run is not wedged by the worktree in its way.
+    let (out, v) = fx.run_gate("test -f c.txt", &[]);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    assert_eq!(field(&v, "worktree"), Some(gate_wt.display().to_string()));
+    assert!(
+        field(&v, "recovered")
+            .unwrap_or_default()
+            .contains("moved aside"),
+        "{v:?}"
+    );
+    assert_eq!(git(&gate_wt, &["symbolic-ref", "HEAD"]), "refs/heads/task");
+}
+
+#[test]
+fn tracked_changes_left_in_the_gates_own_worktree_are_reset_by_the_next_run() {
+    let fx = Fixture::new();
+    git(
+        &fx.work,
+        &["worktree", "remove", fx.task_wt.to_str().unwrap()],
+    );
+    let (out, v) = fx.run_gate("true", &["--holder", "h1"]);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    let gate_wt = PathBuf::from(field(&v, "worktree").unwrap());
+    let nonce = field(&v, "lease_nonce").unwrap();
+    fx.lease_cli(&["release", "--holder", "h1", "--nonce", &nonce]);
+    // A killed test command left a tracked file modified.
+    write(&gate_wt, "a.txt", "half-written\n");
+    let (out, v) = fx.run_gate("grep -q alpha a.txt", &[]);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    assert!(
+        field(&v, "recovered")
+            .unwrap_or_default()
+            .contains("reset tracked changes"),
+        "{v:?}"
+    );
+    assert_eq!(git(&gate_wt, &["status", "--porcelain"]), "");
+}

@@ -2,8 +2,9 @@
 //!
 //! Output: one JSON object on stdout (`result`, `key`, `lease_path`, `record`, ...).
 //! Exit codes: 0 acquired / renewed / released (or already released, or nothing held) /
-//! status shown; 1 refused (another holder or nonce, or renew with no lease); 2 usage or
-//! I/O error; 3 busy (acquire only: another live holder).
+//! status shown; 1 refused (another holder or nonce, or renew with no lease) or lost (release
+//! of a lease that another acquirer reclaimed as stale); 2 usage or I/O error; 3 busy
+//! (acquire only: another live holder).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,14 +20,16 @@ use crate::settings::Settings;
 
 /// Exit status when the lease is busy (acquire), as for the merge gate's DEFER.
 pub const EXIT_BUSY: i32 = 3;
-/// Exit status when the request was refused (wrong holder or nonce, nothing held to renew).
+/// Exit status when the request was refused (wrong holder or nonce, nothing held to renew)
+/// or the lease was lost (released after another acquirer reclaimed it).
 pub const EXIT_REFUSED: i32 = 1;
 
 /// Lease commands.
 #[derive(Debug, Subcommand)]
 #[command(
     after_help = "Output: one JSON object on stdout. Exit status: 0 done, 1 refused \
-(other holder or nonce; nothing changed), 2 usage or I/O error, 3 busy (acquire)."
+(other holder or nonce; nothing changed) or lost (release of a lease another acquirer \
+reclaimed), 2 usage or I/O error, 3 busy (acquire)."
 )]
 pub enum LeaseCommand {
     /// Acquire the repository's lease (exit 3 if another holder has it).
@@ -260,8 +263,13 @@ fn release(a: ReleaseArgs) -> i32 {
             0
         }
         Ok(Released::WasReclaimed) => {
-            emit(&r.loc, "was_reclaimed", json!({}));
-            0
+            // The holder lost its lease to a reclaim: whatever it did under it is unfenced.
+            emit(
+                &r.loc,
+                "was_reclaimed",
+                json!({ "error": "the lease was reclaimed as stale by another acquirer; it was no longer held" }),
+            );
+            EXIT_REFUSED
         }
         Ok(Released::NotHeld) => {
             emit(&r.loc, "not_held", json!({}));

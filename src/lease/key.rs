@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use super::LeaseError;
 
 /// Where one repository's lease lives: a directory and a key. All files of the lease share
-/// one stem derived from the key: `<stem>.lease`, `<stem>.mutex`, `<stem>.seq`, and
+/// one stem derived from the key: `<stem>.lease`, `<stem>.mutex`, `<stem>.seq`,
+/// `<stem>.children`, and
 /// `<stem>.tmp.<nonce>`, `<stem>.stale.<nonce>`, `<stem>.released.<nonce>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseLocation {
@@ -61,6 +62,11 @@ impl LeaseLocation {
     /// The fencing counter file (the last token handed out, in decimal).
     pub fn seq_path(&self) -> PathBuf {
         self.dir.join(format!("{}.seq", self.stem))
+    }
+
+    /// The record of the process group the holder runs (see [`super::children`]).
+    pub fn children_path(&self) -> PathBuf {
+        self.dir.join(format!("{}.children", self.stem))
     }
 
     pub(crate) fn side_path(&self, kind: &str, nonce: &str) -> PathBuf {

@@ -14,6 +14,8 @@
 //! * A lease is **stale** when its `expires_at` has passed (TTL, extended by [`renew`]), or
 //!   when it is bound to a process on this host that no longer exists: pid plus kernel start
 //!   time plus boot id, so a reused pid does not count as alive and a zombie counts as dead.
+//!   A dead holder's lease is not stale while a process group it recorded still runs
+//!   ([`record_children`]); [`end_leftover_children`] ends such a group.
 //! * Acquire (with reclaim), renew and release run under a short `flock` on a separate mutex
 //!   file `<stem>.mutex`; a stale lease is renamed to a tombstone (`<stem>.stale.<nonce>`)
 //!   only after re-checking, under the mutex, that the path still names the same inode and
@@ -48,11 +50,18 @@
 //! assert!(matches!(lease::status(&loc).unwrap(), LeaseState::Free));
 //! ```
 
+mod children;
 mod fsutil;
+mod group;
 mod key;
 mod process;
 mod record;
 
+pub use children::{
+    EndedChildren, HolderChildren, children, clear_children, end_leftover_children, record_children,
+};
+pub(crate) use group::live_in_group;
+pub use group::{GROUP_MARKER_ENV, GroupEndError, Members, ProcessGroup};
 pub use key::{LeaseLocation, default_lease_dir, normalise_remote_url, repo_key};
 pub use process::{ProcessBinding, hostname};
 pub use record::{LeaseRecord, RECORD_VERSION};
@@ -258,7 +267,9 @@ fn check_holder_id(holder: &str) -> Result<(), LeaseError> {
     Ok(())
 }
 
-/// Why `rec` is stale at `now`, if it is.
+/// Why `rec` is stale at `now`, if it is, judged from the record alone. [`status`] and
+/// [`acquire`] also keep a lease whose holder process is gone as long as a process group
+/// that holder recorded still runs (see [`record_children`]).
 pub fn stale_reason(rec: &LeaseRecord, now: Timestamp) -> Option<StaleReason> {
     if now >= rec.expires_at {
         return Some(StaleReason::Expired);
@@ -268,6 +279,15 @@ pub fn stale_reason(rec: &LeaseRecord, now: Timestamp) -> Option<StaleReason> {
             Some(StaleReason::HolderProcessGone)
         }
         _ => None,
+    }
+}
+
+/// [`stale_reason`], except that a holder whose recorded process group still has members
+/// is not gone: its processes may still work in what the lease protects.
+fn stale_at(loc: &LeaseLocation, rec: &LeaseRecord, now: Timestamp) -> Option<StaleReason> {
+    match stale_reason(rec, now) {
+        Some(StaleReason::HolderProcessGone) if children::holder_children_alive(loc, rec) => None,
+        other => other,
     }
 }
 
@@ -389,7 +409,7 @@ pub fn acquire(loc: &LeaseLocation, opts: &AcquireOptions) -> Result<Acquisition
     ensure_dir(loc.dir())?;
     // Fast path without the mutex: a live, complete record means busy (nothing changes).
     if let Some(cur) = read_current(loc)?
-        && stale_reason(&cur.record, Timestamp::now()).is_none()
+        && stale_at(loc, &cur.record, Timestamp::now()).is_none()
     {
         return Ok(Acquisition::Busy(cur.record));
     }
@@ -398,7 +418,7 @@ pub fn acquire(loc: &LeaseLocation, opts: &AcquireOptions) -> Result<Acquisition
     let mut last_token = read_seq(loc)?;
     if let Some(cur) = read_current(loc)? {
         last_token = last_token.max(cur.record.fencing_token);
-        if stale_reason(&cur.record, Timestamp::now()).is_none() {
+        if stale_at(loc, &cur.record, Timestamp::now()).is_none() {
             return Ok(Acquisition::Busy(cur.record));
         }
         if !move_aside(loc, &cur, "stale")? {
@@ -594,7 +614,7 @@ pub fn status(loc: &LeaseLocation) -> Result<LeaseState, LeaseError> {
     Ok(match read_current(loc)? {
         None => LeaseState::Free,
         Some(cur) => {
-            let stale = stale_reason(&cur.record, Timestamp::now());
+            let stale = stale_at(loc, &cur.record, Timestamp::now());
             LeaseState::Held {
                 record: cur.record,
                 stale,

@@ -1,4 +1,5 @@
 //! Who holds a lease: host name, boot id, and the (pid, start time) of a live gate process.
+//! (The process groups a holder starts are in `group`.)
 //!
 //! A pid alone is not an identity: pids are reused. The kernel's start time of the process
 //! (field 22 of `/proc/<pid>/stat`, in clock ticks since boot) together with the boot id
@@ -92,13 +93,15 @@ pub(crate) fn liveness(host: &str, b: &ProcessBinding) -> Liveness {
     }
 }
 
-struct Stat {
-    state: char,
-    start_time: u64,
+pub(super) struct Stat {
+    pub(super) state: char,
+    /// Process group id (field 5).
+    pub(super) pgrp: u32,
+    pub(super) start_time: u64,
 }
 
 /// `Ok(None)`: the process does not exist. `Err(())`: `/proc` unusable here.
-fn read_stat(pid: u32) -> Result<Option<Stat>, ()> {
+pub(super) fn read_stat(pid: u32) -> Result<Option<Stat>, ()> {
     if !Path::new("/proc/self/stat").exists() {
         return Err(());
     }
@@ -114,11 +117,16 @@ fn read_stat(pid: u32) -> Result<Option<Stat>, ()> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // After the name: field 3 (state) is index 0, field 22 (starttime) is index 19.
     let state = fields.first().and_then(|s| s.chars().next()).ok_or(())?;
+    let pgrp = fields.get(2).and_then(|s| s.parse().ok()).ok_or(())?;
     let start_time = fields.get(19).and_then(|s| s.parse().ok()).ok_or(())?;
-    Ok(Some(Stat { state, start_time }))
+    Ok(Some(Stat {
+        state,
+        pgrp,
+        start_time,
+    }))
 }
 
-fn pid_namespace(link: &str) -> Option<String> {
+pub(super) fn pid_namespace(link: &str) -> Option<String> {
     std::fs::read_link(link)
         .ok()
         .map(|p| p.to_string_lossy().into_owned())

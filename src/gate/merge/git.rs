@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::proc::{RunEnd, run_bounded};
+use super::proc::{GroupRecorder, RunEnd, run_bounded};
 
 /// Bound on any single git command (fetch and push included).
 pub(crate) const GIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -27,6 +27,8 @@ impl GitOut {
 #[derive(Debug, Clone)]
 pub(crate) struct Git {
     pub dir: PathBuf,
+    /// Record each command's process group next to the lease while it runs.
+    record: Option<GroupRecorder>,
 }
 
 /// Environment variables that would redirect git away from `-C <dir>`.
@@ -50,7 +52,17 @@ pub(crate) fn scrub_git_env(cmd: &mut Command) {
 
 impl Git {
     pub fn new(dir: impl Into<PathBuf>) -> Git {
-        Git { dir: dir.into() }
+        Git {
+            dir: dir.into(),
+            record: None,
+        }
+    }
+
+    /// This runner, recording the process group of every command next to the lease (for
+    /// the commands that change the worktree: a gate killed meanwhile leaves them findable).
+    pub fn recorded(mut self, record: Option<GroupRecorder>) -> Git {
+        self.record = record;
+        self
     }
 
     /// Run `git <args>` in `self.dir`; `Err` only if git could not be run at all.
@@ -78,8 +90,10 @@ impl Git {
             .env("LANGUAGE", "C");
         scrub_git_env(&mut cmd);
         let what = format!("git {}", args.join(" "));
-        let run =
-            run_bounded(cmd, GIT_TIMEOUT, &mut || true).map_err(|e| format!("{what}: {e}"))?;
+        let label = format!("git {}", args.first().copied().unwrap_or_default());
+        let record = self.record.as_ref().map(|r| (r, label.as_str()));
+        let run = run_bounded(cmd, GIT_TIMEOUT, &mut || true, record)
+            .map_err(|e| format!("{what}: {e}"))?;
         let code = match run.end {
             RunEnd::Exited(c) => c,
             RunEnd::TimedOut => {
@@ -136,6 +150,39 @@ impl Git {
         }
     }
 
+    /// The branch HEAD names (`refs/heads/...`), or `None` when HEAD is detached.
+    pub fn head_branch(&self) -> Result<Option<String>, String> {
+        let out = self.run(&["symbolic-ref", "-q", "HEAD"])?;
+        match out.code {
+            Some(0) => Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty())),
+            Some(1) => Ok(None),
+            _ => Err(format!(
+                "git symbolic-ref -q HEAD: {}",
+                first_lines(&out.stderr, 3)
+            )),
+        }
+    }
+
+    /// Where HEAD is: the branch it names (if any) and the commit.
+    pub fn head(&self) -> Result<Head, String> {
+        Ok(Head {
+            branch: self.head_branch()?,
+            commit: self.commit_of("HEAD")?,
+        })
+    }
+
+    /// Commits of `head` whose change `upstream` lacks (`git cherry upstream head`, the `+`
+    /// lines): a commit counts as present when `upstream` has one with the same patch id,
+    /// as after a rebase.
+    pub fn commits_missing_from(&self, upstream: &str, head: &str) -> Result<Vec<String>, String> {
+        let out = self.check(&["cherry", upstream, head])?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.strip_prefix("+ "))
+            .map(str::to_string)
+            .collect())
+    }
+
     /// Tracked-file changes (staged or not) in this worktree, as `git status` lines.
     pub fn tracked_changes(&self) -> Result<Vec<String>, String> {
         let s = self.check(&["status", "--porcelain", "--untracked-files=no"])?;
@@ -185,6 +232,32 @@ impl Git {
             }
         }
         Ok(None)
+    }
+}
+
+/// Where a worktree's HEAD is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    /// The branch HEAD names (`refs/heads/...`); `None` when detached.
+    pub branch: Option<String>,
+    /// The commit HEAD resolves to; `None` on an unborn branch.
+    pub commit: Option<String>,
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let commit = self
+            .commit
+            .as_deref()
+            .map_or("(no commit)", |c| super::short(c));
+        match &self.branch {
+            Some(b) => write!(
+                f,
+                "{} at {commit}",
+                b.strip_prefix("refs/heads/").unwrap_or(b)
+            ),
+            None => write!(f, "detached HEAD at {commit}"),
+        }
     }
 }
 

@@ -1,11 +1,24 @@
-//! Running a child in its own process group with a deadline: on timeout the whole group is
-//! killed (SIGKILL), so grandchildren left behind by a test command die too.
+//! Running a child in its own process group with a deadline, so that nothing it starts
+//! outlives it or the gate:
+//!
+//! * the child is the leader of a new process group and gets SIGKILL when the gate dies
+//!   (Linux parent-death signal, set between fork and exec);
+//! * on every way out (exit, timeout, stop, an error, a panic unwinding through the run) the
+//!   whole group is killed before the leader is reaped, so its id cannot have been reused,
+//!   and the run waits until the group is empty;
+//! * a [`GroupRecorder`] records the group next to the lease while it runs, so that if the
+//!   gate itself is killed, the next run finds its leftover processes and ends them.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::lease::{self, GROUP_MARKER_ENV, LeaseLocation, ProcessGroup};
+
+/// How long a killed process group may take to disappear.
+const GROUP_EXIT_WAIT: Duration = Duration::from_secs(5);
 
 /// How a bounded run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +43,128 @@ pub(crate) struct RunResult {
     pub elapsed: Duration,
 }
 
-fn kill_group(pgid: u32) {
-    if let Ok(pgid) = libc::pid_t::try_from(pgid) {
-        // SAFETY: plain syscall; a stale group id yields ESRCH, which we ignore.
-        unsafe {
-            libc::killpg(pgid, libc::SIGKILL);
+/// Records a running process group next to the lease and clears it once the group is gone.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRecorder {
+    pub loc: LeaseLocation,
+    pub holder: String,
+    pub nonce: String,
+}
+
+impl GroupRecorder {
+    fn started(&self, group: &ProcessGroup, what: &str) -> Result<(), String> {
+        lease::record_children(&self.loc, &self.holder, &self.nonce, group, what)
+            .map_err(|e| format!("cannot record the process group of {what}: {e}"))
+    }
+
+    fn ended(&self, group: &ProcessGroup) {
+        // Best effort: a record left behind names a group that is gone, which the next
+        // run recognises (no members) and clears.
+        let _ = lease::clear_children(&self.loc, &self.nonce, group);
+    }
+}
+
+/// How to run one child.
+pub(crate) struct Bounds<'a> {
+    pub timeout: Duration,
+    /// Called about every 20 ms; returning `false` stops the run.
+    pub tick: &'a mut dyn FnMut() -> bool,
+    /// Send stdout and stderr to one capture (for test commands).
+    pub merged: bool,
+    /// Bytes kept of each capture (the tail).
+    pub max_capture: u64,
+    /// Record the group next to the lease while it runs, under this name.
+    pub record: Option<(&'a GroupRecorder, &'a str)>,
+}
+
+fn signal_group(pgid: libc::pid_t, sig: libc::c_int) -> bool {
+    // SAFETY: killpg(2) has no memory-safety preconditions; a stale id yields ESRCH.
+    unsafe { libc::killpg(pgid, sig) == 0 }
+}
+
+/// True once the child has exited (it is then a zombie, not reaped: its pid, and so the
+/// group id, cannot be reused until [`Running::finish`] reaps it).
+fn has_exited(pid: libc::pid_t) -> Result<bool, String> {
+    let Ok(id) = libc::id_t::try_from(pid) else {
+        return Err(format!("invalid child pid {pid}"));
+    };
+    // SAFETY: an all-zero siginfo_t is a valid value; waitid writes into it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `info` is a valid, writable siginfo_t; WNOWAIT leaves the child unreaped.
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            id,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    if rc != 0 {
+        return Err(format!(
+            "waiting for child: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: after a successful waitid the pid field is set (0 when nothing changed).
+    Ok(unsafe { info.si_pid() } != 0)
+}
+
+/// A spawned child and its group; killed and reaped on drop if not finished.
+struct Running<'a> {
+    child: Child,
+    pgid: libc::pid_t,
+    group: Option<ProcessGroup>,
+    record: Option<(&'a GroupRecorder, &'a str)>,
+    done: bool,
+}
+
+impl Running<'_> {
+    /// Kill what is left of the group, reap the leader, wait until the group is empty and
+    /// clear its record. `Err` if members survive SIGKILL (the record then stays, so the
+    /// next run still sees them).
+    fn finish(&mut self) -> Result<Option<i32>, String> {
+        self.done = true;
+        signal_group(self.pgid, libc::SIGKILL);
+        // The leader stays unreaped (a zombie) until the group is empty, so the group id
+        // cannot be reused meanwhile: every process still in the group is ours, and
+        // stragglers forked meanwhile get SIGKILL too. Zombies do not count (init reaps
+        // the members; whether it does so promptly is not ours to wait for).
+        let deadline = Instant::now() + GROUP_EXIT_WAIT;
+        let mut pause = Duration::from_micros(200);
+        let gid = u32::try_from(self.pgid).unwrap_or_default();
+        loop {
+            let leader_done = has_exited(self.pgid).unwrap_or(true);
+            let others = lease::live_in_group(gid).map_or(0, |l| l.len());
+            if leader_done && others == 0 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.wait();
+                return Err(format!(
+                    "{others} process(es) of group {} survived SIGKILL for {}s",
+                    self.pgid,
+                    GROUP_EXIT_WAIT.as_secs()
+                ));
+            }
+            signal_group(self.pgid, libc::SIGKILL);
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+        let status = self
+            .child
+            .wait()
+            .map_err(|e| format!("reaping child: {e}"))?;
+        if let (Some((rec, _)), Some(group)) = (self.record, &self.group) {
+            rec.ended(group);
+        }
+        Ok(status.code())
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = self.finish();
         }
     }
 }
@@ -50,16 +180,36 @@ pub(crate) fn read_tail(f: &mut File, max: u64) -> Vec<u8> {
     buf
 }
 
-/// Spawn `cmd` (stdin null) in a new process group, capture its output into anonymous temp
-/// files, and wait at most `timeout`. `tick` is called about every 50 ms; returning `false`
-/// stops the run. `merged` sends stdout and stderr to one file (for test commands).
-pub(crate) fn run_with(
-    mut cmd: Command,
-    timeout: Duration,
-    tick: &mut dyn FnMut() -> bool,
-    merged: bool,
-    max_capture: u64,
-) -> Result<RunResult, String> {
+/// Make `cmd` the leader of a new process group that dies with the calling thread.
+fn contain(cmd: &mut Command, marker: &str) {
+    let parent = std::process::id();
+    cmd.process_group(0).env(GROUP_MARKER_ENV, marker);
+    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
+    // functions (prctl, getppid); it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The gate may have died before the signal was armed: do not run orphaned.
+            if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Spawn `cmd` (stdin null) as a contained process group (see the module docs), capture its
+/// output into anonymous temp files, and wait at most `bounds.timeout`.
+pub(crate) fn run_with(mut cmd: Command, bounds: Bounds<'_>) -> Result<RunResult, String> {
+    let Bounds {
+        timeout,
+        tick,
+        merged,
+        max_capture,
+        record,
+    } = bounds;
     let mut out_file = tempfile::tempfile().map_err(|e| format!("temp file: {e}"))?;
     let mut err_file = if merged {
         out_file
@@ -78,42 +228,66 @@ pub(crate) fn run_with(
             err_file
                 .try_clone()
                 .map_err(|e| format!("temp file: {e}"))?,
-        ))
-        .process_group(0);
+        ));
+    let marker = ProcessGroup::new_marker();
+    contain(&mut cmd, &marker);
+    // Recorded before anything runs: if the gate dies at any later point, the marker
+    // already names whatever the command starts.
+    let planned = ProcessGroup::new(&marker);
+    if let Some((rec, what)) = record {
+        rec.started(&planned, what)?;
+    }
     let start = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start: {e}"))?;
-    let pgid = child.id();
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some((rec, _)) = record {
+                rec.ended(&planned);
+            }
+            return Err(format!("cannot start: {e}"));
+        }
+    };
+    let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("child pid {} out of range", child.id()));
+    };
+    let group = planned.with_leader(child.id());
+    if let Some((rec, what)) = record {
+        // Adds the group id; the marker alone already identifies the processes.
+        let _ = rec.started(&group, what);
+    }
+    let mut running = Running {
+        group: Some(group),
+        child,
+        pgid,
+        record,
+        done: false,
+    };
     // Poll quickly at first (most git commands finish in milliseconds), then every 20 ms.
     let mut pause = Duration::from_millis(1);
     let end = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                if merged {
-                    // Background children of a test command must not outlive it.
-                    kill_group(pgid);
-                }
-                break RunEnd::Exited(status.code());
-            }
-            Ok(None) => {}
+        match has_exited(pgid) {
+            Ok(true) => break None,
+            Ok(false) => {}
             Err(e) => {
-                kill_group(pgid);
-                let _ = child.wait();
-                return Err(format!("waiting for child: {e}"));
+                let _ = running.finish();
+                return Err(e);
             }
         }
         if start.elapsed() >= timeout {
-            kill_group(pgid);
-            let _ = child.wait();
-            break RunEnd::TimedOut;
+            break Some(RunEnd::TimedOut);
         }
         if !tick() {
-            kill_group(pgid);
-            let _ = child.wait();
-            break RunEnd::Stopped;
+            break Some(RunEnd::Stopped);
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(20));
     };
+    // Whatever happened, nothing of the group outlives this point.
+    let code = running.finish()?;
+    let end = end.unwrap_or(RunEnd::Exited(code));
     let elapsed = start.elapsed();
     let (stdout, output) = if merged {
         (Vec::new(), read_tail(&mut out_file, max_capture))
@@ -136,6 +310,108 @@ pub(crate) fn run_bounded(
     cmd: Command,
     timeout: Duration,
     tick: &mut dyn FnMut() -> bool,
+    record: Option<(&GroupRecorder, &str)>,
 ) -> Result<RunResult, String> {
-    run_with(cmd, timeout, tick, false, 64 << 20)
+    run_with(
+        cmd,
+        Bounds {
+            timeout,
+            tick,
+            merged: false,
+            max_capture: 64 << 20,
+            record,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alive(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                !s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(false)
+    }
+
+    fn sh(script: &str) -> Command {
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(script);
+        c
+    }
+
+    fn read_pid(path: &std::path::Path) -> i32 {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn background_children_die_when_the_command_exits() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("bg");
+        let script = format!("sleep 300 & echo $! > {}", pidfile.display());
+        let r = run_with(
+            sh(&script),
+            Bounds {
+                timeout: Duration::from_secs(30),
+                tick: &mut || true,
+                merged: true,
+                max_capture: 1024,
+                record: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(r.end, RunEnd::Exited(Some(0)));
+        assert!(!alive(read_pid(&pidfile)), "background child survived");
+    }
+
+    #[test]
+    fn timeout_kills_the_group_promptly() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("bg");
+        let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+        let t = Instant::now();
+        let r = run_with(
+            sh(&script),
+            Bounds {
+                timeout: Duration::from_millis(300),
+                tick: &mut || true,
+                merged: true,
+                max_capture: 1024,
+                record: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(r.end, RunEnd::TimedOut);
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert!(!alive(read_pid(&pidfile)));
+    }
+
+    #[test]
+    fn children_carry_the_marker_and_lead_their_own_group() {
+        let r = run_with(
+            sh(&format!(
+                "echo ${GROUP_MARKER_ENV}; cut -d' ' -f5 /proc/$$/stat; echo $$"
+            )),
+            Bounds {
+                timeout: Duration::from_secs(30),
+                tick: &mut || true,
+                merged: false,
+                max_capture: 1024,
+                record: None,
+            },
+        )
+        .unwrap();
+        let out = String::from_utf8_lossy(&r.stdout).into_owned();
+        let lines: Vec<&str> = out.lines().map(str::trim).collect();
+        assert_eq!(lines.len(), 3, "{out}");
+        assert!(!lines[0].is_empty(), "marker missing: {out}");
+        assert_eq!(lines[1], lines[2], "not a group leader: {out}");
+    }
 }

@@ -1,262 +1,677 @@
-//! The git steps of the merge gate that touch refs or worktrees: fetch, worktree lookup,
-//! rebase (aborted on conflict) and the push of the task branch.
+//! The merge gate's steps, in the order [`super::merge`] runs them. Each takes what the
+//! earlier steps produced, records its evidence in the report, and returns a `Failure` (the
+//! FAIL verdict) when the run must stop:
+//!
+//! 1. [`plan`]: settings, repository, lease key, test command, timeouts (or skip);
+//! 2. [`check_names`] and [`protection`]: refuse bad names and protected targets;
+//! 3. [`fetch_refs`]: main (and the branch) from the remote;
+//! 4. [`take_lease`]: end a dead gate's leftover processes, acquire (or DEFER);
+//! 5. [`refetch`]: main again, now that the lease is ours;
+//! 6. [`resolve_branch`]: the local branch tip, and whether the remote copy may be replaced;
+//! 7. [`prepare_worktree`]: find or create the worktree, recover it, require it clean;
+//! 8. [`catch_up`]: rebase onto main when behind;
+//! 9. [`retest`]: run the test command, then require HEAD and the tracked files unchanged;
+//! 10. [`push`]: push the task branch only;
+//! 11. [`hold_for_merge`]: keep the lease past this process for the pipeline's merge.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::git::{Git, Operation, first_lines, worktrees};
-use super::protect::Protected;
-use super::recover::{mark_rebase, unmark};
-use super::{Failure, MergeRequest, Run, fail, git_err, short};
+use crate::lease::{self, AcquireOptions, Acquisition, Binding, LeaseLocation, ProcessBinding};
+use crate::settings::Settings;
 
-/// Fetch main (and the branch, if the remote has it) into the remote-tracking refs; returns
-/// main's tip and the remote branch's tip as fetched (`None`: absent on the remote).
-pub(super) fn fetch_refs(
+use super::git::{Git, Head};
+use super::gitops::{find_or_create_worktree, push_branch, rebase};
+use super::protect::{Protected, applies_to};
+use super::testrun::run_tests;
+use super::{Failure, Held, MergeRequest, Run, fail, git_err, note_recovered, redact, short};
+
+pub(super) use super::gitops::fetch_refs;
+
+/// What the run works with once its settings are resolved.
+pub(super) struct Plan {
+    /// Git in the repository the request names.
+    pub repo_git: Git,
+    /// The settings in force.
+    pub settings: Settings,
+    /// The lease key (normalised remote URL).
+    pub key: String,
+    /// The test command (`sh -c`).
+    pub test_command: String,
+    /// The test command's timeout.
+    pub test_timeout: Duration,
+    /// The lease's time to live.
+    pub ttl: Duration,
+    /// The lease holder id.
+    pub holder: String,
+}
+
+/// Whether the gate runs at all.
+pub(super) enum Start {
+    /// Run with this plan.
+    Go(Box<Plan>),
+    /// The settings leave this repository out: PASS, skipped, with the reason.
+    Skip(String),
+}
+
+/// Step 1: load the settings, find the repository and its lease key, and resolve the test
+/// command, timeouts and holder id. Disabled or unlisted repositories are skipped.
+pub(super) fn plan(req: &MergeRequest, run: &mut Run) -> Result<Start, Failure> {
+    let settings = Settings::load(&req.repo, req.settings_file.as_deref())
+        .map_err(|e| fail("config_error", e.to_string()))?
+        .settings;
+    let repo_git = Git::new(&req.repo);
+    let top = repo_git
+        .check(&["rev-parse", "--show-toplevel"])
+        .map_err(|e| git_err(format!("{}: not a git worktree: {e}", req.repo.display())))?;
+    let key =
+        lease::repo_key(&req.repo, &req.remote).map_err(|e| fail("config_error", e.to_string()))?;
+    run.fm.repo_key = Some(key.clone());
+    if !settings.merge_gate_enabled {
+        return Ok(Start::Skip(
+            "merge gate disabled by settings (merge_gate_enabled = false)".into(),
+        ));
+    }
+    if !applies_to(&settings.merge_gate_repos, &key, Path::new(&top)) {
+        return Ok(Start::Skip(format!(
+            "repository {key} is not listed in merge_gate_repos"
+        )));
+    }
+    let test_command = req
+        .test_command
+        .clone()
+        .or_else(|| settings.test_command.clone())
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| {
+            fail(
+                "config_error",
+                "no test command (--test or settings test_command)",
+            )
+        })?;
+    // The command itself may carry a secret (`KEY=... make test`): store it redacted.
+    run.fm.test_command = Some(match redact::redact_text(&test_command) {
+        Ok((redacted, _)) => redacted,
+        Err(e) => format!("(omitted: secret redaction unavailable: {e})"),
+    });
+    let test_timeout = req
+        .test_timeout
+        .unwrap_or(Duration::from_secs(settings.test_timeout_s));
+    let ttl = req
+        .lease_ttl
+        .unwrap_or(Duration::from_secs(settings.lease_ttl_s))
+        .max(Duration::from_secs(1));
+    let holder = req
+        .holder
+        .clone()
+        .unwrap_or_else(|| format!("merge-gate:{}@{}", req.branch, lease::hostname()));
+    run.fm.gate_holder = holder.clone();
+    Ok(Start::Go(Box::new(Plan {
+        repo_git,
+        settings,
+        key,
+        test_command,
+        test_timeout,
+        ttl,
+        holder,
+    })))
+}
+
+/// Step 2a: the branch, main and remote names must be valid and cannot be options.
+pub(super) fn check_names(repo_git: &Git, req: &MergeRequest) -> Result<(), Failure> {
+    for (what, name) in [("branch", &req.branch), ("main", &req.main)] {
+        let ok = repo_git
+            .run(&["check-ref-format", &format!("refs/heads/{name}")])
+            .map_err(git_err)?
+            .ok();
+        if !ok || name.starts_with('-') || name.is_empty() {
+            return Err(fail(
+                "config_error",
+                format!("invalid {what} name '{name}'"),
+            ));
+        }
+    }
+    if req.remote.starts_with('-') || req.remote.is_empty() {
+        return Err(fail(
+            "config_error",
+            format!("invalid remote name '{}'", req.remote),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 2b: the refs this run must never push (main, `master`, the remote's default branch,
+/// settings `protected_refs`); the task branch itself among them is FAIL `protected_ref`.
+pub(super) fn protection(plan: &Plan, req: &MergeRequest) -> Result<Protected, Failure> {
+    let remote_head = plan
+        .repo_git
+        .run(&[
+            "symbolic-ref",
+            "--quiet",
+            "--short",
+            &format!("refs/remotes/{}/HEAD", req.remote),
+        ])
+        .ok()
+        .filter(|o| o.ok())
+        .and_then(|o| {
+            o.stdout
+                .trim()
+                .strip_prefix(&format!("{}/", req.remote))
+                .map(str::to_string)
+        });
+    let protected = Protected::new(&req.main, remote_head, &plan.settings.protected_refs);
+    if protected.is_protected(&req.branch) {
+        return Err(fail(
+            "protected_ref",
+            format!(
+                "refusing to gate and push protected branch '{}'",
+                req.branch
+            ),
+        ));
+    }
+    Ok(protected)
+}
+
+/// Step 4: acquire the repository's lease, bound to this process. First, processes a killed
+/// gate left behind are ended (they keep its lease from going stale); after acquiring, so
+/// are those of a predecessor whose lease expired, before anything touches the worktree.
+/// `Ok(false)`: the lease is busy (DEFER, with the holder in the report).
+pub(super) fn take_lease(
+    plan: &Plan,
+    req: &MergeRequest,
+    base: &str,
+    run: &mut Run,
+) -> Result<bool, Failure> {
+    let lease_dir = req
+        .lease_dir
+        .clone()
+        .or_else(|| plan.settings.lease_dir.clone())
+        .unwrap_or_else(lease::default_lease_dir);
+    let lease_dir = std::path::absolute(&lease_dir).unwrap_or(lease_dir);
+    let loc =
+        LeaseLocation::new(lease_dir, &plan.key).map_err(|e| fail("lease_error", e.to_string()))?;
+    run.fm.lease_path = Some(loc.lease_path().display().to_string());
+    // A failure here shows in the reasons; the acquisition then finds the lease busy.
+    end_leftovers(&loc, run).ok();
+    let opts = AcquireOptions {
+        holder: plan.holder.clone(),
+        branch: Some(req.branch.clone()),
+        base_sha: Some(base.to_string()),
+        ttl: plan.ttl,
+        process: ProcessBinding::current(),
+    };
+    match lease::acquire(&loc, &opts).map_err(|e| fail("lease_error", e.to_string()))? {
+        Acquisition::Busy(cur) => {
+            let base_retry = plan.settings.defer_retry_after_s.max(1);
+            let retry = base_retry + fastrand::u64(0..=base_retry / 2);
+            run.fm.holder = Some(cur.holder.clone());
+            run.fm.held_since = Some(cur.acquired_at.to_string());
+            run.fm.holder_branch = cur.branch.clone();
+            run.fm.retry_after_s = Some(retry);
+            run.fm.reasons.push(format!(
+                "lease busy: held by '{}' since {} (token {}); retry after {retry}s",
+                cur.holder, cur.acquired_at, cur.fencing_token
+            ));
+            Ok(false)
+        }
+        Acquisition::Acquired(record) => {
+            run.fm.holder = Some(record.holder.clone());
+            run.fm.fencing_token = Some(record.fencing_token);
+            run.fm.lease_nonce = Some(record.nonce.clone());
+            run.held = Some(Held {
+                loc: loc.clone(),
+                record,
+                ttl: plan.ttl,
+            });
+            end_leftovers(&loc, run)
+                .map_err(|e| fail("lease_error", format!("leftover processes: {e}")))?;
+            Ok(true)
+        }
+    }
+}
+
+/// End the process group an earlier gate run left (see [`lease::end_leftover_children`]) and
+/// say so in the report.
+fn end_leftovers(loc: &LeaseLocation, run: &mut Run) -> Result<(), String> {
+    match lease::end_leftover_children(loc) {
+        Ok(None) => Ok(()),
+        // The group was already gone: its record is cleared, nothing worth reporting.
+        Ok(Some(ended)) if ended.killed == 0 => Ok(()),
+        Ok(Some(ended)) => {
+            let line = format!(
+                "recovered: ended {} leftover process(es) of an interrupted gate run ({})",
+                ended.killed, ended.children.what
+            );
+            note_recovered(run, line);
+            Ok(())
+        }
+        Err(e) => {
+            run.fm.reasons.push(format!("leftover processes: {e}"));
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Step 5: fetch again now that the lease is ours, so testing starts from the current main.
+/// Returns main's tip and the remote branch's tip (`None`: absent on the remote).
+pub(super) fn refetch(
     repo_git: &Git,
     req: &MergeRequest,
+    run: &mut Run,
 ) -> Result<(String, Option<String>), Failure> {
-    let remote_branch = format!("refs/remotes/{}/{}", req.remote, req.branch);
-    let remote_main = format!("refs/remotes/{}/{}", req.remote, req.main);
-    let listed = repo_git
-        .check(&[
-            "ls-remote",
-            "--heads",
-            &req.remote,
-            &format!("refs/heads/{}", req.branch),
-        ])
-        .map_err(git_err)?;
-    let branch_on_remote = listed
-        .lines()
-        .any(|l| l.ends_with(&format!("\trefs/heads/{}", req.branch)));
-    let mut fetch_args = vec![
-        "fetch".to_string(),
-        "--no-tags".into(),
-        "--no-write-fetch-head".into(),
-        req.remote.clone(),
-        format!("+refs/heads/{}:{remote_main}", req.main),
-    ];
-    if branch_on_remote {
-        fetch_args.push(format!("+refs/heads/{}:{remote_branch}", req.branch));
-    }
-    let fetch_refs: Vec<&str> = fetch_args.iter().map(String::as_str).collect();
-    repo_git.check(&fetch_refs).map_err(git_err)?;
-    let base = repo_git
-        .commit_of(&remote_main)
-        .map_err(git_err)?
-        .ok_or_else(|| git_err(format!("{remote_main} does not exist after fetch")))?;
-    let seen = if branch_on_remote {
-        Some(
-            repo_git
-                .commit_of(&remote_branch)
-                .map_err(git_err)?
-                .ok_or_else(|| git_err(format!("{remote_branch} does not exist after fetch")))?,
-        )
-    } else {
-        None
-    };
+    let (base, seen) = fetch_refs(repo_git, req)?;
+    run.fm.base_sha = Some(base.clone());
+    run.fm.remote_branch_sha = seen.clone();
     Ok((base, seen))
 }
 
-/// The worktree that has the branch checked out, or a new linked worktree for it.
-pub(super) fn find_or_create_worktree(repo: &Git, req: &MergeRequest) -> Result<PathBuf, Failure> {
-    let full = format!("refs/heads/{}", req.branch);
-    let mut list = worktrees(repo).map_err(git_err)?;
-    if list.iter().any(|w| w.prunable) {
-        repo.check(&["worktree", "prune"]).map_err(git_err)?;
-        list = worktrees(repo).map_err(git_err)?;
-    }
-    let mut existing = list
-        .iter()
-        .find(|w| w.branch.as_deref() == Some(full.as_str()))
-        .map(|w| w.path.clone());
-    if existing.is_none() {
-        // A worktree in the middle of rebasing the branch has a detached HEAD.
-        existing = list
-            .iter()
-            .filter(|w| w.branch.is_none() && !w.prunable && w.path.is_dir())
-            .find(|w| {
-                matches!(
-                    Git::new(&w.path).operation_in_progress(),
-                    Ok(Some(Operation::Rebase { ref head_name, .. })) if *head_name == full
-                )
-            })
-            .map(|w| w.path.clone());
-    }
-    if let Some(path) = existing {
-        if let Some(want) = &req.worktree {
-            let a = want.canonicalize().unwrap_or_else(|_| want.clone());
-            let b = path.canonicalize().unwrap_or_else(|_| path.clone());
-            if a != b {
-                return Err(git_err(format!(
-                    "branch '{}' is checked out in {}, not in --worktree {}",
-                    req.branch,
-                    path.display(),
-                    want.display()
-                )));
-            }
-        }
-        return Ok(path);
-    }
-    let path = match &req.worktree {
-        Some(p) => p.clone(),
-        None => {
-            let common = repo
-                .check(&["rev-parse", "--path-format=absolute", "--git-common-dir"])
+/// Step 6: the local branch tip the run starts from (created from the remote branch if
+/// there is no local one). FAIL `push_rejected` if the remote branch has changes the local
+/// one lacks; a remote copy whose every commit is in the local branch as an equivalent
+/// patch (an earlier run rebased but did not push) may be replaced.
+pub(super) fn resolve_branch(
+    repo_git: &Git,
+    req: &MergeRequest,
+    seen: Option<&str>,
+    run: &mut Run,
+) -> Result<String, Failure> {
+    let local = repo_git
+        .commit_of(&format!("refs/heads/{}", req.branch))
+        .map_err(git_err)?;
+    let old = match (local, seen) {
+        (Some(l), _) => l,
+        (None, Some(s)) => {
+            repo_git
+                .check(&["branch", "--no-track", &req.branch, s])
                 .map_err(git_err)?;
-            let safe: String = req
-                .branch
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            Path::new(&common)
-                .join("portcullis")
-                .join("worktrees")
-                .join(safe)
+            s.to_string()
+        }
+        (None, None) => {
+            return Err(git_err(format!(
+                "branch '{}' exists neither locally nor on {}",
+                req.branch, req.remote
+            )));
         }
     };
-    let p = path.to_string_lossy().into_owned();
-    repo.check(&["worktree", "add", &p, &req.branch])
-        .map_err(git_err)?;
-    Ok(path)
-}
-
-/// Rebase the worktree's branch onto `base`; a conflict is aborted and reported with its files.
-/// A marker in the worktree's git directory lets the next run recover if this process is
-/// killed mid-rebase (see `recover`).
-pub(super) fn rebase(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure> {
-    let branch = run.fm.branch.clone();
-    mark_rebase(wt, &branch, old, base, &run.fm.gate_holder)?;
-    let result = rebase_marked(wt, base, old, run);
-    if !wt.rebase_in_progress().unwrap_or(true) {
-        unmark(wt);
+    run.fm.branch_sha_before = Some(old.clone());
+    let Some(s) = seen else {
+        return Ok(old);
+    };
+    if s == old || repo_git.is_ancestor(s, &old).map_err(git_err)? {
+        return Ok(old);
     }
-    result
-}
-
-fn rebase_marked(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), Failure> {
-    let out = wt
-        .run(&["rebase", "--no-autosquash", base])
-        .map_err(git_err)?;
-    if out.ok() {
-        return Ok(());
-    }
-    if !wt.rebase_in_progress().map_err(git_err)? {
-        return Err(git_err(format!(
-            "git rebase failed: {}",
-            first_lines(&out.stderr, 4)
-        )));
-    }
-    let mut files: Vec<String> = wt
-        .check(&["diff", "--name-only", "--diff-filter=U"])
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if files.is_empty() {
-        files.push("(git reported a conflict without unmerged paths)".into());
-    }
-    let abort = wt.run(&["rebase", "--abort"]);
-    let clean = !wt.rebase_in_progress().unwrap_or(true)
-        && wt.tracked_changes().map(|c| c.is_empty()).unwrap_or(false)
-        && wt.commit_of("HEAD").ok().flatten().as_deref() == Some(old);
-    if !clean {
-        let detail = match abort {
-            Ok(o) => first_lines(&o.stderr, 3),
-            Err(e) => e,
-        };
-        return Err(git_err(format!(
-            "rebase conflicted in {} and `git rebase --abort` did not restore the worktree: {detail}",
-            files.join(", ")
-        )));
-    }
-    run.fm.reasons.push(format!(
-        "rebase onto {} conflicts in {} file(s); aborted, worktree clean",
-        short(base),
-        files.len()
-    ));
-    run.fm.conflict_files = files.clone();
-    Err(fail("conflict", files.join(", ")))
-}
-
-/// Push `tested` to `refs/heads/<branch>` only, with an explicit lease on the sha the gate
-/// saw (`None`: the branch must not exist on the remote). Protected refs are refused here,
-/// whatever the caller computed before.
-pub(super) fn push_branch(
-    repo: &Git,
-    protected: &Protected,
-    remote: &str,
-    branch: &str,
-    tested: &str,
-    seen: Option<&str>,
-) -> Result<(), Failure> {
-    if protected.is_protected(branch) || branch.contains(':') || branch.starts_with(['+', '-']) {
+    let missing = repo_git.commits_missing_from(&old, s).map_err(git_err)?;
+    if !missing.is_empty() {
         return Err(fail(
-            "protected_ref",
-            format!("refusing to push protected ref refs/heads/{branch}"),
-        ));
-    }
-    let dst = format!("refs/heads/{branch}");
-    let lease_arg = format!("--force-with-lease={dst}:{}", seen.unwrap_or(""));
-    let refspec = format!("{tested}:{dst}");
-    let out = repo
-        .run(&[
-            "push",
-            "--porcelain",
-            "--no-verify",
-            &lease_arg,
-            remote,
-            &refspec,
-        ])
-        .map_err(git_err)?;
-    if out.ok() {
-        return Ok(());
-    }
-    let rejected = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with('!'))
-        .map(str::to_string);
-    match rejected {
-        Some(line) => Err(fail(
             "push_rejected",
             format!(
-                "push of {dst} rejected (someone else moved it since {}): {}",
-                seen.map_or("it was absent".to_string(), |s| short(s).to_string()),
-                line.trim()
+                "{}/{} ({}) has commits the local branch ({}) lacks; refusing to overwrite them",
+                req.remote,
+                req.branch,
+                short(s),
+                short(&old)
             ),
-        )),
-        None => Err(git_err(format!(
-            "git push failed: {}",
-            first_lines(&out.stderr, 4)
-        ))),
+        ));
+    }
+    run.fm.reasons.push(format!(
+        "{}/{} ({}) is not an ancestor of the local branch ({}), but every commit of it is in \
+         the local branch (rebased earlier); it may be replaced",
+        req.remote,
+        req.branch,
+        short(s),
+        short(&old)
+    ));
+    Ok(old)
+}
+
+/// Step 7: the branch's worktree (found or created), recovered from an interrupted run (see
+/// `recover`), clean, with HEAD at the branch tip. Its git commands are recorded next to the
+/// lease while they run.
+pub(super) fn prepare_worktree(
+    repo_git: &Git,
+    req: &MergeRequest,
+    old: &str,
+    run: &mut Run,
+) -> Result<(PathBuf, Git), Failure> {
+    let wt = find_or_create_worktree(repo_git, req, run)?;
+    run.fm.worktree = Some(wt.display().to_string());
+    let wt_git = Git::new(&wt).recorded(run.held.as_ref().map(Held::recorder));
+    // A rebase an interrupted gate run left behind is aborted (we hold the lease, so no
+    // other gate uses this worktree); any other operation in progress fails closed.
+    super::recover::recover_worktree(repo_git, &wt_git, &req.branch, old, run)?;
+    let dirty = wt_git.tracked_changes().map_err(git_err)?;
+    if !dirty.is_empty() {
+        return Err(git_err(format!(
+            "{}: worktree has uncommitted changes ({})",
+            wt.display(),
+            dirty.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let head = wt_git.commit_of("HEAD").map_err(git_err)?;
+    if head.as_deref() != Some(old) {
+        return Err(git_err(format!(
+            "{}: HEAD is not at branch '{}'",
+            wt.display(),
+            req.branch
+        )));
+    }
+    Ok((wt, wt_git))
+}
+
+/// Step 8: if main is not an ancestor of the branch, rebase the branch onto it (a conflict
+/// is aborted: FAIL `conflict` with the files). Returns the commit to test.
+pub(super) fn catch_up(
+    wt_git: &Git,
+    req: &MergeRequest,
+    base: &str,
+    old: &str,
+    run: &mut Run,
+) -> Result<String, Failure> {
+    let merge_base = wt_git.check(&["merge-base", old, base]).map_err(|e| {
+        git_err(format!(
+            "branch and {}/{} share no history: {e}",
+            req.remote, req.main
+        ))
+    })?;
+    let behind = merge_base != base;
+    run.fm.merge_base = Some(merge_base);
+    run.fm.behind = Some(behind);
+    let tested = if behind {
+        rebase(wt_git, base, old, run)?;
+        run.fm.rebased = true;
+        let new = wt_git
+            .commit_of("HEAD")
+            .map_err(git_err)?
+            .ok_or_else(|| git_err("HEAD vanished after rebase".into()))?;
+        if !wt_git.is_ancestor(base, &new).map_err(git_err)? {
+            return Err(git_err(
+                "rebase did not put the branch on top of main".into(),
+            ));
+        }
+        new
+    } else {
+        old.to_string()
+    };
+    run.fm.tested_sha = Some(tested.clone());
+    Ok(tested)
+}
+
+/// Step 9: run the test command on the tested commit; then HEAD must still name the branch
+/// at that commit (a test that commits or switches branches moved it) and no tracked file
+/// may have changed.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn retest(
+    plan: &Plan,
+    req: &MergeRequest,
+    wt: &Path,
+    wt_git: &Git,
+    base: &str,
+    tested: &str,
+    run: &mut Run,
+) -> Result<(), Failure> {
+    keep_lease(run)?;
+    let expected = Head {
+        branch: Some(format!("refs/heads/{}", req.branch)),
+        commit: Some(tested.to_string()),
+    };
+    let before = wt_git.head().map_err(git_err)?;
+    if before != expected {
+        return Err(git_err(format!(
+            "{}: HEAD is {before}, expected {expected} before testing",
+            wt.display()
+        )));
+    }
+    run_tests(
+        run,
+        wt,
+        &plan.test_command,
+        plan.test_timeout,
+        base,
+        tested,
+        &req.branch,
+    )?;
+    // Branch and commit: a test that switches branches (`git checkout -b other`) moved HEAD
+    // as much as one that commits.
+    let after = wt_git.head().map_err(git_err)?;
+    if after != expected {
+        return Err(git_err(format!(
+            "the test command moved HEAD (from {expected} to {after})"
+        )));
+    }
+    let changed = wt_git.tracked_changes().map_err(git_err)?;
+    if !changed.is_empty() {
+        run.fm.test_output_tail.get_or_insert_with(String::new);
+        return Err(fail(
+            "tests_failed",
+            format!(
+                "the test command modified tracked files ({})",
+                changed
+                    .iter()
+                    .take(5)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Step 10: push the tested commit to the task branch only, if the remote does not have it
+/// already (`--force-with-lease` on the sha the run saw).
+pub(super) fn push(
+    repo_git: &Git,
+    protected: &Protected,
+    req: &MergeRequest,
+    tested: &str,
+    seen: Option<&str>,
+    run: &mut Run,
+) -> Result<(), Failure> {
+    keep_lease(run)?;
+    if seen != Some(tested) {
+        push_branch(repo_git, protected, &req.remote, &req.branch, tested, seen)?;
+        run.fm.pushed = true;
+    }
+    Ok(())
+}
+
+/// Step 11: PASS keeps the lease, unbound from this process (TTL only), until the pipeline
+/// merges and releases it.
+pub(super) fn hold_for_merge(
+    req: &MergeRequest,
+    base: &str,
+    tested: &str,
+    run: &mut Run,
+) -> Result<(), Failure> {
+    let h = run
+        .held
+        .as_ref()
+        .ok_or_else(|| fail("lease_lost", "lease not held"))?;
+    let rec = lease::renew_with(
+        &h.loc,
+        &h.record.holder,
+        Some(&h.record.nonce),
+        h.ttl,
+        Binding::Clear,
+    )
+    .map_err(|e| fail("lease_lost", e.to_string()))?;
+    run.fm.lease_expires_at = Some(rec.expires_at.to_string());
+    run.fm.reasons.push(format!(
+        "{} tested at {} on top of {} ({}); lease held with token {}",
+        req.branch,
+        short(tested),
+        short(base),
+        if run.fm.pushed {
+            "pushed"
+        } else {
+            "no push needed"
+        },
+        rec.fencing_token
+    ));
+    Ok(())
+}
+
+/// Renew the lease (proving it is still ours); failure is FAIL `lease_lost`.
+fn keep_lease(run: &mut Run) -> Result<(), Failure> {
+    let h = run
+        .held
+        .as_ref()
+        .ok_or_else(|| fail("lease_lost", "lease not held"))?;
+    match lease::renew(&h.loc, &h.record.holder, Some(&h.record.nonce), h.ttl) {
+        Ok(rec) => {
+            run.fm.lease_expires_at = Some(rec.expires_at.to_string());
+            Ok(())
+        }
+        Err(e) => {
+            run.held = None;
+            Err(fail(
+                "lease_lost",
+                format!("the lease is no longer ours: {e}"),
+            ))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::merge::report::MergeFrontmatter;
+    use std::process::Command;
+
+    fn sh_git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "commit.gpgsign=false",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    fn commit(dir: &Path, file: &str, text: &str) -> String {
+        std::fs::write(dir.join(file), text).unwrap();
+        sh_git(dir, &["add", file]);
+        sh_git(dir, &["commit", "-qm", file]);
+        sh_git(dir, &["rev-parse", "HEAD"])
+    }
+
+    fn run() -> Run {
+        Run {
+            fm: MergeFrontmatter::new("r".into(), "origin".into(), "task".into(), "main".into()),
+            held: None,
+        }
+    }
+
+    /// A repository with main = [a] and a branch `task` = main + [c], checked out.
+    fn repo() -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        sh_git(t.path(), &["init", "-q", "-b", "main"]);
+        sh_git(
+            t.path(),
+            &[
+                "remote",
+                "add",
+                "origin",
+                "https://example.invalid/acme/app.git",
+            ],
+        );
+        commit(t.path(), "a.txt", "alpha\n");
+        sh_git(t.path(), &["checkout", "-q", "-b", "task"]);
+        commit(t.path(), "c.txt", "charlie\n");
+        t
+    }
 
     #[test]
-    fn push_refuses_protected_refs_before_running_git() {
-        let p = Protected::new("main", None, &[]);
-        // A directory that is not a repository: if git ran, this would be git_error.
-        let g = Git::new("/nonexistent-portcullis-dir");
-        let e = push_branch(
-            &g,
-            &p,
-            "origin",
-            "main",
-            "0000000000000000000000000000000000000000",
-            None,
+    fn plan_without_a_test_command_is_a_config_error_and_a_disabled_gate_skips() {
+        let t = repo();
+        let req = MergeRequest::new(t.path(), "task");
+        let e = plan(&req, &mut run()).err().map(|f| f.reason);
+        assert_eq!(e, Some("config_error"));
+        let mut req = req;
+        req.test_command = Some("true".into());
+        match plan(&req, &mut run()) {
+            Ok(Start::Go(p)) => {
+                assert_eq!(p.key, "example.invalid/acme/app");
+                assert!(p.holder.starts_with("merge-gate:task@"));
+            }
+            _ => panic!("expected a plan"),
+        }
+        std::fs::write(
+            t.path().join("portcullis.toml"),
+            "merge_gate_enabled = false\n",
         )
-        .err()
-        .map(|f| f.reason);
-        assert_eq!(e, Some("protected_ref"));
+        .unwrap();
+        assert!(matches!(plan(&req, &mut run()), Ok(Start::Skip(_))));
+    }
+
+    #[test]
+    fn names_that_are_options_or_invalid_refs_are_refused() {
+        let t = repo();
+        let g = Git::new(t.path());
+        assert!(check_names(&g, &MergeRequest::new(t.path(), "task")).is_ok());
+        for bad in ["-x", "a..b", ""] {
+            let e = check_names(&g, &MergeRequest::new(t.path(), bad)).err();
+            assert_eq!(e.map(|f| f.reason), Some("config_error"), "{bad}");
+        }
+        let mut req = MergeRequest::new(t.path(), "task");
+        req.remote = "--upload-pack=x".into();
+        assert!(check_names(&g, &req).is_err());
+    }
+
+    #[test]
+    fn catch_up_rebases_a_behind_branch_onto_main() {
+        let t = repo();
+        let g = Git::new(t.path());
+        let old = sh_git(t.path(), &["rev-parse", "task"]);
+        sh_git(t.path(), &["checkout", "-q", "main"]);
+        let base = commit(t.path(), "d.txt", "delta\n");
+        sh_git(t.path(), &["checkout", "-q", "task"]);
+        let req = MergeRequest::new(t.path(), "task");
+        let mut r = run();
+        let tested = catch_up(&g, &req, &base, &old, &mut r).unwrap();
+        assert_ne!(tested, old);
+        assert!(g.is_ancestor(&base, &tested).unwrap());
+        assert_eq!(r.fm.behind, Some(true));
+        assert!(r.fm.rebased);
+        // Up to date now: nothing to do.
+        let mut r = run();
+        assert_eq!(catch_up(&g, &req, &base, &tested, &mut r).unwrap(), tested);
+        assert_eq!(r.fm.behind, Some(false));
+    }
+
+    #[test]
+    fn resolve_branch_replaces_only_a_remote_copy_whose_commits_it_has() {
+        let t = repo();
+        let g = Git::new(t.path());
+        let req = MergeRequest::new(t.path(), "task");
+        let remote_tip = sh_git(t.path(), &["rev-parse", "task"]);
+        // The local branch rebased onto a newer main: the same change, new commits.
+        sh_git(t.path(), &["checkout", "-q", "main"]);
+        commit(t.path(), "d.txt", "delta\n");
+        sh_git(t.path(), &["checkout", "-q", "task"]);
+        sh_git(t.path(), &["rebase", "-q", "main"]);
+        let old = resolve_branch(&g, &req, Some(&remote_tip), &mut run()).unwrap();
+        assert_eq!(old, sh_git(t.path(), &["rev-parse", "task"]));
+        // A remote commit the local branch lacks: refused.
+        sh_git(
+            t.path(),
+            &["checkout", "-q", "-b", "elsewhere", &remote_tip],
+        );
+        let theirs = commit(t.path(), "e.txt", "echo\n");
+        sh_git(t.path(), &["checkout", "-q", "task"]);
+        let e = resolve_branch(&g, &req, Some(&theirs), &mut run()).err();
+        assert_eq!(e.map(|f| f.reason), Some("push_rejected"));
     }
 }

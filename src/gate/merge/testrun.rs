@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::lease;
 
 use super::git::scrub_git_env;
-use super::proc::{RunEnd, run_with};
+use super::proc::{Bounds, GroupRecorder, RunEnd, run_with};
 use super::redact::redact_text;
 use super::{Failure, Run, fail, short};
 
@@ -132,7 +132,21 @@ pub(super) fn run_tests(
             }
         }
     };
-    let result = run_with(cmd, timeout, &mut tick, true, 256 * 1024);
+    let recorder = GroupRecorder {
+        loc: loc.clone(),
+        holder: holder.clone(),
+        nonce: nonce.clone(),
+    };
+    let result = run_with(
+        cmd,
+        Bounds {
+            timeout,
+            tick: &mut tick,
+            merged: true,
+            max_capture: 256 * 1024,
+            record: Some((&recorder, "test command")),
+        },
+    );
     let result = match result {
         Ok(r) => r,
         Err(e) => {

@@ -132,10 +132,13 @@ mod tests {
     #[test]
     fn work_past_the_deadline_times_out_promptly() {
         let t = Instant::now();
-        let e = run_bounded(Duration::from_millis(100), || {
-            std::thread::sleep(Duration::from_secs(3));
+        // The work blocks until the test lets it go (no fixed sleep; capped by a deadline).
+        let (release, hold) = mpsc::channel::<()>();
+        let e = run_bounded(Duration::from_millis(100), move || {
+            let _ = hold.recv_timeout(Duration::from_secs(60));
             1
         });
+        drop(release);
         assert_eq!(e, Err(GuardError::TimedOut(Duration::from_millis(100))));
         assert!(t.elapsed() < Duration::from_secs(2));
         assert_eq!(

@@ -82,10 +82,13 @@ fn work_past_timeout_is_a_fail() {
     let mut req = SecurityRequest::new(t.path());
     req.overrides.timeout_s = Some(1);
     let t0 = Instant::now();
-    let v = gate_with(&req, |_| {
-        std::thread::sleep(Duration::from_secs(4));
+    // The work blocks until the test lets it go (no fixed sleep; capped by a deadline).
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let v = gate_with(&req, move |_| {
+        let _ = hold.recv_timeout(Duration::from_secs(60));
         clean()
     });
+    drop(release);
     assert!(t0.elapsed() < Duration::from_secs(3));
     assert_eq!(v.outcome, Outcome::Fail);
     assert!(
@@ -262,10 +265,12 @@ fn a_rerun_replaces_the_previous_pass_and_an_unwritable_report_fails() {
     assert_eq!(gate_with(&req, |_| clean()).outcome, Outcome::Pass);
     // The previous PASS is replaced by this run's FAIL (timeout), never read back.
     req.overrides.timeout_s = Some(1);
-    let v = gate_with(&req, |_| {
-        std::thread::sleep(Duration::from_secs(3));
+    let (release, hold) = std::sync::mpsc::channel::<()>();
+    let v = gate_with(&req, move |_| {
+        let _ = hold.recv_timeout(Duration::from_secs(60));
         clean()
     });
+    drop(release);
     assert_eq!(v.outcome, Outcome::Fail);
     // Report path is a directory: cannot write, FAIL.
     std::fs::create_dir_all(t.path().join("dir.md")).unwrap();

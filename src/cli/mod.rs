@@ -4,9 +4,11 @@
 use clap::{Parser, Subcommand};
 
 pub mod audit;
+pub mod gate_all;
 pub mod gate_merge;
 pub mod gate_security;
 pub mod lease;
+pub mod output;
 pub mod rules;
 pub mod scan;
 pub mod scan_git;
@@ -56,11 +58,23 @@ pub enum GateCommand {
     Security(gate_security::SecurityArgs),
     /// Merge gate: catch the branch up to main, re-test, serialise merges under a lease.
     Merge(gate_merge::MergeArgs),
+    /// The whole edge: security gate, merge gate and, with --land, the fast-forward of main.
+    All(gate_all::AllArgs),
 }
 
 /// Parse the command line, run the command, and return the process exit status.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    main_with(std::env::args_os())
+}
+
+/// [`main`] with an explicit argument list (the first item is the program name); used by
+/// embedders such as the Python package's `portcullis` console script.
+pub fn main_with<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
@@ -75,6 +89,7 @@ pub fn main() -> i32 {
         Command::Db(c) => audit::run_db(c),
         Command::Gate(GateCommand::Security(a)) => gate_security::run(a),
         Command::Gate(GateCommand::Merge(a)) => gate_merge::run(a),
+        Command::Gate(GateCommand::All(a)) => gate_all::run(a),
         Command::Lease(c) => lease::run(c),
         Command::Verdict(a) => verdict::run(a),
     }

@@ -6,6 +6,7 @@
 
 pub mod finding;
 pub mod frontmatter;
+pub mod schema_all;
 pub mod schema_merge;
 pub mod schema_security;
 pub mod verdict;

@@ -31,12 +31,13 @@
 //! `portcullis/merge-report/v1`) is written with [`write_report`] and the returned verdict is
 //! read back from the file with [`read_verdict`].
 
-mod git;
+pub(crate) mod git;
 mod proc;
 mod protect;
 mod recover;
 mod redact;
 mod report;
+pub mod security_first;
 mod steps;
 mod testrun;
 
@@ -58,6 +59,8 @@ use protect::{Protected, applies_to};
 use report::{MergeFrontmatter, render_body};
 use steps::{fetch_refs, find_or_create_worktree, push_branch, rebase};
 use testrun::run_tests;
+
+pub use security_first::SecurityCheck;
 
 /// Default report file name, relative to the repository.
 pub const DEFAULT_REPORT_FILE: &str = "merge-report.md";
@@ -90,13 +93,18 @@ pub struct MergeRequest {
     pub settings_file: Option<PathBuf>,
     /// Lease TTL (default: settings `lease_ttl_s`).
     pub lease_ttl: Option<Duration>,
+    /// How the branch's security verdict is settled before anything changes (default: run
+    /// the security gate on the branch head).
+    pub security: SecurityCheck,
 }
 
 impl MergeRequest {
     /// A request with defaults for everything but the repository and branch.
     pub fn new(repo: impl Into<PathBuf>, branch: impl Into<String>) -> MergeRequest {
+        let repo: PathBuf = repo.into();
         MergeRequest {
-            repo: repo.into(),
+            security: SecurityCheck::run_default(&repo),
+            repo,
             branch: branch.into(),
             main: "main".into(),
             remote: "origin".into(),
@@ -431,6 +439,7 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
             ),
         ));
     }
+    security_first::check(req, &repo_git, &base, &old, &mut run.fm.security)?;
     let wt = find_or_create_worktree(&repo_git, req)?;
     run.fm.worktree = Some(wt.display().to_string());
     let wt_git = Git::new(&wt);

@@ -308,7 +308,8 @@ fn merge_gate_rejects_a_security_report_for_another_head() {
         .args(["--base", "origin/main", "--head", "HEAD", "--report-file"])
         .arg(&sec);
     git_env(&mut cmd);
-    assert!(cmd.status().unwrap().success());
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
     assert!(read_verdict(&sec).is_pass());
     // ... then the branch gets a new commit the report does not cover.
     commit_file(&fx.task_wt, "d.txt", "delta\n", "more work");

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -32,9 +33,16 @@ def validate(doc: Dict[str, Any], name: str) -> None:
     jsonschema.Draft202012Validator(schema(name)).validate(doc)
 
 
-def cli(args: List[str], code: int) -> Dict[str, Any]:
-    exe = shutil.which("portcullis")
+def script() -> str:
+    """The console script the package installed (beside this interpreter, else on PATH)."""
+    beside = Path(sys.executable).parent / "portcullis"
+    exe = str(beside) if beside.is_file() else shutil.which("portcullis")
     assert exe, "the package installs a portcullis console script"
+    return exe
+
+
+def cli(args: List[str], code: int) -> Dict[str, Any]:
+    exe = script()
     out = subprocess.run([exe, *args], capture_output=True, text=True)
     assert out.returncode == code, (out.stdout, out.stderr)
     doc = json.loads(out.stdout)
@@ -50,8 +58,7 @@ def check_gate_output(doc: Dict[str, Any]) -> None:
 
 
 def test_console_script_prints_the_version() -> None:
-    exe = shutil.which("portcullis")
-    assert exe
+    exe = script()
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == f"portcullis {portcullis.__version__}"
 

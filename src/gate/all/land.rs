@@ -157,3 +157,45 @@ pub(crate) fn land(
         Err(e) => Err(("git_error", format!("cannot read {dst} back: {e}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lease::{AcquireOptions, Acquisition, acquire, release};
+
+    fn held(dir: &std::path::Path) -> HeldLease {
+        let loc = LeaseLocation::new(dir, "example.org/repo").unwrap();
+        let Acquisition::Acquired(rec) =
+            acquire(&loc, &AcquireOptions::new("gate", Duration::from_secs(60))).unwrap()
+        else {
+            panic!("lease busy")
+        };
+        HeldLease {
+            loc,
+            holder: "gate".into(),
+            nonce: rec.nonce,
+            fencing_token: rec.fencing_token,
+            ttl: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn landing_needs_the_lease_with_the_same_fencing_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = held(dir.path());
+        assert_eq!(confirm_lease(&h), Ok(()));
+        let other_token = HeldLease {
+            fencing_token: h.fencing_token + 1,
+            loc: h.loc.clone(),
+            holder: h.holder.clone(),
+            nonce: h.nonce.clone(),
+            ttl: h.ttl,
+        };
+        assert_eq!(confirm_lease(&other_token).unwrap_err().0, "lease_lost");
+        release(&h.loc, &h.holder, Some(&h.nonce)).unwrap();
+        assert_eq!(confirm_lease(&h).unwrap_err().0, "lease_lost");
+        // A new holder with a newer token: ours is gone for good.
+        let _newer = held(dir.path());
+        assert_eq!(confirm_lease(&h).unwrap_err().0, "lease_lost");
+    }
+}

@@ -3,6 +3,8 @@
 //! One test binary per area keeps the suite quick to build: each binary links the library once.
 
 mod gate_outputs;
+
+mod gate_all;
 mod lease_cli;
 mod lease_reclaim;
 mod lease_stress;

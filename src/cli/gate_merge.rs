@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::gate::merge::{MergeRequest, merge};
+use super::output::{OutputFormat, print_json, verdict_json};
+use crate::gate::merge::{MergeRequest, SecurityCheck, merge};
 use crate::report::Outcome;
 use crate::settings::Settings;
 
@@ -60,6 +61,17 @@ pub struct MergeArgs {
     /// Settings file (default `<repo>/portcullis.toml` if present).
     #[arg(long)]
     pub settings: Option<PathBuf>,
+    /// Accept this security report instead of running the security gate: only a PASS that
+    /// names the same head commit and merge-base is accepted.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_security")]
+    pub security_report: Option<PathBuf>,
+    /// Do not settle the branch's security verdict first (recorded in the report).
+    #[arg(long)]
+    pub no_security: bool,
+    /// Output format: `human` (frontmatter as YAML) or `json` (one object, schema
+    /// `portcullis/gate-output/v1`).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: super::output::OutputFormat,
 }
 
 /// Run the merge gate; returns the exit status (see the module docs).
@@ -77,7 +89,13 @@ pub fn run(args: MergeArgs) -> i32 {
     if !has_test && settings.merge_gate_enabled {
         return super::fail("gate merge: no test command (--test or settings test_command)");
     }
+    let security = match (&args.security_report, args.no_security) {
+        (_, true) => SecurityCheck::Skip,
+        (Some(p), false) => SecurityCheck::Report(std::path::absolute(p).unwrap_or(p.clone())),
+        (None, false) => SecurityCheck::run_default(&args.repo),
+    };
     let req = MergeRequest {
+        security,
         repo: args.repo,
         branch: args.branch,
         main: args.main,
@@ -99,6 +117,19 @@ pub fn run(args: MergeArgs) -> i32 {
         return super::fail(e);
     }
     let verdict = merge(&req);
+    let code = match verdict.outcome {
+        Outcome::Pass => 0,
+        Outcome::Fail => 1,
+        Outcome::Defer => EXIT_DEFER,
+    };
+    if args.format == OutputFormat::Json {
+        let path = req.report_path();
+        print_json(&verdict_json("gate merge", &verdict, Some(&path), code));
+        for r in &verdict.reasons {
+            eprintln!("portcullis: {r}");
+        }
+        return code;
+    }
     match &verdict.frontmatter {
         Some(fm) => match serde_norway::to_string(fm) {
             Ok(y) => print!("{y}"),
@@ -110,9 +141,5 @@ pub fn run(args: MergeArgs) -> i32 {
     for r in &verdict.reasons {
         eprintln!("portcullis: {r}");
     }
-    match verdict.outcome {
-        Outcome::Pass => 0,
-        Outcome::Fail => 1,
-        Outcome::Defer => EXIT_DEFER,
-    }
+    code
 }

@@ -45,6 +45,10 @@ pub struct SecurityArgs {
     /// Print only the verdict line.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Output format: `human` (the verdict line) or `json` (one object, schema
+    /// `portcullis/gate-output/v1`).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: super::output::OutputFormat,
 }
 
 /// The less common `gate security` flags: dependency audit inputs and settings overrides.
@@ -120,6 +124,24 @@ impl SecurityArgs {
 pub fn run(args: SecurityArgs) -> i32 {
     let req = args.to_request();
     let v = security(&req);
+    if args.format == super::output::OutputFormat::Json {
+        let code = match (&v.frontmatter, v.outcome) {
+            (None, _) => super::EXIT_ERROR,
+            (Some(_), Outcome::Pass) => 0,
+            (Some(_), _) => 1,
+        };
+        let path = report_path(&req);
+        super::output::print_json(&super::output::verdict_json(
+            "gate security",
+            &v,
+            Some(&path),
+            code,
+        ));
+        for r in &v.reasons {
+            eprintln!("portcullis: {r}");
+        }
+        return code;
+    }
     println!("{}", v.outcome);
     let Some(fm) = v.frontmatter.as_ref() else {
         // Nothing could be written or read back: an error, not a verdict on the branch.

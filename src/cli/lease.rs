@@ -75,7 +75,21 @@ pub struct Target {
     /// Settings file (default: `<repo>/portcullis.toml` if present).
     #[arg(long)]
     pub settings: Option<PathBuf>,
+    /// Output format: lease commands always print one JSON object (schema
+    /// `portcullis/lease-output/v1`); `--format json` says so explicitly.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: LeaseFormat,
 }
+
+/// Output formats of the lease commands (JSON only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LeaseFormat {
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// Schema id of the lease commands' JSON output.
+pub const LEASE_OUTPUT_SCHEMA: &str = "portcullis/lease-output/v1";
 
 /// `lease acquire` flags.
 #[derive(Debug, Args)]
@@ -158,6 +172,7 @@ fn resolve(t: &Target) -> Result<Resolved, String> {
 
 fn emit(loc: &LeaseLocation, result: &str, mut extra: Value) {
     let mut out = json!({
+        "schema": LEASE_OUTPUT_SCHEMA,
         "result": result,
         "key": loc.key(),
         "lease_path": loc.lease_path(),

@@ -5,10 +5,12 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub mod audit;
 pub mod completions;
+pub mod gate_all;
 pub mod gate_merge;
 pub mod gate_security;
 pub mod hook;
 pub mod lease;
+pub mod output;
 pub mod rules;
 pub mod scan;
 pub mod scan_git;
@@ -71,6 +73,8 @@ pub enum GateCommand {
     Security(gate_security::SecurityArgs),
     /// Merge gate: catch the branch up to main, re-test, serialise merges under a lease.
     Merge(gate_merge::MergeArgs),
+    /// The whole edge: security gate, merge gate and, with --land, the fast-forward of main.
+    All(gate_all::AllArgs),
 }
 
 /// `--version` text: the crate version and the dates of the embedded advisory snapshot.
@@ -103,9 +107,20 @@ fn command(wants_version: bool) -> clap::Command {
 
 /// Parse the command line, run the command, and return the process exit status.
 pub fn main() -> i32 {
-    let wants_version = std::env::args_os().any(|a| a == "--version");
+    main_with(std::env::args_os())
+}
+
+/// [`main`] with an explicit argument list (the first item is the program name); used by
+/// embedders such as the Python package's `portcullis` console script.
+pub fn main_with<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let wants_version = args.iter().any(|a| a == "--version");
     let parsed = command(wants_version)
-        .try_get_matches()
+        .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m));
     let cli = match parsed {
         Ok(cli) => cli,
@@ -122,6 +137,7 @@ pub fn main() -> i32 {
         Command::Db(c) => audit::run_db(c),
         Command::Gate(GateCommand::Security(a)) => gate_security::run(a),
         Command::Gate(GateCommand::Merge(a)) => gate_merge::run(a),
+        Command::Gate(GateCommand::All(a)) => gate_all::run(a),
         Command::Lease(c) => lease::run(c),
         Command::Verdict(a) => verdict::run(a),
         Command::Hook(c) => hook::run(c),

@@ -8,6 +8,8 @@
 pub mod finding;
 pub mod frontmatter;
 pub mod redact;
+
+pub mod schema_all;
 pub mod schema_merge;
 pub mod schema_security;
 pub mod verdict;

@@ -27,6 +27,7 @@ pub const FAIL_REASONS: &[&str] = &[
     "protected_ref",
     "config_error",
     "internal_error",
+    "security",
 ];
 
 fn get<'a>(fm: &'a Mapping, key: &str) -> Option<&'a Value> {
@@ -81,6 +82,26 @@ fn conflict_files(fm: &Mapping) -> Result<Vec<String>, String> {
     }
 }
 
+/// A PASS that relied on a security verdict must have relied on a PASS one; `mode: skipped`
+/// is the recorded opt-out.
+fn check_security_section(fm: &Mapping) -> Result<(), String> {
+    let Some(sec) = get(fm, "security") else {
+        return Ok(());
+    };
+    let mode = sec.get("mode").and_then(Value::as_str);
+    match mode {
+        Some("skipped") => Ok(()),
+        Some("run" | "report") => match sec.get("verdict").and_then(Value::as_str) {
+            Some("PASS") => Ok(()),
+            other => Err(format!(
+                "PASS with security verdict {}",
+                other.unwrap_or("(none)")
+            )),
+        },
+        _ => Err("'security.mode' is not run, report or skipped".into()),
+    }
+}
+
 /// Check a merge report's frontmatter; returns the outcome and reasons, or why it cannot be
 /// trusted (which the reader turns into FAIL).
 pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
@@ -110,6 +131,7 @@ pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
             if lease_held == Some(false) {
                 return Err("PASS without the lease held".into());
             }
+            check_security_section(fm)?;
             if let Some(code) = get(fm, "test_exit_code")
                 && code.as_i64() != Some(0)
             {
@@ -194,6 +216,19 @@ mod tests {
             .is_err()
         );
         assert!(validate(&fm("verdict: PASS\nskipped: true\n")).is_ok());
+    }
+
+    #[test]
+    fn pass_that_relied_on_a_failed_security_verdict_is_rejected() {
+        let ok = format!(
+            "verdict: PASS\nbase_sha: {SHA}\ntested_sha: {SHA}\nfencing_token: 3\n\
+             security: {{mode: run, verdict: PASS}}\n"
+        );
+        assert!(validate(&fm(&ok)).is_ok());
+        assert!(validate(&fm(&ok.replace("verdict: PASS}", "verdict: FAIL}"))).is_err());
+        assert!(validate(&fm(&ok.replace("mode: run, verdict: PASS", "mode: skipped"))).is_ok());
+        assert!(validate(&fm(&ok.replace("mode: run", "mode: maybe"))).is_err());
+        assert!(validate(&fm("verdict: FAIL\nreason: security\n")).is_ok());
     }
 
     #[test]

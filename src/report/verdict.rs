@@ -16,6 +16,8 @@ use super::frontmatter::read_frontmatter_raw;
 pub const SECURITY_SCHEMA: &str = "portcullis/security-report/v1";
 /// Schema id of merge gate reports.
 pub const MERGE_SCHEMA: &str = "portcullis/merge-report/v1";
+/// Schema id of `gate all` reports.
+pub const ALL_SCHEMA: &str = "portcullis/gate-all-report/v1";
 
 /// A gate outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -131,6 +133,7 @@ pub fn read_verdict(path: &Path) -> Verdict {
     let checked = match schema.as_str() {
         SECURITY_SCHEMA => super::schema_security::validate(&fm),
         MERGE_SCHEMA => super::schema_merge::validate(&fm),
+        ALL_SCHEMA => super::schema_all::validate(&fm),
         other => Err(format!("unknown schema '{other}'")),
     }
     .and_then(|(outcome, reasons)| {

@@ -38,13 +38,14 @@
 //! `portcullis/merge-report/v1`) is written with [`crate::report::frontmatter::write_report`] and the returned verdict is
 //! read back from the file with [`read_verdict`].
 
-mod git;
+pub(crate) mod git;
 mod gitops;
 mod proc;
 mod protect;
 mod recover;
 mod redact;
 mod report;
+pub mod security_first;
 mod steps;
 mod testrun;
 
@@ -60,6 +61,8 @@ use crate::report::{Verdict, read_verdict};
 use proc::GroupRecorder;
 use report::MergeFrontmatter;
 use steps::Start;
+
+pub use security_first::SecurityCheck;
 
 /// Default report file name, relative to the repository.
 pub const DEFAULT_REPORT_FILE: &str = "merge-report.md";
@@ -92,13 +95,18 @@ pub struct MergeRequest {
     pub settings_file: Option<PathBuf>,
     /// Lease TTL (default: settings `lease_ttl_s`).
     pub lease_ttl: Option<Duration>,
+    /// How the branch's security verdict is settled before anything changes (default: run
+    /// the security gate on the branch head).
+    pub security: SecurityCheck,
 }
 
 impl MergeRequest {
     /// A request with defaults for everything but the repository and branch.
     pub fn new(repo: impl Into<PathBuf>, branch: impl Into<String>) -> MergeRequest {
+        let repo: PathBuf = repo.into();
         MergeRequest {
-            repo: repo.into(),
+            security: SecurityCheck::run_default(&repo),
+            repo,
             branch: branch.into(),
             main: "main".into(),
             remote: "origin".into(),
@@ -305,6 +313,7 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     }
     let (base, seen) = steps::refetch(&plan.repo_git, req, run)?;
     let old = steps::resolve_branch(&plan.repo_git, req, seen.as_deref(), run)?;
+    security_first::check(req, &plan.repo_git, &base, &old, &mut run.fm.security)?;
     let (wt, wt_git) = steps::prepare_worktree(&plan.repo_git, req, &old, run)?;
     let tested = steps::catch_up(&wt_git, req, &base, &old, run)?;
     steps::retest(&plan, req, &wt, &wt_git, &base, &tested, run)?;

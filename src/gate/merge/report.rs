@@ -53,6 +53,9 @@ pub(crate) struct MergeFrontmatter {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lease_expires_at: Option<String>,
     pub lease_held: bool,
+    /// How the branch's security verdict was settled (see `security_first`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<super::security_first::SecurityStep>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflict_files: Vec<String>,
     /// What the gate cleaned up that an interrupted earlier run left in the worktree.
@@ -111,6 +114,7 @@ impl MergeFrontmatter {
             lease_path: None,
             lease_expires_at: None,
             lease_held: false,
+            security: None,
             conflict_files: Vec::new(),
             recovered: None,
             test_command: None,

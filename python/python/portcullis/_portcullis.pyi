@@ -1,0 +1,23 @@
+"""Type stubs of the extension module. Options and results are JSON text; the package's
+``__init__`` turns them into typed objects."""
+
+from typing import List, Optional
+
+__version__: str
+
+def security_gate(options: str) -> str: ...
+def merge_gate(options: str) -> str: ...
+def gate_all(options: str) -> str: ...
+def read_verdict_json(path: str, head: Optional[str] = None) -> str: ...
+def scan_text(
+    text: str, path: Optional[str] = None, config: Optional[str] = None, reveal: bool = False
+) -> str: ...
+def audit(
+    paths: List[str],
+    dbs: List[str] = ...,
+    ignore: List[str] = ...,
+    no_dev: bool = False,
+    online: bool = False,
+    strict: bool = False,
+) -> str: ...
+def cli_main(argv: List[str]) -> int: ...

@@ -1,0 +1,354 @@
+//! `gate all` and the merge gate's security step, through the real binary against a bare
+//! origin, with real git: no branch the security gate fails is pushed, and main only ever
+//! moves, as a fast-forward, to the commit that was tested.
+
+use std::process::{Command, Output};
+
+use crate::merge_gate_support::{self, BIN, Fixture, commit_file, field, git, git_env};
+use portcullis::report::{Outcome, Verdict, read_verdict};
+
+/// An AWS access key id of the documented shape, assembled at run time.
+fn aws_key() -> String {
+    format!("{}{}", "AKIA", "Z7QX4WJ2M5KP3RLT")
+}
+
+fn gate_all(fx: &Fixture, test: &str, extra: &[&str]) -> (Output, Verdict) {
+    let report = fx.tmp.path().join("gate-report.md");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["gate", "all", "--repo"])
+        .arg(&fx.work)
+        .args(["--branch", "task", "--test", test, "--lease-dir"])
+        .arg(&fx.leases)
+        .arg("--report-file")
+        .arg(&report)
+        .arg("--merge-report")
+        .arg(&fx.report)
+        .arg("--security-report")
+        .arg(fx.tmp.path().join("security-report.md"))
+        .args(extra)
+        .current_dir(fx.tmp.path());
+    git_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    (out, read_verdict(&report))
+}
+
+fn lease_is_free(fx: &Fixture) -> bool {
+    matches!(
+        portcullis::lease::status(&fx.lease_location()).unwrap(),
+        portcullis::lease::LeaseState::Free
+    )
+}
+
+fn steps(v: &Verdict) -> Vec<(String, String)> {
+    let Some(serde_norway::Value::Sequence(items)) =
+        v.frontmatter.as_ref().and_then(|f| f.get("steps"))
+    else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|s| {
+            (
+                s.get("step").and_then(|x| x.as_str()).unwrap_or("").into(),
+                s.get("outcome")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("")
+                    .into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn clean_branch_lands_exactly_the_tested_commit_and_releases_the_lease() {
+    let fx = Fixture::new();
+    fx.advance_main("m.txt", "main moved\n");
+    let before = fx.origin_ref("main");
+    let (out, v) = gate_all(&fx, "test -f c.txt && test -f m.txt", &["--land"]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Pass,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let tested = field(&v, "tested_sha").unwrap();
+    assert_eq!(field(&v, "landed_sha").as_deref(), Some(tested.as_str()));
+    assert_eq!(fx.origin_ref("main"), tested);
+    // A fast-forward: the old main is an ancestor of the new one.
+    git(
+        &fx.origin,
+        &["merge-base", "--is-ancestor", &before, &tested],
+    );
+    assert!(lease_is_free(&fx), "lease released after landing");
+    assert_eq!(field(&v, "lease_held").as_deref(), Some("false"));
+    // The report names both gate reports, which read back as PASS.
+    for key in ["security_report", "merge_report"] {
+        let p = field(&v, key).unwrap();
+        assert!(read_verdict(std::path::Path::new(&p)).is_pass(), "{key}");
+    }
+    let names: Vec<String> = steps(&v).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(
+        names,
+        ["resolve", "security", "merge", "land", "release"],
+        "{v:?}"
+    );
+}
+
+#[test]
+fn branch_with_a_secret_fails_security_and_nothing_is_leased_rebased_or_pushed() {
+    let fx = Fixture::new();
+    fx.advance_main("m.txt", "main moved\n");
+    let main_before = fx.origin_ref("main");
+    let secret_commit = commit_file(
+        &fx.task_wt,
+        "deploy.env",
+        &format!("AWS_ACCESS_KEY_ID={}\n", aws_key()),
+        "add deploy credentials",
+    );
+    let task_before = fx.origin_ref("task");
+    let (out, v) = gate_all(&fx, "true", &["--land"]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Fail,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(field(&v, "reason").as_deref(), Some("security"));
+    assert_eq!(fx.origin_ref("task"), task_before, "branch not pushed");
+    assert_eq!(fx.origin_ref("main"), main_before, "main untouched");
+    assert_eq!(
+        git(&fx.task_wt, &["rev-parse", "HEAD"]),
+        secret_commit,
+        "not rebased"
+    );
+    assert!(lease_is_free(&fx));
+    assert!(!fx.report.exists(), "the merge gate never ran");
+    let report = std::fs::read_to_string(fx.tmp.path().join("gate-report.md")).unwrap();
+    assert!(!report.contains(&aws_key()), "no raw secret in the report");
+    assert_eq!(
+        steps(&v),
+        [
+            ("resolve".into(), "done".into()),
+            ("security".into(), "FAIL".into())
+        ]
+    );
+}
+
+#[test]
+fn vulnerable_lockfile_fails_security_before_the_merge_gate() {
+    let fx = Fixture::new();
+    let lock = "# This file is automatically @generated by Cargo.\nversion = 3\n\n\
+        [[package]]\nname = \"demo\"\nversion = \"0.1.0\"\ndependencies = [\n \"smallvec\",\n]\n\n\
+        [[package]]\nname = \"smallvec\"\nversion = \"1.6.0\"\n\
+        source = \"registry+https://github.com/rust-lang/crates.io-index\"\n";
+    commit_file(&fx.task_wt, "Cargo.lock", lock, "pin smallvec");
+    let (out, v) = gate_all(&fx, "true", &["--land"]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Fail,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(field(&v, "reason").as_deref(), Some("security"));
+    assert!(
+        v.reasons.iter().any(|r| r.contains("smallvec")),
+        "{:?}",
+        v.reasons
+    );
+    assert!(!fx.report.exists());
+}
+
+/// A test command that lands a commit on origin's main the first time it runs: main moves
+/// between the merge gate's test and the landing.
+fn moving_main_test(fx: &Fixture) -> String {
+    let marker = fx.tmp.path().join("moved-once");
+    format!(
+        "if [ ! -e {m} ]; then touch {m} && cd {seed} && git pull -q --ff-only origin main && \
+         echo x > late.txt && git add late.txt && git commit -qm late && \
+         git push -q origin main; fi",
+        m = marker.display(),
+        seed = fx.seed.display()
+    )
+}
+
+#[test]
+fn main_moving_before_landing_reruns_the_merge_and_lands_the_retested_commit() {
+    let fx = Fixture::new();
+    let (out, v) = gate_all(&fx, &moving_main_test(&fx), &["--land"]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Pass,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    let tested = field(&v, "tested_sha").unwrap();
+    assert_eq!(fx.origin_ref("main"), tested);
+    assert_eq!(field(&v, "attempts").as_deref(), Some("2"));
+    // The landed commit contains the late commit: it was rebased onto it and re-tested.
+    let late = git(&fx.seed, &["rev-parse", "HEAD"]);
+    git(&fx.origin, &["merge-base", "--is-ancestor", &late, &tested]);
+    assert!(
+        steps(&v).contains(&("land".into(), "moved".into())),
+        "{v:?}"
+    );
+    assert!(lease_is_free(&fx));
+}
+
+#[test]
+fn main_moving_with_no_attempts_left_defers_and_main_keeps_the_other_commit() {
+    let fx = Fixture::new();
+    let (out, v) = gate_all(
+        &fx,
+        &moving_main_test(&fx),
+        &["--land", "--max-attempts", "1"],
+    );
+    assert_eq!(
+        v.outcome,
+        Outcome::Defer,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(field(&v, "retry_after_s").unwrap().parse::<u64>().unwrap() > 0);
+    let late = git(&fx.seed, &["rev-parse", "HEAD"]);
+    assert_eq!(
+        fx.origin_ref("main"),
+        late,
+        "main is the other commit, not ours"
+    );
+    assert_eq!(field(&v, "landed_sha"), None);
+    assert!(lease_is_free(&fx));
+}
+
+#[test]
+fn without_land_main_stays_and_the_lease_stays_held_for_the_caller() {
+    let fx = Fixture::new();
+    let main_before = fx.origin_ref("main");
+    let (out, v) = gate_all(&fx, "true", &[]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Pass,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(fx.origin_ref("main"), main_before);
+    assert_eq!(field(&v, "landed_sha"), None);
+    assert!(!lease_is_free(&fx));
+    assert!(field(&v, "fencing_token").is_some());
+}
+
+#[test]
+fn failing_tests_fail_with_the_merge_gates_reason_and_release_the_lease() {
+    let fx = Fixture::new();
+    let main_before = fx.origin_ref("main");
+    let (out, v) = gate_all(&fx, "echo broken >&2; exit 1", &["--land"]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Fail,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(field(&v, "reason").as_deref(), Some("tests_failed"));
+    assert_eq!(fx.origin_ref("main"), main_before);
+    assert!(lease_is_free(&fx));
+}
+
+#[test]
+fn gate_all_json_output_is_one_object_naming_the_report() {
+    let fx = Fixture::new();
+    let (out, _) = gate_all(&fx, "true", &["--land", "--format", "json"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    let j: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(j["schema"], "portcullis/gate-output/v1");
+    assert_eq!(j["verdict"], "PASS");
+    assert_eq!(j["exit_code"], 0);
+    assert_eq!(j["report_schema"], "portcullis/gate-all-report/v1");
+    assert_eq!(
+        j["frontmatter"]["landed_sha"],
+        j["frontmatter"]["tested_sha"]
+    );
+}
+
+#[test]
+fn merge_gate_runs_the_security_gate_first_and_never_pushes_a_secret() {
+    let fx = Fixture::new();
+    commit_file(
+        &fx.task_wt,
+        "deploy.env",
+        &format!("AWS_ACCESS_KEY_ID={}\n", aws_key()),
+        "add deploy credentials",
+    );
+    let task_before = fx.origin_ref("task");
+    let (out, v) = fx.run_gate("true", &[]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Fail,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(field(&v, "reason").as_deref(), Some("security"));
+    assert_eq!(fx.origin_ref("task"), task_before);
+    assert!(lease_is_free(&fx));
+    let text = std::fs::read_to_string(&fx.report).unwrap();
+    assert!(!text.contains(&aws_key()));
+    assert!(text.contains("mode: run"), "{text}");
+}
+
+#[test]
+fn merge_gate_rejects_a_security_report_for_another_head() {
+    let fx = Fixture::new();
+    // A PASS report for the branch as it was ...
+    let sec = fx.tmp.path().join("sec.md");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["gate", "security"])
+        .arg(&fx.task_wt)
+        .args(["--base", "origin/main", "--head", "HEAD", "--report-file"])
+        .arg(&sec);
+    git_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(read_verdict(&sec).is_pass());
+    // ... then the branch gets a new commit the report does not cover.
+    commit_file(&fx.task_wt, "d.txt", "delta\n", "more work");
+    let (out, v) = fx.run_gate("true", &["--security-report", sec.to_str().unwrap()]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Fail,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    assert_eq!(field(&v, "reason").as_deref(), Some("security"));
+    assert!(v.reasons[0].contains("covers"), "{:?}", v.reasons);
+    // The same report for the commit it names is accepted.
+    git(&fx.task_wt, &["reset", "-q", "--hard", "HEAD~1"]);
+    let (out, v) = fx.run_gate("true", &["--security-report", sec.to_str().unwrap()]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Pass,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+}
+
+#[test]
+fn no_security_is_an_explicit_opt_out_recorded_in_the_report() {
+    let fx = Fixture::new();
+    let (out, v) = fx.run_gate("true", &["--no-security"]);
+    assert_eq!(
+        v.outcome,
+        Outcome::Pass,
+        "{}",
+        merge_gate_support::describe(&out, &v)
+    );
+    let sec = v
+        .frontmatter
+        .as_ref()
+        .and_then(|f| f.get("security"))
+        .and_then(|s| s.get("mode"))
+        .and_then(|m| m.as_str())
+        .map(str::to_string);
+    assert_eq!(sec.as_deref(), Some("skipped"));
+}

@@ -3,6 +3,10 @@
 //! One test binary per area keeps the suite quick to build: each binary links the library once.
 
 mod lease_cli;
+mod lease_pg;
+mod lease_pg_server;
+mod lease_pg_stress;
+mod lease_pg_suite;
 mod lease_reclaim;
 mod lease_stress;
 mod merge_gate;

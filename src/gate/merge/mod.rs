@@ -82,6 +82,9 @@ pub struct MergeRequest {
     pub worktree: Option<PathBuf>,
     /// Lease directory (default: settings `lease_dir`, else [`lease::default_lease_dir`]).
     pub lease_dir: Option<PathBuf>,
+    /// PostgreSQL lease database URL (overrides `lease_dir`; default: settings `lease_url`
+    /// / `PORTCULLIS_LEASE_URL`); see [`lease::LeaseBackend::choose`].
+    pub lease_url: Option<String>,
     /// Lease holder id (default `merge-gate:<branch>@<host>`).
     pub holder: Option<String>,
     /// Report file (default `<repo>/merge-report.md`).
@@ -104,6 +107,7 @@ impl MergeRequest {
             test_timeout: None,
             worktree: None,
             lease_dir: None,
+            lease_url: None,
             holder: None,
             report_file: None,
             settings_file: None,
@@ -354,14 +358,13 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
     run.fm.base_sha = Some(base.clone());
 
     // 3. Lease.
-    let lease_dir = req
-        .lease_dir
-        .clone()
-        .or_else(|| settings.lease_dir.clone())
-        .unwrap_or_else(lease::default_lease_dir);
-    let lease_dir = std::path::absolute(&lease_dir).unwrap_or(lease_dir);
-    let loc =
-        LeaseLocation::new(lease_dir, &key).map_err(|e| fail("lease_error", e.to_string()))?;
+    let loc = lease::LeaseBackend::choose(
+        req.lease_url.as_deref(),
+        req.lease_dir.as_deref(),
+        &settings,
+    )
+    .and_then(|b| b.location(&key))
+    .map_err(|e| fail("lease_error", e.to_string()))?;
     run.fm.lease_path = Some(loc.lease_path().display().to_string());
     let opts = AcquireOptions {
         holder: holder.clone(),
@@ -539,7 +542,7 @@ fn gate(req: &MergeRequest, run: &mut Run) -> Result<End, Failure> {
         h.ttl,
         Binding::Clear,
     )
-    .map_err(|e| fail("lease_lost", e.to_string()))?;
+    .map_err(|e| fail(e.gate_reason(), e.to_string()))?;
     run.fm.lease_expires_at = Some(rec.expires_at.to_string());
     run.fm.reasons.push(format!(
         "{} tested at {} on top of {} ({}); lease held with token {}",
@@ -576,7 +579,7 @@ fn keep_lease(run: &mut Run) -> Result<(), Failure> {
         Err(e) => {
             run.held = None;
             Err(fail(
-                "lease_lost",
+                e.gate_reason(),
                 format!("the lease is no longer ours: {e}"),
             ))
         }

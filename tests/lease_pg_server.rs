@@ -96,13 +96,11 @@ impl PgServer {
     }
 
     fn run(&self, tool: &str, args: &[&str]) -> Output {
-        let out = self
-            .command(tool)
+        self.command(tool)
             .args(args)
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"));
-        out
+            .unwrap_or_else(|e| panic!("cannot run {tool}: {e}"))
     }
 
     fn data(&self) -> String {
@@ -249,6 +247,8 @@ impl PgServer {
             pid = std::process::id(),
             dir = self.dir.display()
         );
+        // Deliberately not waited for: it outlives this process to clean up after it.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .arg("-c")
             .arg(script)

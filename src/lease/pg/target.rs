@@ -23,6 +23,10 @@ const SESSION_OPTIONS: &str = "-c statement_timeout=30000 -c lock_timeout=10000 
 /// `Debug` and [`PgTarget::redacted`] never show the user name or the password.
 #[derive(Clone)]
 pub struct PgTarget {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     url: String,
     config: Config,
     shown: String,
@@ -31,7 +35,7 @@ pub struct PgTarget {
 
 impl PartialEq for PgTarget {
     fn eq(&self, other: &Self) -> bool {
-        self.url == other.url
+        self.inner.url == other.inner.url
     }
 }
 
@@ -39,7 +43,7 @@ impl Eq for PgTarget {}
 
 impl fmt::Debug for PgTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("PgTarget").field(&self.shown).finish()
+        f.debug_tuple("PgTarget").field(&self.inner.shown).finish()
     }
 }
 
@@ -114,10 +118,12 @@ impl PgTarget {
         }
         let shown = shown_name(&config);
         Ok(PgTarget {
-            url: url.to_string(),
-            config,
-            shown,
-            secrets,
+            inner: Arc::new(Inner {
+                url: url.to_string(),
+                config,
+                shown,
+                secrets,
+            }),
         })
     }
 
@@ -130,20 +136,20 @@ impl PgTarget {
     /// assert!(!format!("{t:?}").contains("s3cret"));
     /// ```
     pub fn redacted(&self) -> &str {
-        &self.shown
+        &self.inner.shown
     }
 
     /// Remove the user name and password (and the URL) from a message.
     pub(crate) fn scrub(&self, message: &str) -> String {
-        let mut s = message.replace(&self.url, &self.shown);
-        s = scrub_with(&self.secrets, &s);
+        let mut s = message.replace(&self.inner.url, &self.inner.shown);
+        s = scrub_with(&self.inner.secrets, &s);
         s.replace(['\n', '\r'], "; ")
     }
 
     /// A database error as a [`LeaseError`], scrubbed of credentials.
     pub(crate) fn error(&self, e: &postgres::Error) -> LeaseError {
         LeaseError::Database {
-            location: self.shown.clone(),
+            location: self.inner.shown.clone(),
             message: self.scrub(&e.to_string()),
         }
     }
@@ -151,7 +157,7 @@ impl PgTarget {
     /// Open a connection (TLS by the URL's `sslmode`: `prefer` by default).
     pub(crate) fn connect(&self) -> Result<Client, LeaseError> {
         let tls = tls_connector(self)?;
-        self.config.connect(tls).map_err(|e| self.error(&e))
+        self.inner.config.connect(tls).map_err(|e| self.error(&e))
     }
 }
 
@@ -246,7 +252,7 @@ fn tls_connector(t: &PgTarget) -> Result<tokio_postgres_rustls::MakeRustlsConnec
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| LeaseError::Database {
-            location: t.shown.clone(),
+            location: t.inner.shown.clone(),
             message: format!("TLS setup: {e}"),
         })?
         .with_root_certificates(roots)

@@ -153,14 +153,28 @@ fn merge_gate_fails_closed_when_the_database_goes_away_while_it_tests() {
     let fx = Fixture::new();
     let main = fx.origin_ref("main");
     let task = fx.origin_ref("task");
-    // TTL 2 s: the gate renews every ~0.7 s while the 6 s test runs.
-    let child = gate(&fx, "task", &url, "sleep 6")
+    // TTL 2 s: the gate renews every ~0.7 s while the 8 s test runs.
+    let child = gate(&fx, "task", &url, "sleep 8")
         .args(["--ttl", "2"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
+    // Stop the server once the gate holds the lease (its test is running by then).
+    let key = lease::repo_key(&fx.work, "origin").unwrap();
+    let loc = LeaseBackend::from_url(&url)
+        .unwrap()
+        .location(&key)
+        .unwrap();
+    let t0 = Instant::now();
+    while !matches!(lease::status(&loc), Ok(LeaseState::Held { .. })) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the gate never took the lease"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
     server.stop();
     let out = child.wait_with_output().unwrap();
     let v = read_verdict(&fx.report);

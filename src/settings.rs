@@ -41,6 +41,11 @@ pub struct Settings {
     pub test_timeout_s: u64,
     /// Directory holding lease files (default: the platform's state dir, see `lease`).
     pub lease_dir: Option<PathBuf>,
+    /// PostgreSQL lease database, `postgres://USER@HOST:PORT/DB` (default: none, file
+    /// leases in `lease_dir`). Keep the password out of it: use `PGPASSFILE`/`~/.pgpass`
+    /// or `PGPASSWORD`. Never serialised.
+    #[serde(skip_serializing)]
+    pub lease_url: Option<String>,
     /// Lease time-to-live in seconds (default 3600), extended by `portcullis lease renew`.
     pub lease_ttl_s: u64,
     /// Base retry delay reported with DEFER, in seconds (default 30; jitter is added).
@@ -62,6 +67,7 @@ impl Default for Settings {
             test_command: None,
             test_timeout_s: 1800,
             lease_dir: None,
+            lease_url: None,
             lease_ttl_s: 3600,
             defer_retry_after_s: 30,
         }
@@ -215,6 +221,9 @@ impl Settings {
             } else {
                 Some(PathBuf::from(v))
             };
+        }
+        if let Some((_, v)) = var("LEASE_URL") {
+            self.lease_url = if v.trim().is_empty() { None } else { Some(v) };
         }
         if let Some((n, v)) = var("LEASE_TTL_S") {
             self.lease_ttl_s = u64_of(&n, &v)?;

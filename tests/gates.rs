@@ -6,6 +6,10 @@ mod gate_outputs;
 
 mod gate_all;
 mod lease_cli;
+mod lease_pg;
+mod lease_pg_server;
+mod lease_pg_stress;
+mod lease_pg_suite;
 mod lease_reclaim;
 mod lease_stress;
 mod merge_gate;

@@ -49,6 +49,11 @@ pub struct MergeArgs {
     /// Lease directory (default: settings `lease_dir`, else the platform state dir).
     #[arg(long)]
     pub lease_dir: Option<PathBuf>,
+    /// PostgreSQL lease database, `postgres://USER@HOST:PORT/DB`, to serialise merges
+    /// across hosts (default: settings `lease_url` / `PORTCULLIS_LEASE_URL`; else file
+    /// leases). Password from `PGPASSFILE`/`~/.pgpass` or `PGPASSWORD`.
+    #[arg(long, conflicts_with = "lease_dir")]
+    pub lease_url: Option<String>,
     /// Lease holder id (default `merge-gate:<branch>@<host>`).
     #[arg(long)]
     pub holder: Option<String>,
@@ -94,6 +99,13 @@ pub fn run(args: MergeArgs) -> i32 {
         (Some(p), false) => SecurityCheck::Report(std::path::absolute(p).unwrap_or(p.clone())),
         (None, false) => SecurityCheck::run_default(&args.repo),
     };
+
+    let url = args.lease_url.as_deref().or(settings.lease_url.as_deref());
+    if let Some(url) = url
+        && let Err(e) = crate::lease::LeaseBackend::from_url(url)
+    {
+        return super::fail(format!("gate merge: --lease-url: {e}"));
+    }
     let req = MergeRequest {
         security,
         repo: args.repo,
@@ -104,6 +116,7 @@ pub fn run(args: MergeArgs) -> i32 {
         test_timeout: args.test_timeout.map(Duration::from_secs),
         worktree: args.worktree,
         lease_dir: args.lease_dir,
+        lease_url: args.lease_url,
         holder: args.holder,
         report_file: args.report_file,
         settings_file: args.settings,

@@ -13,8 +13,8 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use crate::lease::{
-    self, AcquireOptions, Acquisition, LeaseError, LeaseLocation, LeaseState, ProcessBinding,
-    Released,
+    self, AcquireOptions, Acquisition, LeaseBackend, LeaseError, LeaseLocation, LeaseState,
+    ProcessBinding, Released,
 };
 use crate::settings::Settings;
 
@@ -72,6 +72,11 @@ pub struct Target {
     /// Lease directory (default: settings `lease_dir`, else the platform state dir).
     #[arg(long)]
     pub lease_dir: Option<PathBuf>,
+    /// PostgreSQL lease database, `postgres://USER@HOST:PORT/DB`, shared by every host
+    /// (default: settings `lease_url` / `PORTCULLIS_LEASE_URL`; else file leases). Password
+    /// from `PGPASSFILE`/`~/.pgpass` or `PGPASSWORD`.
+    #[arg(long, conflicts_with = "lease_dir")]
+    pub lease_url: Option<String>,
     /// Settings file (default: `<repo>/portcullis.toml` if present).
     #[arg(long)]
     pub settings: Option<PathBuf>,
@@ -160,13 +165,9 @@ fn resolve(t: &Target) -> Result<Resolved, String> {
         (None, Some(repo)) => lease::repo_key(repo, &t.remote).map_err(|e| e.to_string())?,
         (None, None) => return Err("one of --repo or --repo-key is required".into()),
     };
-    let dir = t
-        .lease_dir
-        .clone()
-        .or_else(|| settings.lease_dir.clone())
-        .unwrap_or_else(lease::default_lease_dir);
-    let dir = std::path::absolute(&dir).unwrap_or(dir);
-    let loc = LeaseLocation::new(dir, &key).map_err(|e| e.to_string())?;
+    let backend = LeaseBackend::choose(t.lease_url.as_deref(), t.lease_dir.as_deref(), &settings)
+        .map_err(|e| e.to_string())?;
+    let loc = backend.location(&key).map_err(|e| e.to_string())?;
     Ok(Resolved { loc, settings })
 }
 
@@ -176,6 +177,7 @@ fn emit(loc: &LeaseLocation, result: &str, mut extra: Value) {
         "result": result,
         "key": loc.key(),
         "lease_path": loc.lease_path(),
+        "backend": if loc.postgres().is_some() { "postgres" } else { "file" },
     });
     if let (Some(o), Some(e)) = (out.as_object_mut(), extra.as_object_mut()) {
         o.append(e);

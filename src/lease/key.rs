@@ -6,6 +6,7 @@ use std::process::Command;
 use sha2::{Digest, Sha256};
 
 use super::LeaseError;
+use super::pg::PgTarget;
 
 /// Where one repository's lease lives: a directory and a key. All files of the lease share
 /// one stem derived from the key: `<stem>.lease`, `<stem>.mutex`, `<stem>.seq`,
@@ -16,6 +17,7 @@ pub struct LeaseLocation {
     dir: PathBuf,
     key: String,
     stem: String,
+    postgres: Option<PgTarget>,
 }
 
 impl LeaseLocation {
@@ -36,7 +38,22 @@ impl LeaseLocation {
             dir: dir.into(),
             key: key.to_string(),
             stem: file_stem(key),
+            postgres: None,
         })
+    }
+
+    /// The lease of `key` in a PostgreSQL database (see [`crate::lease::LeaseBackend`]).
+    /// Its [`lease_path`](Self::lease_path) is a name for messages:
+    /// `postgres://HOST:PORT/DB#<key>`, without user info or password.
+    pub fn in_postgres(target: PgTarget, key: &str) -> Result<LeaseLocation, LeaseError> {
+        let mut loc = LeaseLocation::new(PathBuf::new(), key)?;
+        loc.postgres = Some(target);
+        Ok(loc)
+    }
+
+    /// The PostgreSQL database holding this lease, if it is not a file lease.
+    pub fn postgres(&self) -> Option<&PgTarget> {
+        self.postgres.as_ref()
     }
 
     /// The lease key.
@@ -51,6 +68,9 @@ impl LeaseLocation {
 
     /// The lease file; it exists exactly while the lease is held (or stale, not yet reclaimed).
     pub fn lease_path(&self) -> PathBuf {
+        if let Some(t) = &self.postgres {
+            return PathBuf::from(format!("{}#{}", t.redacted(), self.key));
+        }
         self.dir.join(format!("{}.lease", self.stem))
     }
 

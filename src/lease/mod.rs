@@ -32,6 +32,11 @@
 //! the fence of last resort. Process liveness is only judged for leases taken on this host;
 //! other hosts' leases go stale by TTL only. Do not put the lease directory on NFS.
 //!
+//! **Across hosts:** a [`LeaseBackend::Postgres`] lease (`--lease-url postgres://...`)
+//! keeps the same contract in one row per key of a PostgreSQL database, judged by the
+//! database's clock; every function below dispatches on the [`LeaseLocation`] it is given
+//! (see `docs/lease.md`).
+//!
 //! ```
 //! use std::time::Duration;
 //! use portcullis::lease::{self, Acquisition, AcquireOptions, LeaseLocation, LeaseState};
@@ -51,9 +56,13 @@
 //! ```
 
 mod children;
+
+mod backend;
+mod fence;
 mod fsutil;
 mod group;
 mod key;
+mod pg;
 mod process;
 mod record;
 
@@ -62,6 +71,12 @@ pub use children::{
 };
 pub(crate) use group::live_in_group;
 pub use group::{GROUP_MARKER_ENV, GroupEndError, Members, ProcessGroup};
+
+pub use backend::LeaseBackend;
+pub use fence::while_held;
+pub use pg::schema::SCHEMA_VERSION as PG_SCHEMA_VERSION;
+pub use pg::{PgTarget, host_id};
+
 pub use key::{LeaseLocation, default_lease_dir, normalise_remote_url, repo_key};
 pub use process::{ProcessBinding, hostname};
 pub use record::{LeaseRecord, RECORD_VERSION};
@@ -139,6 +154,39 @@ pub enum LeaseError {
     /// A request field is invalid (e.g. an empty holder id).
     #[error("invalid lease request: {0}")]
     Invalid(String),
+    /// The lease database could not be reached or answered with an error (PostgreSQL
+    /// backend). The message names the database without user info or password.
+    #[error("{location}: lease database error: {message}")]
+    Database {
+        /// The database, as `postgres://HOST:PORT/DB`.
+        location: String,
+        /// What went wrong (credentials removed).
+        message: String,
+    },
+    /// [`while_held`]: the fencing token no longer holds the lease; the step did not run
+    /// (or, if the connection failed while it ran, may have run without the fence).
+    #[error("{path}: fencing check failed: {message}")]
+    Fenced {
+        /// The lease (file, or `postgres://HOST:PORT/DB#<key>`).
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+}
+
+impl LeaseError {
+    /// The gate `reason` for this error while a gate holds the lease: `lease_lost` when the
+    /// lease provably belongs to someone else now (not held, other holder or nonce, token
+    /// superseded), `lease_error` when it could not be checked (database unreachable, I/O).
+    pub fn gate_reason(&self) -> &'static str {
+        match self {
+            LeaseError::NotHeld { .. }
+            | LeaseError::WrongHolder { .. }
+            | LeaseError::NonceMismatch { .. }
+            | LeaseError::Fenced { .. } => "lease_lost",
+            _ => "lease_error",
+        }
+    }
 }
 
 /// Why a lease is stale.
@@ -405,6 +453,9 @@ fn collect_garbage(loc: &LeaseLocation) {
 /// assert!(b.fencing_token > a.fencing_token);
 /// ```
 pub fn acquire(loc: &LeaseLocation, opts: &AcquireOptions) -> Result<Acquisition, LeaseError> {
+    if let Some(t) = loc.postgres() {
+        return pg::acquire(t, loc, opts);
+    }
     check_holder_id(&opts.holder)?;
     ensure_dir(loc.dir())?;
     // Fast path without the mutex: a live, complete record means busy (nothing changes).
@@ -528,6 +579,9 @@ pub fn renew_with(
     ttl: Duration,
     binding: Binding,
 ) -> Result<LeaseRecord, LeaseError> {
+    if let Some(t) = loc.postgres() {
+        return pg::renew_with(t, loc, holder, nonce, ttl, binding);
+    }
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
     record::prepare_redaction(&[holder]);
@@ -572,6 +626,9 @@ pub fn release(
     holder: &str,
     nonce: Option<&str>,
 ) -> Result<Released, LeaseError> {
+    if let Some(t) = loc.postgres() {
+        return pg::release(t, loc, holder, nonce);
+    }
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
     record::prepare_redaction(&[holder]);
@@ -611,6 +668,9 @@ pub fn release(
 /// assert_eq!(status(&loc).unwrap(), LeaseState::Free);
 /// ```
 pub fn status(loc: &LeaseLocation) -> Result<LeaseState, LeaseError> {
+    if let Some(t) = loc.postgres() {
+        return pg::status(t, loc);
+    }
     Ok(match read_current(loc)? {
         None => LeaseState::Free,
         Some(cur) => {
@@ -625,5 +685,8 @@ pub fn status(loc: &LeaseLocation) -> Result<LeaseState, LeaseError> {
 
 /// The last fencing token handed out for this lease (0 if none).
 pub fn last_fencing_token(loc: &LeaseLocation) -> Result<u64, LeaseError> {
+    if let Some(t) = loc.postgres() {
+        return pg::last_fencing_token(t, loc);
+    }
     read_seq(loc)
 }

@@ -87,6 +87,9 @@ pub struct MergeRequest {
     pub worktree: Option<PathBuf>,
     /// Lease directory (default: settings `lease_dir`, else [`lease::default_lease_dir`]).
     pub lease_dir: Option<PathBuf>,
+    /// PostgreSQL lease database URL (overrides `lease_dir`; default: settings `lease_url`
+    /// / `PORTCULLIS_LEASE_URL`); see [`lease::LeaseBackend::choose`].
+    pub lease_url: Option<String>,
     /// Lease holder id (default `merge-gate:<branch>@<host>`).
     pub holder: Option<String>,
     /// Report file (default `<repo>/merge-report.md`).
@@ -114,6 +117,7 @@ impl MergeRequest {
             test_timeout: None,
             worktree: None,
             lease_dir: None,
+            lease_url: None,
             holder: None,
             report_file: None,
             settings_file: None,

@@ -181,14 +181,13 @@ pub(super) fn take_lease(
     base: &str,
     run: &mut Run,
 ) -> Result<bool, Failure> {
-    let lease_dir = req
-        .lease_dir
-        .clone()
-        .or_else(|| plan.settings.lease_dir.clone())
-        .unwrap_or_else(lease::default_lease_dir);
-    let lease_dir = std::path::absolute(&lease_dir).unwrap_or(lease_dir);
-    let loc =
-        LeaseLocation::new(lease_dir, &plan.key).map_err(|e| fail("lease_error", e.to_string()))?;
+    let loc = lease::LeaseBackend::choose(
+        req.lease_url.as_deref(),
+        req.lease_dir.as_deref(),
+        &plan.settings,
+    )
+    .and_then(|b| b.location(&plan.key))
+    .map_err(|e| fail("lease_error", e.to_string()))?;
     run.fm.lease_path = Some(loc.lease_path().display().to_string());
     // A failure here shows in the reasons; the acquisition then finds the lease busy.
     end_leftovers(&loc, run).ok();
@@ -493,7 +492,7 @@ pub(super) fn hold_for_merge(
         h.ttl,
         Binding::Clear,
     )
-    .map_err(|e| fail("lease_lost", e.to_string()))?;
+    .map_err(|e| fail(e.gate_reason(), e.to_string()))?;
     run.fm.lease_expires_at = Some(rec.expires_at.to_string());
     run.fm.reasons.push(format!(
         "{} tested at {} on top of {} ({}); lease held with token {}",
@@ -510,7 +509,8 @@ pub(super) fn hold_for_merge(
     Ok(())
 }
 
-/// Renew the lease (proving it is still ours); failure is FAIL `lease_lost`.
+/// Renew the lease (proving it is still ours); failure is FAIL `lease_lost` (or
+/// `lease_error` when the lease store cannot be reached).
 fn keep_lease(run: &mut Run) -> Result<(), Failure> {
     let h = run
         .held
@@ -524,7 +524,7 @@ fn keep_lease(run: &mut Run) -> Result<(), Failure> {
         Err(e) => {
             run.held = None;
             Err(fail(
-                "lease_lost",
+                e.gate_reason(),
                 format!("the lease is no longer ours: {e}"),
             ))
         }

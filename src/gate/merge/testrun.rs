@@ -118,7 +118,7 @@ pub(super) fn run_tests(
     // Renew the lease a few times per TTL while the test runs; stop the test if it is lost.
     let every = (ttl / 3).max(Duration::from_millis(200));
     let mut last = Instant::now();
-    let mut lost: Option<String> = None;
+    let mut lost: Option<(&'static str, String)> = None;
     let mut tick = || {
         if last.elapsed() < every {
             return true;
@@ -127,7 +127,7 @@ pub(super) fn run_tests(
         match lease::renew(&loc, &holder, Some(&nonce), ttl) {
             Ok(_) => true,
             Err(e) => {
-                lost = Some(e.to_string());
+                lost = Some((e.gate_reason(), e.to_string()));
                 false
             }
         }
@@ -185,12 +185,10 @@ pub(super) fn run_tests(
         )),
         RunEnd::Stopped => {
             run.held = None;
+            let (reason, why) = lost.unwrap_or(("lease_lost", String::new()));
             Err(fail(
-                "lease_lost",
-                format!(
-                    "lease lost while testing ({}); test stopped",
-                    lost.unwrap_or_default()
-                ),
+                reason,
+                format!("lease lost while testing ({why}); test stopped"),
             ))
         }
     }

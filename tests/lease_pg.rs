@@ -308,3 +308,38 @@ fn schema_is_created_on_first_use_versioned_and_a_newer_schema_is_refused() {
         .batch_execute(&format!("DROP DATABASE {db} WITH (FORCE)"))
         .unwrap();
 }
+
+#[test]
+fn gate_all_lands_main_on_postgres_inside_the_fence_and_releases_the_lease() {
+    let url = lease_pg_server::shared_url();
+    let fx = Fixture::new();
+    let all_report = fx.tmp.path().join("all-report.md");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["gate", "all", "--repo"])
+        .arg(&fx.work)
+        .args(["--branch", "task", "--test", "true", "--land", "--lease-url", &url])
+        .arg("--report-file")
+        .arg(&all_report)
+        .arg("--merge-report")
+        .arg(&fx.report)
+        .current_dir(fx.tmp.path());
+    git_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    let v = read_verdict(&all_report);
+    assert_eq!(v.outcome, Outcome::Pass, "{}", describe(&out, &v));
+    let landed = field(&v, "landed_sha").expect("landed_sha");
+    assert_eq!(fx.origin_ref("main"), landed);
+    assert_eq!(field(&v, "tested_sha").as_deref(), Some(landed.as_str()));
+    // Landed inside the fence, then released: the database holds no lease for the repository.
+    let key = lease::repo_key(&fx.work, "origin").unwrap();
+    let loc = LeaseBackend::from_url(&url)
+        .unwrap()
+        .location(&key)
+        .unwrap();
+    assert!(
+        matches!(lease::status(&loc).unwrap(), LeaseState::Free),
+        "the lease must be released after landing"
+    );
+    let text = std::fs::read_to_string(&all_report).unwrap();
+    assert!(!text.contains(lease_pg_server::SUPERUSER), "{text}");
+}

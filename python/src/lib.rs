@@ -53,6 +53,7 @@ struct MergeOpts {
     test_timeout_s: Option<u64>,
     worktree: Option<PathBuf>,
     lease_dir: Option<PathBuf>,
+    lease_url: Option<String>,
     ttl_s: Option<u64>,
     report_file: Option<PathBuf>,
     settings: Option<PathBuf>,
@@ -148,6 +149,7 @@ fn merge_request(o: &MergeOpts) -> Result<MergeRequest, String> {
     r.test_timeout = o.test_timeout_s.map(Duration::from_secs);
     r.worktree = o.worktree.clone();
     r.lease_dir = o.lease_dir.as_deref().map(abs);
+    r.lease_url = o.lease_url.clone();
     r.lease_ttl = o.ttl_s.map(Duration::from_secs);
     r.report_file = o.report_file.as_deref().map(abs);
     r.settings_file = o.settings.as_deref().map(abs);
@@ -196,6 +198,7 @@ fn gate_all(py: Python<'_>, options: &str) -> String {
         m.test_timeout_s = o.test_timeout_s;
         m.worktree = o.worktree.clone();
         m.lease_dir = o.lease_dir.clone();
+        m.lease_url = o.lease_url.clone();
         m.ttl_s = o.ttl_s;
         m.settings = o.settings.clone();
         let merge = merge_request(&m)?;

@@ -141,6 +141,26 @@ def test_gate_all_defers_while_another_holder_has_the_lease(edge: Edge) -> None:
     assert v.holder == "other"
 
 
+def test_gate_all_with_an_unreachable_lease_database_fails_with_lease_error(edge: Edge) -> None:
+    main = edge.origin_ref("main")
+    url = "postgres://pipeline:s3cr3t-pw@127.0.0.1:1/leases"
+    v = portcullis.gate_all(
+        edge.work, "clean", holder="pipeline-1", test="true", land=True, lease_url=url,
+        report_file=edge.reports / "all.md", merge_report_file=edge.reports / "merge.md",
+        security_report_file=edge.reports / "sec.md",
+    )
+    assert v.verdict == "FAIL", v.reasons
+    assert v.reason == "lease_error", v.reasons
+    assert edge.origin_ref("main") == main
+    assert all("s3cr3t-pw" not in r for r in v.reasons), v.reasons
+    assert "s3cr3t-pw" not in (edge.reports / "all.md").read_text()
+    m = portcullis.merge_gate(
+        edge.work, "clean", holder="pipeline-1", test="true", lease_url=url,
+        report_file=edge.reports / "m.md",
+    )
+    assert m.verdict == "FAIL" and m.reason == "lease_error", m.reasons
+
+
 def test_read_verdict_checks_the_head(edge: Edge) -> None:
     report = edge.reports / "sec.md"
     v = portcullis.security_gate(repo=edge.work, head="clean", report_file=report)

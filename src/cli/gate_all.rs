@@ -50,6 +50,11 @@ pub struct AllArgs {
     /// Lease directory (default: settings `lease_dir`, else the platform state dir).
     #[arg(long)]
     pub lease_dir: Option<PathBuf>,
+    /// PostgreSQL lease database, `postgres://USER@HOST:PORT/DB`, to serialise merges
+    /// across hosts (default: settings `lease_url` / `PORTCULLIS_LEASE_URL`; else file
+    /// leases). Password from `PGPASSFILE`/`~/.pgpass` or `PGPASSWORD`.
+    #[arg(long, conflicts_with = "lease_dir")]
+    pub lease_url: Option<String>,
     /// Lease holder id (default `merge-gate:<branch>@<host>`).
     #[arg(long)]
     pub holder: Option<String>,
@@ -100,6 +105,7 @@ impl AllArgs {
         m.test_timeout = self.test_timeout.map(Duration::from_secs);
         m.worktree = self.worktree.clone();
         m.lease_dir = self.lease_dir.clone();
+        m.lease_url = self.lease_url.clone();
         m.holder = self.holder.clone();
         m.lease_ttl = self.ttl.map(Duration::from_secs);
         m.report_file = self.merge_report.as_ref().map(abs);

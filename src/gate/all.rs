@@ -482,17 +482,13 @@ fn short(sha: &str) -> &str {
 
 /// The lease the merge gate uses for this request.
 ///
-/// Lease backends other than the lease directory plug in here: the merge request carries the
-/// lease options, and this is the one place `gate all` turns them into a lease handle.
+/// The merge request carries the lease options (a PostgreSQL URL or a directory); this is
+/// the one place `gate all` turns them into a lease handle, as the merge gate does.
 fn lease_location(m: &MergeRequest, settings: &Settings) -> Result<LeaseLocation, String> {
     let key = lease::repo_key(&m.repo, &m.remote).map_err(|e| e.to_string())?;
-    let dir = m
-        .lease_dir
-        .clone()
-        .or_else(|| settings.lease_dir.clone())
-        .unwrap_or_else(lease::default_lease_dir);
-    let dir = std::path::absolute(&dir).unwrap_or(dir);
-    LeaseLocation::new(dir, &key).map_err(|e| e.to_string())
+    lease::LeaseBackend::choose(m.lease_url.as_deref(), m.lease_dir.as_deref(), settings)
+        .and_then(|b| b.location(&key))
+        .map_err(|e| e.to_string())
 }
 
 /// Fetch main (and the branch, if only the remote has it); main's tip and the branch head.

@@ -115,16 +115,26 @@ pub(crate) fn land(
     let dst = format!("refs/heads/{main}");
     let lease_arg = format!("--force-with-lease={dst}:{base}");
     let refspec = format!("{tested}:{dst}");
-    let out = git
-        .run(&[
-            "push",
-            "--porcelain",
-            "--no-verify",
-            &lease_arg,
-            remote,
-            &refspec,
-        ])
-        .map_err(|e| ("git_error", e))?;
+    // The push runs inside the fence: the lease store (the lease mutex, or the locked row in
+    // PostgreSQL) confirms this holder, nonce and fencing token and keeps them for the push.
+    let out = lease::while_held(
+        &held.loc,
+        &held.holder,
+        &held.nonce,
+        held.fencing_token,
+        || {
+            git.run(&[
+                "push",
+                "--porcelain",
+                "--no-verify",
+                &lease_arg,
+                remote,
+                &refspec,
+            ])
+        },
+    )
+    .map_err(|e| (e.gate_reason(), format!("landing refused by the lease fence: {e}")))?
+    .map_err(|e| ("git_error", e))?;
     if !out.ok() {
         let rejected = out.stdout.lines().any(|l| l.starts_with('!'));
         if rejected {

@@ -239,6 +239,17 @@ fn match_without_keyword(re: &str, keywords: &[String]) -> Result<Option<Vec<u8>
 /// `logic.azure.com`, `curl`), and their examples
 /// are checked like every other rule's.
 const TOO_LARGE_FOR_DFA_CHECK: &[&str] = &[
+    // Credential-file rules: section headers (`[client]`, `[pypi]`, `[Sessions\`), `insert`,
+    // `<fileTransfer`, `"type"`/`"protocol"` and the credential words of `.env` / `.tfvars`
+    // assignments are mandatory literals.
+    "mysql-cnf-password",
+    "pypirc-password",
+    "sql-insert-password-hash",
+    "winscp-password",
+    "jetbrains-webservers-password",
+    "sftp-config-password",
+    "tfvars-secret",
+    "dotenv-secret",
     "openai-api-key",
     "jdbc-connection-password",
     "ado-net-connection-string-password",
@@ -293,6 +304,7 @@ fn keyword_contract_check_finds_a_keywordless_match() {
 // Examples, run through the real engine on the embedded default config.
 
 use portcullis::detect::{DetectOptions, Detector, Fragment};
+use portcullis::report::Confidence;
 use portcullis::rules::Config;
 
 fn detector() -> &'static Detector {
@@ -318,6 +330,8 @@ fn reported(text: &str, path: &str) -> Vec<String> {
 
 struct Examples {
     path: String,
+    confidence: Option<String>,
+    tp_low: Vec<String>,
     tp: Vec<String>,
     fp: Vec<String>,
     tp_paths: Vec<String>,
@@ -343,6 +357,11 @@ fn examples(rule_id: &str) -> Examples {
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_string(),
+        confidence: t
+            .get("confidence")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        tp_low: list("tp_low"),
         tp: list("tp"),
         fp: list("fp"),
         tp_paths: list("tp_paths"),
@@ -418,6 +437,59 @@ fn true_positives_are_reported_by_their_rule() {
         }
     }
     assert!(count >= 400, "only {count} true positives");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The confidence with which `rule` reports `text` (the highest, if it reports it twice).
+fn confidence_of(text: &str, path: &str, rule: &str) -> Option<Confidence> {
+    let frag = Fragment {
+        text: text.as_bytes(),
+        path,
+        symlink_file: "",
+        commit: "",
+        start_line: 1,
+    };
+    let mut out = Vec::new();
+    detector().scan(&frag, &mut out);
+    out.into_iter()
+        .filter(|f| f.rule_id == rule)
+        .map(|f| f.confidence)
+        .max()
+}
+
+#[test]
+fn true_positives_carry_the_confidence_their_examples_state() {
+    let mut failures = Vec::new();
+    let mut graded = 0;
+    for r in Config::embedded_default().rules() {
+        let ex = examples(&r.id);
+        let Some(want) = &ex.confidence else {
+            failures.push(format!("{}: examples state no confidence", r.id));
+            continue;
+        };
+        let want: Confidence = want.parse().unwrap();
+        assert_eq!(
+            r.confidence.unwrap_or_default(),
+            want,
+            "{}: rule and examples disagree",
+            r.id
+        );
+        for (i, tp) in ex.tp.iter().enumerate() {
+            graded += 1;
+            let got = confidence_of(tp, &ex.path, &r.id);
+            if got != Some(want) {
+                failures.push(format!("{} tp[{i}] {tp:?}: {got:?}, want {want}", r.id));
+            }
+        }
+        for (i, tp) in ex.tp_low.iter().enumerate() {
+            graded += 1;
+            let got = confidence_of(tp, &ex.path, &r.id);
+            if got != Some(Confidence::Low) {
+                failures.push(format!("{} tp_low[{i}] {tp:?}: {got:?}, want low", r.id));
+            }
+        }
+    }
+    assert!(graded >= 400, "only {graded} graded examples");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

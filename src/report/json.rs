@@ -194,6 +194,7 @@ pub fn finding_to_gojson(f: &Finding) -> GoJson {
     if f.commit_count != 0 {
         fields.push(("CommitCount".into(), GoJson::Int(f.commit_count.into())));
     }
+    fields.push(("Confidence".into(), GoJson::str(f.confidence.as_str())));
     GoJson::Obj(fields)
 }
 

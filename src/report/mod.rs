@@ -10,7 +10,7 @@ pub mod schema_merge;
 pub mod schema_security;
 pub mod verdict;
 
-pub use finding::Finding;
+pub use finding::{Confidence, Finding};
 pub use verdict::{Outcome, Verdict, read_verdict};
 
 // Scan report writers (scanio).

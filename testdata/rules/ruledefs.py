@@ -2442,6 +2442,12 @@ _GENERIC_ALLOW = [
         "regexes": [r"(?i:pub(?:lic)?[_.-]?key)"],
     },
     {
+        "description": "digests named as such (checksums, commit ids, integrity hashes)",
+        "regexTarget": "line",
+        "regexes": [r"(?i:(?:sha-?(?:1|224|256|384|512)|md5|checksum|digest|commit|integrity)[\w.-]{0,30}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[ \t'\"\x60]{0,5}[0-9a-f]{32,128}\b)",
+                    r"(?i:(?:key|token|secret)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:)[ \t'\"\x60]{0,5}[0-9a-f]{40}[ \t'\"\x60]{0,3}[;,]?[ \t]{0,3}(?:#|//)[^\n]{0,40}(?:sha|commit|hash))"],
+    },
+    {
         "description": "key ids, names and sizes are not secrets",
         "regexTarget": "match",
         "regexes": [r"(?i:^key[_.-]?(?:id|name|size|len|length|type|usage|alias|version|path|file)\b)"],
@@ -2450,9 +2456,9 @@ _GENERIC_ALLOW = [
 add(
     "generic-api-key",
     "Generic API key, token or secret assignment",
-    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[ \t'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
+    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=|>)[ \t'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
     ["key", "token", "secret", "credential"],
-    ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%"],
+    ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%", '<string name="maps_api_token">%X36%</string>'],
     [
         "api_key = 'your-api-key-here-0000'",
         "secret_key = os.environ.get('SECRET_KEY')",
@@ -2477,6 +2483,8 @@ add(
         "SECRET_TOKEN_NAME = 'deploy-token-for-staging'",
         'token_version = "1.22.4-beta.3"',
         "api_key_file = secrets/api-key.conf",
+        "ARG TOKEN_SHA256=%h64%",
+        "commit_token = '%h40%'  # sha1 of the fixture",
     ],
     entropy=3.5,
     group=1,

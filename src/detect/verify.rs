@@ -231,9 +231,11 @@ fn base64_user_pass_ok(secret: &str) -> bool {
         && !user.contains(char::is_whitespace)
 }
 
-/// Splits a value into runs of ASCII letters and digits; true when every run is a "word":
-/// all lower case, Capitalised or ALL CAPS letters, optionally followed by up to 3 digits.
-/// `section.sub=section.val1`, `contrib/credential/osxkeychain`, `fsync/writeout-only`.
+/// Splits a value into runs of ASCII letters and digits; true when there are two or more runs
+/// and every run is a "word": a number of up to 6 digits, ALL CAPS letters with up to 3
+/// digits, or camel-case words (`[A-Z]?[a-z]+` each, with up to 3 digits after each).
+/// `section.sub=section.val1`, `contrib/credential/osxkeychain`, `fsync/writeout-only`,
+/// `win32api.RegOpenKeyEx`, `rsa-2048-private-key.pk8`.
 pub fn is_word_sequence(s: &str) -> bool {
     let mut runs = 0;
     for run in s
@@ -241,21 +243,41 @@ pub fn is_word_sequence(s: &str) -> bool {
         .filter(|r| !r.is_empty())
     {
         runs += 1;
-        let letters = run.trim_end_matches(|c: char| c.is_ascii_digit());
-        let digits = run.len() - letters.len();
-        if letters.is_empty() || digits > 3 {
-            return false;
-        }
-        let mut chars = letters.chars();
-        let first = chars.next().unwrap_or('a');
-        let rest: Vec<char> = chars.collect();
-        let word = rest.iter().all(|c| c.is_ascii_lowercase())
-            || (first.is_ascii_uppercase() && rest.iter().all(|c| c.is_ascii_uppercase()));
-        if !word {
+        if !is_word_run(run.as_bytes()) {
             return false;
         }
     }
     runs >= 2
+}
+
+fn is_word_run(run: &[u8]) -> bool {
+    if run.iter().all(u8::is_ascii_digit) {
+        return run.len() <= 6;
+    }
+    let caps = run.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    if caps > 0 && run[caps..].iter().all(u8::is_ascii_digit) && run.len() - caps <= 3 {
+        return true;
+    }
+    // Camel-case words: ([A-Z][a-z]+ | [a-z]{2,}) [0-9]{0,3}, repeated.
+    let mut i = 0;
+    while i < run.len() {
+        let upper = usize::from(run[i].is_ascii_uppercase());
+        i += upper;
+        let lower = run[i..]
+            .iter()
+            .take_while(|c| c.is_ascii_lowercase())
+            .count();
+        if lower == 0 || upper + lower < 2 {
+            return false;
+        }
+        i += lower;
+        let digits = run[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 3 {
+            return false;
+        }
+        i += digits;
+    }
+    true
 }
 
 /// A generic value that looks machine-generated.
@@ -294,7 +316,7 @@ fn classes(s: &str) -> usize {
 }
 
 /// Not a weak password: 8+ characters with 3+ classes, 10+ with 2+, or 16+ of anything, and
-/// not a repeated or sequential run.
+/// not mostly repeated characters.
 fn password_strength_ok(secret: &str) -> bool {
     let s = secret.trim();
     let n = s.chars().count();
@@ -309,7 +331,7 @@ fn password_strength_ok(secret: &str) -> bool {
         v.dedup();
         v.len()
     };
-    distinct * 2 >= n.min(16) && !is_word_sequence(s)
+    distinct * 2 >= n.min(16)
 }
 
 #[cfg(test)]
@@ -396,6 +418,8 @@ mod tests {
             "action_dispatch.secret_key_base",
             "~/.git-credentials",
             "MY_APP_SECRET_TOKEN",
+            "win32api.RegOpenKeyEx",
+            "rsa-2048-private-key.pk8",
         ] {
             assert!(is_word_sequence(s), "{s}");
             assert!(!Verification::SecretShape.check(s), "{s}");
@@ -403,6 +427,7 @@ mod tests {
         assert!(Verification::SecretShape.check("q8Zr2LmX0vB7nT4kY1pW"));
         assert!(Verification::SecretShape.check("3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e"));
         assert!(!Verification::SecretShape.check("abcdefghijklmnopqrst"));
+        assert!(Verification::SecretShape.check("aB3+xY9/Qw7Zk2Lp+Rt5Mn8V"));
     }
 
     #[test]

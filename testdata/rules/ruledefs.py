@@ -50,7 +50,7 @@ IDENTIFIER_REGEXES = [
     r"::|->",  # Rust/C++ paths, pointer members
     r"^\.{0,2}/|\.(?:html?|md|rs|js|ts|py|go|java|json|ya?ml|toml|txt|png|svg)$",  # paths and files
 ]
-_WORD = r"(?:[a-z]+[0-9]{0,3}|[A-Z][a-z]+[0-9]{0,3}|[A-Z]+[0-9]{0,3})"
+_WORD = r"(?:(?:(?:[A-Z][a-z]+|[a-z]{2,})[0-9]{0,3})+|[A-Z]+[0-9]{0,3}|[0-9]{1,6})"
 # Values that are code or configuration, not secrets, judged by their shape alone: word
 # sequences joined by punctuation (`section.sub=section.val1`, `fsync/writeout-only`,
 # `contrib/credential/osxkeychain`, `action_dispatch.secret_key_base`), home- and
@@ -59,7 +59,8 @@ CODE_VALUE_REGEXES = [
     r"^[~./]*" + _WORD + r"(?:[^A-Za-z0-9]+" + _WORD + r")+[^A-Za-z0-9]*$",
     r"^(?:~|\.{1,2})?/",
     r"^v?[0-9]+(?:\.[0-9]+){1,3}(?:[-+][0-9A-Za-z.-]+)?$",
-    r"(?i:\.(?:c|h|cc|cpp|hpp|rb|php|sh|bash|ps1|cfg|conf|ini|xml|lock|gz|tgz|zip|tar|jar|so|dll|exe|log|csv|sql|css|scss|vue|tsx|jsx|kt|swift|erb|tmpl|tpl)$)",
+    r"(?i:\.(?:c|h|cc|cpp|hpp|rb|php|sh|bash|ps1|cfg|conf|ini|xml|lock|gz|tgz|zip|tar|jar|so|dll|exe|log|csv|sql|css|scss|vue|tsx|jsx|kt|swift|erb|tmpl|tpl|pem|crt|cer|der|csr|pk8|p8)$)",
+    r"^:",
 ]
 # Hosts reserved for documentation and tests (RFC 2606 / RFC 6761).
 EXAMPLE_HOSTS = r"@(?:[A-Za-z0-9-]+\.)*(?:example\.(?:com|org|net)|[A-Za-z0-9-]+\.(?:test|example|invalid))(?:[:/?#]|$)"
@@ -130,7 +131,8 @@ def alt(branches):
 
 def ctx_regex(names, value):
     pat, groups = alt([n.replace(".", r"\.") for n in names])
-    return r"(?i)" + pat + SEP + "(" + value + ")" + VEND, groups + 1
+    # The provider's name starts a word (`SetSystemInformation` does not name Etsy).
+    return r"(?i)(?:^|[^A-Za-z])" + pat + SEP + "(" + value + ")" + VEND, groups + 1
 
 
 def ctx(id, description, names, value, sample, entropy=3.0, tp=None, fp=(), **kw):
@@ -1578,7 +1580,8 @@ ctx("dropbox-long-lived-api-token", "Dropbox long-lived API token", ["dropbox"],
     "%a11%AAAAAAAAAA%a43%", tp=["DROPBOX_TOKEN=%a11%AAAAAAAAAA%a43%"])
 ctx("dropbox-short-lived-api-token", "Dropbox short-lived access token", ["dropbox"], r"sl\.[A-Za-z0-9_=-]{130,160}", "sl.%u135%",
     entropy=4, tp=["DROPBOX_ACCESS_TOKEN=sl.%u135%"])
-ctx("etsy-access-token", "Etsy API key", ["etsy"], r"[a-z0-9]{24}", "%a24%", entropy=3.5)
+ctx("etsy-access-token", "Etsy API key", ["etsy"], r"[a-z0-9]{24}", "%a24%", entropy=3.5,
+    fp=["NtSetSystemInformation: pHalSetSystemInformation,"])
 ctx("fastly-api-token", "Fastly API token", ["fastly"], r"[A-Za-z0-9_-]{32}", "%u32%", entropy=3.5)
 ctx("finnhub-access-token", "Finnhub API token", ["finnhub"], r"[a-z0-9]{20}", "%a20%", entropy=3.0)
 ctx("flickr-access-token", "Flickr API key", ["flickr"], r"[a-z0-9]{32}", "%a32%", entropy=3.5)
@@ -2483,6 +2486,8 @@ add(
         "SECRET_TOKEN_NAME = 'deploy-token-for-staging'",
         'token_version = "1.22.4-beta.3"',
         "api_key_file = secrets/api-key.conf",
+        "KeyEx = win32api.RegOpenKeyEx",
+        "openssl pkcs8 -topk8 -in private-key.pem > rsa-2048-private-key.pk8",
         "ARG TOKEN_SHA256=%h64%",
         "commit_token = '%h40%'  # sha1 of the fixture",
     ],

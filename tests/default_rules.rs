@@ -814,3 +814,115 @@ fn noise_survey_of_a_directory() {
     }
     assert!(files > 0, "no files under {}", root.display());
 }
+
+// ------------------------------------------------------------------------------------------------
+// Confidence in reports and `--min-confidence`.
+
+/// A GitHub classic token with a valid checksum (fake: random body) and one whose checksum is
+/// wrong (its last character altered).
+const VALID_GHP: &str = "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";
+const BAD_GHP: &str = "ghp_8fK2mQ9xLr4TzW1vBn7YcJ5hDs3GpE0Aup22";
+
+fn confidence_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/deploy.sh"),
+        format!("export GITHUB_TOKEN={VALID_GHP}\nexport OLD_TOKEN={BAD_GHP}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn reports_carry_confidence_and_min_confidence_filters_them() {
+    let ws = confidence_workspace();
+    let (code, _, err) = portcullis(&["scan", "dir", "src", "-r", "all.json", "-q"], ws.path());
+    assert_eq!(code, 1, "{err}");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("all.json")).unwrap())
+            .unwrap();
+    let mut seen: Vec<(u64, String)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["RuleID"] == "github-pat")
+        .map(|f| {
+            (
+                f["StartLine"].as_u64().unwrap(),
+                f["Confidence"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, vec![(1, "high".into()), (2, "low".into())]);
+
+    let (code, _, err) = portcullis(
+        &[
+            "scan",
+            "dir",
+            "src",
+            "-r",
+            "high.json",
+            "-q",
+            "--min-confidence",
+            "high",
+        ],
+        ws.path(),
+    );
+    assert_eq!(code, 1, "{err}");
+    let high = std::fs::read_to_string(ws.path().join("high.json")).unwrap();
+    assert!(high.contains(VALID_GHP));
+    assert!(!high.contains(BAD_GHP), "{high}");
+
+    let (code, _, err) = portcullis(&["scan", "dir", "src", "-r", "out.sarif", "-q"], ws.path());
+    assert_eq!(code, 1, "{err}");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("out.sarif")).unwrap())
+            .unwrap();
+    let run = &sarif["runs"][0];
+    let mut levels: Vec<&str> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "github-pat")
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
+    levels.sort();
+    assert_eq!(levels, vec!["error", "note"]);
+    let severity = |id: &str| -> String {
+        run["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| {
+                r["properties"]["security-severity"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .unwrap()
+    };
+    assert_eq!(severity("private-key"), "9.0");
+    assert_eq!(severity("github-pat"), "8.0");
+    assert_eq!(severity("generic-password"), "4.5");
+
+    let (code, _, err) = portcullis(&["scan", "dir", "src", "-r", "out.csv", "-q"], ws.path());
+    assert_eq!(code, 1, "{err}");
+    let csv = std::fs::read_to_string(ws.path().join("out.csv")).unwrap();
+    assert!(
+        csv.lines().next().unwrap().ends_with(",Tags,Confidence"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("github-pat,") && l.ends_with(",low"))
+    );
+
+    let (code, _, err) = portcullis(
+        &["scan", "dir", "src", "--min-confidence", "certain"],
+        ws.path(),
+    );
+    assert_eq!(code, 2, "an unknown level is a usage error: {err}");
+}

@@ -50,6 +50,9 @@ pub struct Settings {
     pub lease_ttl_s: u64,
     /// Base retry delay reported with DEFER, in seconds (default 30; jitter is added).
     pub defer_retry_after_s: u64,
+    /// Lowest finding confidence that fails the security gate (default `medium`); findings
+    /// below it are listed in the report as warnings.
+    pub block_confidence: crate::report::Confidence,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             lease_url: None,
             lease_ttl_s: 3600,
             defer_retry_after_s: 30,
+            block_confidence: crate::report::Confidence::Medium,
         }
     }
 }
@@ -189,6 +193,11 @@ impl Settings {
         }
         if let Some((_, v)) = var("REPORT_FILE") {
             self.report_file = v;
+        }
+        if let Some((n, v)) = var("BLOCK_CONFIDENCE") {
+            self.block_confidence = v
+                .parse()
+                .map_err(|message| SettingsError::Env { name: n, message })?;
         }
         if let Some((n, v)) = var("TIMEOUT_S") {
             self.timeout_s = u64_of(&n, &v)?;

@@ -239,6 +239,17 @@ fn match_without_keyword(re: &str, keywords: &[String]) -> Result<Option<Vec<u8>
 /// `logic.azure.com`, `curl`), and their examples
 /// are checked like every other rule's.
 const TOO_LARGE_FOR_DFA_CHECK: &[&str] = &[
+    // Credential-file rules: section headers (`[client]`, `[pypi]`, `[Sessions\`), `insert`,
+    // `<fileTransfer`, `"type"`/`"protocol"` and the credential words of `.env` / `.tfvars`
+    // assignments are mandatory literals.
+    "mysql-cnf-password",
+    "pypirc-password",
+    "sql-insert-password-hash",
+    "winscp-password",
+    "jetbrains-webservers-password",
+    "sftp-config-password",
+    "tfvars-secret",
+    "dotenv-secret",
     "openai-api-key",
     "jdbc-connection-password",
     "ado-net-connection-string-password",
@@ -293,6 +304,7 @@ fn keyword_contract_check_finds_a_keywordless_match() {
 // Examples, run through the real engine on the embedded default config.
 
 use portcullis::detect::{DetectOptions, Detector, Fragment};
+use portcullis::report::Confidence;
 use portcullis::rules::Config;
 
 fn detector() -> &'static Detector {
@@ -318,6 +330,8 @@ fn reported(text: &str, path: &str) -> Vec<String> {
 
 struct Examples {
     path: String,
+    confidence: Option<String>,
+    tp_low: Vec<String>,
     tp: Vec<String>,
     fp: Vec<String>,
     tp_paths: Vec<String>,
@@ -343,6 +357,11 @@ fn examples(rule_id: &str) -> Examples {
             .and_then(|v| v.as_str())
             .unwrap_or("")
             .to_string(),
+        confidence: t
+            .get("confidence")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        tp_low: list("tp_low"),
         tp: list("tp"),
         fp: list("fp"),
         tp_paths: list("tp_paths"),
@@ -418,6 +437,59 @@ fn true_positives_are_reported_by_their_rule() {
         }
     }
     assert!(count >= 400, "only {count} true positives");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The confidence with which `rule` reports `text` (the highest, if it reports it twice).
+fn confidence_of(text: &str, path: &str, rule: &str) -> Option<Confidence> {
+    let frag = Fragment {
+        text: text.as_bytes(),
+        path,
+        symlink_file: "",
+        commit: "",
+        start_line: 1,
+    };
+    let mut out = Vec::new();
+    detector().scan(&frag, &mut out);
+    out.into_iter()
+        .filter(|f| f.rule_id == rule)
+        .map(|f| f.confidence)
+        .max()
+}
+
+#[test]
+fn true_positives_carry_the_confidence_their_examples_state() {
+    let mut failures = Vec::new();
+    let mut graded = 0;
+    for r in Config::embedded_default().rules() {
+        let ex = examples(&r.id);
+        let Some(want) = &ex.confidence else {
+            failures.push(format!("{}: examples state no confidence", r.id));
+            continue;
+        };
+        let want: Confidence = want.parse().unwrap();
+        assert_eq!(
+            r.confidence.unwrap_or_default(),
+            want,
+            "{}: rule and examples disagree",
+            r.id
+        );
+        for (i, tp) in ex.tp.iter().enumerate() {
+            graded += 1;
+            let got = confidence_of(tp, &ex.path, &r.id);
+            if got != Some(want) {
+                failures.push(format!("{} tp[{i}] {tp:?}: {got:?}, want {want}", r.id));
+            }
+        }
+        for (i, tp) in ex.tp_low.iter().enumerate() {
+            graded += 1;
+            let got = confidence_of(tp, &ex.path, &r.id);
+            if got != Some(Confidence::Low) {
+                failures.push(format!("{} tp_low[{i}] {tp:?}: {got:?}, want low", r.id));
+            }
+        }
+    }
+    assert!(graded >= 400, "only {graded} graded examples");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -741,4 +813,116 @@ fn noise_survey_of_a_directory() {
         }
     }
     assert!(files > 0, "no files under {}", root.display());
+}
+
+// ------------------------------------------------------------------------------------------------
+// Confidence in reports and `--min-confidence`.
+
+/// A GitHub classic token with a valid checksum (fake: random body) and one whose checksum is
+/// wrong (its last character altered).
+const VALID_GHP: &str = "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";
+const BAD_GHP: &str = "ghp_8fK2mQ9xLr4TzW1vBn7YcJ5hDs3GpE0Aup22";
+
+fn confidence_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("src/deploy.sh"),
+        format!("export GITHUB_TOKEN={VALID_GHP}\nexport OLD_TOKEN={BAD_GHP}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn reports_carry_confidence_and_min_confidence_filters_them() {
+    let ws = confidence_workspace();
+    let (code, _, err) = portcullis(&["scan", "dir", "src", "-r", "all.json", "-q"], ws.path());
+    assert_eq!(code, 1, "{err}");
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("all.json")).unwrap())
+            .unwrap();
+    let mut seen: Vec<(u64, String)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["RuleID"] == "github-pat")
+        .map(|f| {
+            (
+                f["StartLine"].as_u64().unwrap(),
+                f["Confidence"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(seen, vec![(1, "high".into()), (2, "low".into())]);
+
+    let (code, _, err) = portcullis(
+        &[
+            "scan",
+            "dir",
+            "src",
+            "-r",
+            "high.json",
+            "-q",
+            "--min-confidence",
+            "high",
+        ],
+        ws.path(),
+    );
+    assert_eq!(code, 1, "{err}");
+    let high = std::fs::read_to_string(ws.path().join("high.json")).unwrap();
+    assert!(high.contains(VALID_GHP));
+    assert!(!high.contains(BAD_GHP), "{high}");
+
+    let (code, _, err) = portcullis(&["scan", "dir", "src", "-r", "out.sarif", "-q"], ws.path());
+    assert_eq!(code, 1, "{err}");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("out.sarif")).unwrap())
+            .unwrap();
+    let run = &sarif["runs"][0];
+    let mut levels: Vec<&str> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "github-pat")
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
+    levels.sort();
+    assert_eq!(levels, vec!["error", "note"]);
+    let severity = |id: &str| -> String {
+        run["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .map(|r| {
+                r["properties"]["security-severity"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .unwrap()
+    };
+    assert_eq!(severity("private-key"), "9.0");
+    assert_eq!(severity("github-pat"), "8.0");
+    assert_eq!(severity("generic-password"), "4.5");
+
+    let (code, _, err) = portcullis(&["scan", "dir", "src", "-r", "out.csv", "-q"], ws.path());
+    assert_eq!(code, 1, "{err}");
+    let csv = std::fs::read_to_string(ws.path().join("out.csv")).unwrap();
+    assert!(
+        csv.lines().next().unwrap().ends_with(",Tags,Confidence"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("github-pat,") && l.ends_with(",low"))
+    );
+
+    let (code, _, err) = portcullis(
+        &["scan", "dir", "src", "--min-confidence", "certain"],
+        ws.path(),
+    );
+    assert_eq!(code, 2, "an unknown level is a usage error: {err}");
 }

@@ -114,10 +114,11 @@ fn default_rules_apply_when_main_has_no_config() {
     r.write("README.md", "demo\n");
     r.commit("init");
     r.checkout_new("task");
-    // A GitHub personal access token shape (fake).
+    // A GitHub personal access token shape (fake, with a valid CRC32 checksum: a token whose
+    // checksum is wrong is reported with low confidence and does not block).
     r.write(
         "deploy.sh",
-        "export GITHUB_TOKEN=ghp_8fK2mQ9xLr4TzW1vBn7YcJ5hDs3GpE6uAo0i\n",
+        "export GITHUB_TOKEN=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\n",
     );
     r.commit("deploy script");
     let v = gate(&r);
@@ -127,7 +128,7 @@ fn default_rules_apply_when_main_has_no_config() {
     assert_eq!(fm.get("config").unwrap().as_str(), Some("embedded default"));
     assert!(
         !r.report()
-            .contains("ghp_8fK2mQ9xLr4TzW1vBn7YcJ5hDs3GpE6uAo0i")
+            .contains("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")
     );
 }
 

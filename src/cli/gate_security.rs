@@ -81,6 +81,10 @@ pub struct SecurityOptions {
     /// `--dep-audit-fail-closed=false` turns it off.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dep_audit_fail_closed: Option<bool>,
+    /// Lowest finding confidence that fails the gate: high, medium or low (setting
+    /// `block_confidence`, default medium); findings below it are listed as warnings.
+    #[arg(long, value_name = "LEVEL", value_parser = |s: &str| s.parse::<crate::report::Confidence>())]
+    pub block_confidence: Option<crate::report::Confidence>,
     /// Enable or disable the gate (setting `enabled`); a disabled gate writes a skipped PASS.
     #[arg(long, value_name = "BOOL")]
     pub enabled: Option<bool>,
@@ -115,6 +119,7 @@ impl SecurityArgs {
                 dep_audit_fail_closed: o.dep_audit_fail_closed,
                 timeout_s: o.timeout,
                 max_target_megabytes: o.max_target_megabytes,
+                block_confidence: o.block_confidence,
             },
         }
     }

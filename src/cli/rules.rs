@@ -6,7 +6,9 @@
 //! ```toml
 //! id = "github-pat"          # the rule the examples belong to
 //! path = "main.tf"           # optional: file path used when scanning the examples
+//! confidence = "high"        # optional: the confidence of the `tp` findings
 //! tp = ["GITHUB_TOKEN=…"]    # must be reported by this rule id
+//! tp_low = ["ghp_…"]         # must be reported too (with `low` confidence)
 //! fp = ["ghp_xxxx…"]         # must not be reported by this rule id
 //! tp_paths = ["a/b.p12"]     # path-only rules: paths that must be reported
 //! fp_paths = ["a/b.pem"]     # path-only rules: paths that must not be reported
@@ -258,6 +260,8 @@ struct Examples {
     id: String,
     path: String,
     tp: Vec<String>,
+    /// Reported, with `low` confidence.
+    tp_low: Vec<String>,
     fp: Vec<String>,
     tp_paths: Vec<String>,
     fp_paths: Vec<String>,
@@ -292,7 +296,20 @@ fn read_examples(file: &Path) -> Result<Examples, String> {
         )
     })?;
     for key in table.keys() {
-        if !["id", "path", "tp", "fp", "tp_paths", "fp_paths"].contains(&key.as_str()) {
+        // `confidence` (the level of the `tp` findings) is informative here; the test suite
+        // of the default ruleset checks it.
+        if ![
+            "id",
+            "path",
+            "confidence",
+            "tp",
+            "tp_low",
+            "fp",
+            "tp_paths",
+            "fp_paths",
+        ]
+        .contains(&key.as_str())
+        {
             return Err(format!("{}: unknown key `{key}`", file.display()));
         }
     }
@@ -318,6 +335,7 @@ fn read_examples(file: &Path) -> Result<Examples, String> {
         id,
         path,
         tp: string_array(&table, "tp", file)?,
+        tp_low: string_array(&table, "tp_low", file)?,
         fp: string_array(&table, "fp", file)?,
         tp_paths: string_array(&table, "tp_paths", file)?,
         fp_paths: string_array(&table, "fp_paths", file)?,
@@ -376,8 +394,9 @@ pub fn run_examples(detector: &Detector, dir: &Path) -> Result<ExampleReport, St
             ));
         }
         report.rules_with_examples.insert(ex.id.clone());
-        let cases: [(&str, bool, &Vec<String>); 4] = [
+        let cases: [(&str, bool, &Vec<String>); 5] = [
             ("tp", true, &ex.tp),
+            ("tp_low", true, &ex.tp_low),
             ("fp", false, &ex.fp),
             ("tp_paths", true, &ex.tp_paths),
             ("fp_paths", false, &ex.fp_paths),

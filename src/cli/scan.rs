@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 
 use crate::detect::{DetectOptions, Detector, Suppressions};
-use crate::report::Finding;
 use crate::report::format::ReportFormat;
 use crate::report::sarif::SarifRule;
 use crate::report::summary::{ScanSummary, render_summary, use_color};
+use crate::report::{Confidence, Finding};
 use crate::rules::Config;
 use crate::source::archive::ArchiveLimits;
 use crate::source::{SourceOptions, SourceReport};
@@ -98,6 +98,14 @@ pub struct ScanCommon {
     /// What SARIF's `%SRCROOT%` stands for (set by `scan dir`; not a flag).
     #[arg(skip)]
     pub sarif_root: Option<PathBuf>,
+    /// Report only findings of at least this confidence: high, medium or low (default: all).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_confidence)]
+    pub min_confidence: Option<Confidence>,
+}
+
+/// Parse a `--min-confidence` value.
+fn parse_confidence(s: &str) -> Result<Confidence, String> {
+    s.parse()
 }
 
 /// `scan dir` flags.
@@ -220,6 +228,7 @@ pub fn sarif_rules(config: &Config) -> Vec<SarifRule> {
             id: r.id.clone(),
             description: r.description.clone(),
             tags: r.tags.clone(),
+            confidence: r.confidence.unwrap_or_default(),
         })
         .collect()
 }
@@ -321,6 +330,9 @@ pub fn emit(
         elapsed,
     } = outcome;
     findings.retain(|f| !suppressions.is_suppressed(f));
+    if let Some(min) = common.min_confidence {
+        findings.retain(|f| f.confidence >= min);
+    }
     for w in warnings.iter().take(MAX_WARNINGS_SHOWN) {
         warn(w);
     }

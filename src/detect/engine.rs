@@ -14,6 +14,7 @@ use super::filter::{drop_generic_duplicates, redact_finding};
 use super::keywords::KeywordSet;
 use super::location::{location, newline_offsets};
 use super::plan::Plan;
+use super::verify::confidence_of;
 use super::{DetectOptions, Fragment};
 use crate::report::finding::{Finding, secret_fingerprint};
 use crate::rules::{Condition, Config, ConfigError, RegexTarget};
@@ -430,6 +431,7 @@ impl Detector {
                         symlink_file: frag.symlink_file.to_string(),
                         commit: frag.commit.to_string(),
                         tags: rule.tags.clone(),
+                        confidence: rule.confidence.unwrap_or_default(),
                         ..Finding::default()
                     });
                 }
@@ -602,6 +604,11 @@ impl Detector {
             entropy: entropy as f32,
             tags,
             line: String::from_utf8_lossy(line).into_owned(),
+            confidence: confidence_of(
+                rule.confidence.unwrap_or_default(),
+                rule.verify,
+                &String::from_utf8_lossy(secret),
+            ),
             ..Finding::default()
         })
     }

@@ -22,11 +22,13 @@ mod location;
 mod plan;
 mod relax;
 mod utf8;
+mod verify;
 
 pub use engine::{Detector, any_match_vs_full, windowed_vs_full};
 pub use entropy::shannon_entropy;
 pub use filter::redact_finding;
 pub use ignore::Suppressions;
+pub use verify::{Verification, confidence_of};
 
 /// One input to scan: a byte slice and where it came from.
 #[derive(Debug, Clone, Copy, Default)]

@@ -64,6 +64,8 @@ pub struct SettingsOverrides {
     pub timeout_s: Option<u64>,
     /// Overrides `max_target_megabytes`.
     pub max_target_megabytes: Option<u64>,
+    /// Overrides `block_confidence`.
+    pub block_confidence: Option<crate::report::Confidence>,
 }
 
 /// Dependency-audit inputs of the gate (see `portcullis audit`).
@@ -375,6 +377,7 @@ where
         (SecretsPart::error(msg.clone()), DepsPart::error(msg))
     };
 
+    let secrets = demote_below(secrets, settings.block_confidence);
     let (outcome, reasons) = evaluate(&secrets, &deps, settings.dep_audit_fail_closed);
     fm.verdict = outcome.as_str().into();
     fm.reasons = reasons;
@@ -394,6 +397,35 @@ where
         sources: deps.sources.clone(),
     };
     finish(&report_path, fm, Some((&secrets, &deps)), t0, outcome)
+}
+
+/// Move the findings below `block` out of the blocking list: each becomes a warning line that
+/// names rule, file, line, commit and confidence (never the secret). Warnings and errors are
+/// scrubbed of every finding's secret here, while all of them are still known.
+pub(crate) fn demote_below(
+    mut secrets: SecretsPart,
+    block: crate::report::Confidence,
+) -> SecretsPart {
+    let scrubber = Scrubber::new(secrets.findings.iter().map(|f| f.secret.as_str()));
+    for w in secrets.warnings.iter_mut().chain(secrets.errors.iter_mut()) {
+        *w = scrubber.scrub(w);
+    }
+    let (blocking, below): (Vec<_>, Vec<_>) = secrets
+        .findings
+        .into_iter()
+        .partition(|f| f.confidence >= block);
+    secrets.findings = blocking;
+    for f in below {
+        secrets.warnings.push(format!(
+            "secret below block_confidence ({} < {block}), not blocking: {} in {}:{} (commit {})",
+            f.confidence,
+            f.rule_id,
+            f.file,
+            f.start_line,
+            f.commit.get(..12).unwrap_or(&f.commit)
+        ));
+    }
+    secrets
 }
 
 /// Apply the policy to the scan results: the outcome and one reason per problem.
@@ -657,6 +689,9 @@ fn apply_overrides(s: &mut Settings, o: &SettingsOverrides) {
     }
     if let Some(v) = o.max_target_megabytes {
         s.max_target_megabytes = Some(v);
+    }
+    if let Some(v) = o.block_confidence {
+        s.block_confidence = v;
     }
 }
 

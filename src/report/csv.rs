@@ -3,7 +3,7 @@
 //! Same header and quirks as gitleaks' `report/csv.go` (Go's `encoding/csv` writer):
 //! * header `RuleID,Commit,File,SymlinkFile,Secret,Match,StartLine,EndLine,StartColumn,
 //!   EndColumn,Author,Message,Date,Email,Fingerprint,Tags`, plus `Link` when the first finding
-//!   has a link;
+//!   has a link, plus `Confidence` when some finding's confidence is not `high`;
 //! * Tags joined with single spaces;
 //! * **nothing at all** (not even a header) when there are no findings;
 //! * a field is quoted when it contains `"`, `,`, `\r` or `\n`, when it starts with a Unicode
@@ -56,6 +56,11 @@ pub fn render_csv(findings: &[Finding]) -> String {
         return out;
     };
     let with_link = !first.link.is_empty();
+    // portcullis: a trailing `Confidence` column when some finding is not `high` (never with
+    // a gitleaks configuration, whose findings are all `high`: the header stays gitleaks').
+    let with_confidence = findings
+        .iter()
+        .any(|f| f.confidence != crate::report::Confidence::High);
     let mut header = vec![
         "RuleID",
         "Commit",
@@ -76,6 +81,9 @@ pub fn render_csv(findings: &[Finding]) -> String {
     ];
     if with_link {
         header.push("Link");
+    }
+    if with_confidence {
+        header.push("Confidence");
     }
     push_record(&mut out, &header);
     for f in findings {
@@ -106,6 +114,9 @@ pub fn render_csv(findings: &[Finding]) -> String {
         ];
         if with_link {
             rec.push(&f.link);
+        }
+        if with_confidence {
+            rec.push(f.confidence.as_str());
         }
         push_record(&mut out, &rec);
     }

@@ -74,12 +74,66 @@ pub struct Finding {
     /// survives rebase and squash; accepted by `.gitleaksignore` and baselines.
     #[serde(rename = "SecretFingerprint", skip_serializing_if = "String::is_empty")]
     pub secret_fingerprint: String,
+    /// portcullis: how sure the rule is that this is a live credential (`high`, `medium` or
+    /// `low`). Findings of configurations that do not say otherwise are `high`.
+    #[serde(rename = "Confidence")]
+    pub confidence: Confidence,
     /// portcullis: with `--dedup`, the number of commits that carry this finding.
     #[serde(rename = "CommitCount", skip_serializing_if = "is_zero")]
     pub commit_count: u32,
     /// Text of the lines the match spans (gitleaks' `Line`); not serialised.
     #[serde(skip)]
     pub line: String,
+}
+
+/// How sure a rule is that a finding is a live credential. Ordered `Low < Medium < High`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// A weak or short password in a credential position, or a generic value that could be
+    /// real.
+    Low,
+    /// A credential in a vendor or credential-file context with enough entropy.
+    Medium,
+    /// A vendor format whose structure is verified (checksum, decodable header or key body,
+    /// exact length and alphabet). The default.
+    #[default]
+    High,
+}
+
+impl Confidence {
+    /// The lowercase name (`high`, `medium`, `low`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+impl std::fmt::Display for Confidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Confidence {
+    type Err = String;
+
+    /// Parse `high`, `medium` or `low` (case-insensitive).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "low" => Ok(Confidence::Low),
+            "medium" => Ok(Confidence::Medium),
+            "high" => Ok(Confidence::High),
+            _ => Err(format!(
+                "unknown confidence `{s}` (expected high, medium or low)"
+            )),
+        }
+    }
 }
 
 fn is_zero(v: &u32) -> bool {

@@ -194,6 +194,7 @@ pub fn finding_to_gojson(f: &Finding) -> GoJson {
     if f.commit_count != 0 {
         fields.push(("CommitCount".into(), GoJson::Int(f.commit_count.into())));
     }
+    fields.push(("Confidence".into(), GoJson::str(f.confidence.as_str())));
     GoJson::Obj(fields)
 }
 
@@ -248,7 +249,8 @@ mod tests {
         let s = render_json(&[f]);
         assert!(s.starts_with("[\n {\n  \"RuleID\": \"r\",\n  \"Description\": \"\",\n"));
         assert!(s.contains("  \"Tags\": [\n   \"a\",\n   \"b\"\n  ],\n"));
-        assert!(s.ends_with("  \"Fingerprint\": \"\"\n }\n]\n"));
+        // portcullis' own fields follow gitleaks' (Confidence last, on every finding).
+        assert!(s.ends_with("  \"Fingerprint\": \"\",\n  \"Confidence\": \"high\"\n }\n]\n"));
         assert!(!s.contains("\"Link\""));
         assert!(!s.contains("SecretFingerprint"));
     }

@@ -14,7 +14,7 @@ pub mod schema_merge;
 pub mod schema_security;
 pub mod verdict;
 
-pub use finding::Finding;
+pub use finding::{Confidence, Finding};
 pub use verdict::{Outcome, Verdict, read_verdict, read_verdict_for_head};
 
 // Scan report writers (scanio).

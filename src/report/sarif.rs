@@ -16,6 +16,9 @@
 //!   (`[commit:]path:rule:line`, with the `%SRCROOT%`-relative path) and `commitSha` for history
 //!   findings.
 //!
+//! * `level` follows the finding's confidence (`error` / `warning` / `note`) and each rule's
+//!   `security-severity` its kind and confidence (gitleaks writes `error` and no severity).
+//!
 //! Everything else follows gitleaks: one run, `message.text`
 //! `"<rule> has detected secret for file <file>[ at commit <c>]."` and `properties.tags`.
 
@@ -25,7 +28,7 @@ use std::path::{Component, Path, PathBuf};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use super::json::GoJson;
-use crate::report::Finding;
+use crate::report::{Confidence, Finding};
 
 /// The `$schema` URI written into the report (same as gitleaks).
 pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -57,6 +60,43 @@ pub struct SarifRule {
     pub description: String,
     /// Rule tags (`properties.tags`).
     pub tags: Vec<String>,
+    /// The rule's confidence (the highest its findings can have).
+    pub confidence: Confidence,
+}
+
+/// `security-severity` of a rule (0.0–10.0, GitHub's scale): by the kind of credential its
+/// tags name, lowered for rules whose findings are less certain.
+pub fn security_severity(tags: &[String], confidence: Confidence) -> f32 {
+    let kind = |t: &str| tags.iter().any(|x| x == t);
+    let base: f32 = if kind("key") {
+        9.0
+    } else if kind("cloud") || kind("payment") || kind("database") {
+        8.5
+    } else if kind("vcs") || kind("registry") || kind("ai") {
+        8.0
+    } else if kind("credential-file") || kind("password-hash") {
+        7.5
+    } else if kind("chat") || kind("saas") || kind("social") {
+        7.0
+    } else if kind("generic") {
+        6.0
+    } else {
+        8.0
+    };
+    match confidence {
+        Confidence::High => base,
+        Confidence::Medium => base - 1.5,
+        Confidence::Low => base - 3.5,
+    }
+}
+
+/// SARIF `level` of a finding: `error` (high), `warning` (medium) or `note` (low).
+pub fn sarif_level(c: Confidence) -> &'static str {
+    match c {
+        Confidence::High => "error",
+        Confidence::Medium => "warning",
+        Confidence::Low => "note",
+    }
 }
 
 /// The `uriBaseId` every artifact location is relative to.
@@ -128,9 +168,9 @@ pub fn relative_path(file: &str, root: Option<&Path>) -> String {
     }
 }
 
-/// The level of a result.
-fn result_level(_f: &Finding) -> &'static str {
-    "error"
+/// The level of a result: its confidence's (`error` / `warning` / `note`).
+fn result_level(f: &Finding) -> &'static str {
+    sarif_level(f.confidence)
 }
 
 fn message_text(f: &Finding, file: &str) -> String {
@@ -252,7 +292,10 @@ fn rule_json(r: &SarifRule) -> GoJson {
                             .collect(),
                     ),
                 ),
-                ("security-severity", GoJson::str("8.0")),
+                (
+                    "security-severity",
+                    GoJson::str(format!("{:.1}", security_severity(&r.tags, r.confidence))),
+                ),
             ]),
         ),
     ])
@@ -274,6 +317,7 @@ pub fn sarif_document(findings: &[Finding], rules: &[SarifRule], opts: &SarifOpt
                 id: f.rule_id.clone(),
                 description: f.description.clone(),
                 tags: Vec::new(),
+                confidence: Confidence::High,
             });
         }
     }

@@ -93,6 +93,12 @@ fn merge(child: &mut Config, base: Config, disabled: &[String], name: &str, orig
                 if cur.path.is_some() {
                     merged.path = cur.path.take();
                 }
+                if cur.confidence.is_some() {
+                    merged.confidence = cur.confidence;
+                }
+                if cur.verify.is_some() {
+                    merged.verify = cur.verify;
+                }
                 merged.tags.append(&mut cur.tags);
                 merged.keywords.append(&mut cur.keywords);
                 merged.allowlists.append(&mut cur.allowlists);

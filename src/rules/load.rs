@@ -303,6 +303,27 @@ fn translate_rule(
         .collect();
     let tags = f.strings("tags").map_err(re)?.unwrap_or_default();
     let skip_report = f.bool("skipreport").map_err(re)?.unwrap_or(false);
+    // portcullis extensions: `confidence` and `verify` (gitleaks ignores unknown keys).
+    let confidence = match f.string("confidence").map_err(re)? {
+        None => None,
+        Some(c) => Some(
+            c.parse::<crate::report::Confidence>()
+                .map_err(|m| rule_err(origin, &id, m))?,
+        ),
+    };
+    let verify = match f.string("verify").map_err(re)? {
+        None => None,
+        Some(v) => Some(crate::detect::Verification::parse(&v).ok_or_else(|| {
+            rule_err(
+                origin,
+                &id,
+                format!(
+                    "unknown verify `{v}` (expected one of: {})",
+                    crate::detect::Verification::NAMES.join(", ")
+                ),
+            )
+        })?),
+    };
     // Regexes are checked here (gitleaks panics on them at this point).
     let mut regex_groups = None;
     if !trusted {
@@ -379,6 +400,8 @@ fn translate_rule(
         skip_report,
         allowlists,
         required,
+        confidence,
+        verify,
         regex_groups,
     })
 }

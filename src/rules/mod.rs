@@ -59,6 +59,12 @@ pub struct Rule {
     pub allowlists: Vec<Allowlist>,
     /// Composite rule requirements.
     pub required: Vec<Required>,
+    /// portcullis: confidence of this rule's findings (`confidence = "medium"`); `None` means
+    /// `high`, so configurations that do not set it behave exactly as in gitleaks.
+    pub confidence: Option<crate::report::Confidence>,
+    /// portcullis: structural check of the secret (`verify = "github-crc32"`, ...); a secret
+    /// that fails it is reported with `low` confidence.
+    pub verify: Option<crate::detect::Verification>,
     /// Number of capture groups of `regex`, when it was checked at load time.
     pub(crate) regex_groups: Option<usize>,
 }
@@ -180,6 +186,13 @@ impl Config {
     /// whose path equals it is not scanned, as in gitleaks.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
+    }
+
+    /// Whether any rule sets `confidence` or `verify` (then reports carry non-`high` levels).
+    pub fn grades_confidence(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.confidence.is_some() || r.verify.is_some())
     }
 
     /// Look a rule up by id.

@@ -12,6 +12,8 @@ from the rule id, so adding a rule never changes another rule's examples).
 
 Template syntax inside examples: `%<charset><length>%` expands to random characters, e.g.
 `%X36%` = 36 alphanumerics; `%uuid%` = a random lowercase UUID. Charsets:
+`%der%` = base64 lines of a DER SEQUENCE (a key-shaped PEM body); `%basic%` = base64 of
+`user:password`; `%crc%` = 30 alphanumerics + their base62 CRC32 (a valid GitHub / npm token body).
 X=A-Za-z0-9  a=a-z0-9  A=A-Z0-9  h=0-9a-f  H=0-9A-F  d=0-9  l=a-z  L=a-zA-Z  U=A-Z
 b=A-Za-z0-9+/  u=A-Za-z0-9_-  w=A-Za-z0-9_  B=A-Z2-7 (base32)  c=bech32 (upper case)
 P=password characters (alphanumerics and !*+-.=^_~)
@@ -46,12 +48,39 @@ CHARSETS = {
     "c": "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L",
 }
 
-TEMPLATE = re.compile(r"%(uuid|[A-Za-z]\d+)%")
+TEMPLATE = re.compile(r"%(uuid|crc|der|basic|[A-Za-z]\d+)%")
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def with_crc(random_part: str) -> str:
+    """GitHub / npm classic token body: 30 base62 characters + base62 CRC32 of them (6 chars)."""
+    import zlib
+
+    v = zlib.crc32(random_part.encode())
+    out = ""
+    for _ in range(6):
+        out = BASE62[v % 62] + out
+        v //= 62
+    return random_part + out
 
 
 def expand(template: str, rng: random.Random) -> str:
     def one(m: re.Match) -> str:
         spec = m.group(1)
+        if spec == "der":
+            import base64
+
+            body = bytes([0x30, 0x82, 0x01, 0x3B]) + bytes(rng.randrange(256) for _ in range(0x13B))
+            b = base64.b64encode(body).decode()
+            return "\n".join(b[i : i + 64] for i in range(0, len(b), 64))
+        if spec == "basic":
+            import base64
+
+            user = "svc-" + "".join(rng.choice(CHARSETS["l"]) for _ in range(6))
+            pw = "".join(rng.choice(CHARSETS["X"]) for _ in range(12)) + str(rng.randrange(10))
+            return base64.b64encode(f"{user}:{pw}".encode()).decode()
+        if spec == "crc":
+            return with_crc("".join(rng.choice(CHARSETS["X"]) for _ in range(30)))
         if spec == "uuid":
             h = "".join(rng.choice(CHARSETS["h"]) for _ in range(32))
             return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
@@ -113,6 +142,10 @@ def render_config() -> str:
         "# groups, `(?:(ghu_)|(ghs_))`, so that regex-syntax does not factor a common prefix out of",
         "# them and the keywords stay visible to the engine's analysis; secretGroup names the group",
         "# that holds the secret.",
+        "#",
+        "# portcullis extensions (ignored by gitleaks): `confidence` (high when absent) is the",
+        "# confidence of the rule's findings; `verify` names a structural check of the secret, and a",
+        "# secret that fails it is reported with `low` confidence.",
         "",
         'title = "portcullis default ruleset"',
         "",
@@ -142,6 +175,10 @@ def render_config() -> str:
         if r.get("keywords"):
             out.append(f"keywords = {toml_list(r['keywords'])}")
         out.append(f"tags = {toml_list(r['tags'])}")
+        if r.get("confidence"):
+            out.append(f"confidence = {toml_str(r['confidence'])}")
+        if r.get("verify"):
+            out.append(f"verify = {toml_str(r['verify'])}")
         for al in r.get("allowlists", []):
             emit_allowlist(out, "[[rules.allowlists]]", al)
         out.append("")
@@ -158,7 +195,8 @@ def render_examples(r) -> str:
     ]
     if r.get("example_path") is not None:
         lines.append(f"path = {toml_str(r['example_path'])}")
-    for key in ("tp", "fp", "tp_paths", "fp_paths"):
+    lines.append(f"confidence = {toml_str(r.get('confidence') or 'high')}")
+    for key in ("tp", "tp_low", "fp", "tp_paths", "fp_paths"):
         vals = [expand(t, rng) for t in r.get(key, [])]
         if vals or key in ("tp", "fp"):
             lines.append(f"{key} = [")

@@ -17,6 +17,7 @@ SECTIONS = {
     "social": "Social networks and media",
     "database": "Database and service URIs with credentials",
     "key": "Private keys and key files",
+    "credfile": "Credential files and configuration formats",
     "generic": "Tokens without a vendor format: JWTs, HTTP credentials, generic assignments",
 }
 
@@ -49,6 +50,18 @@ IDENTIFIER_REGEXES = [
     r"::|->",  # Rust/C++ paths, pointer members
     r"^\.{0,2}/|\.(?:html?|md|rs|js|ts|py|go|java|json|ya?ml|toml|txt|png|svg)$",  # paths and files
 ]
+_WORD = r"(?:(?:(?:[A-Z][a-z]+|[a-z]{2,})[0-9]{0,3})+|[A-Z]+[0-9]{0,3}|[0-9]{1,6})"
+# Values that are code or configuration, not secrets, judged by their shape alone: word
+# sequences joined by punctuation (`section.sub=section.val1`, `fsync/writeout-only`,
+# `contrib/credential/osxkeychain`, `action_dispatch.secret_key_base`), home- and
+# relative paths, version strings, file names.
+CODE_VALUE_REGEXES = [
+    r"^[~./]*" + _WORD + r"(?:[^A-Za-z0-9]+" + _WORD + r")+[^A-Za-z0-9]*$",
+    r"^(?:~|\.{1,2})?/",
+    r"^v?[0-9]+(?:\.[0-9]+){1,3}(?:[-+][0-9A-Za-z.-]+)?$",
+    r"(?i:\.(?:c|h|cc|cpp|hpp|rb|php|sh|bash|ps1|cfg|conf|ini|xml|lock|gz|tgz|zip|tar|jar|so|dll|exe|log|csv|sql|css|scss|vue|tsx|jsx|kt|swift|erb|tmpl|tpl|pem|crt|cer|der|csr|pk8|p8)$)",
+    r"^:",
+]
 # Hosts reserved for documentation and tests (RFC 2606 / RFC 6761).
 EXAMPLE_HOSTS = r"@(?:[A-Za-z0-9-]+\.)*(?:example\.(?:com|org|net)|[A-Za-z0-9-]+\.(?:test|example|invalid))(?:[:/?#]|$)"
 
@@ -68,6 +81,9 @@ def add(
     example_path=None,
     tp_paths=(),
     fp_paths=(),
+    confidence=None,
+    verify=None,
+    tp_low=(),
 ):
     if regex is not None:
         regex = regex.replace('\\"', '"')
@@ -88,6 +104,9 @@ def add(
             "tp_paths": list(tp_paths),
             "fp_paths": list(fp_paths),
             "section": _section[0],
+            "confidence": confidence,
+            "verify": verify,
+            "tp_low": list(tp_low),
         }
     )
 
@@ -112,7 +131,8 @@ def alt(branches):
 
 def ctx_regex(names, value):
     pat, groups = alt([n.replace(".", r"\.") for n in names])
-    return r"(?i)" + pat + SEP + "(" + value + ")" + VEND, groups + 1
+    # The provider's name starts a word (`SetSystemInformation` does not name Etsy).
+    return r"(?i)(?:^|[^A-Za-z])" + pat + SEP + "(" + value + ")" + VEND, groups + 1
 
 
 def ctx(id, description, names, value, sample, entropy=3.0, tp=None, fp=(), **kw):
@@ -125,6 +145,7 @@ def ctx(id, description, names, value, sample, entropy=3.0, tp=None, fp=(), **kw
         f"{up}_API_KEY=${{{up}_API_KEY}}",  # a variable reference, not a secret
     ] + list(fp)
     regex, group = ctx_regex(names, value)
+    kw.setdefault("confidence", "medium")
     add(id, description, regex, names, tps, fps, entropy=entropy, group=group, **kw)
 
 
@@ -605,8 +626,10 @@ tok(
     "GitHub personal access token (classic)",
     r"\b(ghp_[0-9A-Za-z]{36})\b",
     ["ghp_"],
-    ["GITHUB_TOKEN=ghp_%X36%", "git clone https://ghp_%X36%@github.com/org/repo.git"],
+    ["GITHUB_TOKEN=ghp_%crc%", "git clone https://ghp_%crc%@github.com/org/repo.git"],
     ["ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "ghp_%X30%", "ghp_%X40%"],
+    verify="github-crc32",
+    tp_low=["GITHUB_TOKEN=ghp_%X36%"],
 )
 tok(
     "github-fine-grained-pat",
@@ -621,16 +644,20 @@ tok(
     "GitHub OAuth access token",
     r"\b(gho_[0-9A-Za-z]{36})\b",
     ["gho_"],
-    ['"oauth_token": "gho_%X36%"'],
+    ['"oauth_token": "gho_%crc%"'],
     ["gho_%X20%", "gho_000000000000000000000000000000000000"],
+    verify="github-crc32",
+    tp_low=['"oauth_token": "gho_%X36%"'],
 )
 tok(
     "github-app-token",
     "GitHub App user-to-server or installation token",
     r"\b(" + alt(["ghu_", "ghs_"])[0] + r"[0-9A-Za-z]{36})\b",
     ["ghu_", "ghs_"],
-    ["token: ghs_%X36%", "ghu_%X36%"],
+    ["token: ghs_%crc%", "ghu_%crc%"],
     ["ghs_%X35%", "ghz_%X36%"],
+    verify="github-crc32",
+    tp_low=["token: ghs_%X36%"],
 )
 tok(
     "github-refresh-token",
@@ -1157,7 +1184,16 @@ tok(
 ctx("mattermost-access-token", "Mattermost access token", ["mattermost"], r"[a-z0-9]{26}", "%a26%", entropy=3.5)
 ctx("gitter-access-token", "Gitter access token", ["gitter"], r"[a-f0-9]{40}", "%h40%")
 ctx("zulip-api-key", "Zulip API key", ["zulip"], r"[A-Za-z0-9]{32}", "%X32%", entropy=3.5)
-ctx("twilio-api-key", "Twilio API key SID", ["twilio"], r"SK[0-9a-fA-F]{32}", "SK%h32%", tp=["TWILIO_API_KEY=SK%h32%"])
+tok(
+    "twilio-api-key",
+    "Twilio API key SID",
+    r"\b(" + alt(["SK" + d for d in "0123456789abcdef"])[0] + r"[0-9a-f]{31})\b",
+    ["sk" + d for d in "0123456789abcdef"],
+    ["TWILIO_API_KEY=SK%h32%", "api_key_sid = 'SK%h32%'", "const sid = \"SK%h32%\";"],
+    ["SK%h30%", "SK00000000000000000000000000000000", "SKU%h32%", "TASK%h32%"],
+    entropy=3.3,
+    confidence="medium",
+)
 ctx("twilio-auth-token", "Twilio auth token", ["twilio"], r"[a-f0-9]{32}", "%h32%", tp=["TWILIO_AUTH_TOKEN=%h32%"])
 tok(
     "sendgrid-api-token",
@@ -1369,8 +1405,10 @@ tok(
     "npm access token",
     r"\b(npm_[A-Za-z0-9]{36})\b",
     ["npm_"],
-    ["//registry.npmjs.org/:_authToken=npm_%X36%", "NPM_TOKEN=npm_%X36%"],
+    ["//registry.npmjs.org/:_authToken=npm_%crc%", "NPM_TOKEN=npm_%crc%"],
     ["npm_%X20%", "npm_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"],
+    verify="npm-crc32",
+    tp_low=["NPM_TOKEN=npm_%X36%"],
 )
 tok(
     "npmrc-auth-token",
@@ -1436,10 +1474,14 @@ tok(
 tok(
     "docker-config-auth",
     "Registry credentials in a Docker config.json",
-    r"""(?i)"auths?"\s{0,3}:\s{0,3}\{\s{0,20}"[a-z0-9.:/-]{1,100}"\s{0,3}:\s{0,3}\{\s{0,20}"auth"\s{0,3}:\s{0,3}"([A-Za-z0-9+/]{8,400}={0,2})\"""",
+    r"""(?i)"[a-z0-9.:/-]{1,100}"\s{0,3}:\s{0,3}\{\s{0,20}"auth"\s{0,3}:\s{0,3}"([A-Za-z0-9+/]{8,400}={0,2})\"""",
     ['"auth"'],
-    ['{"auths": {"https://index.docker.io/v1/": {"auth": "%b40%="}}}'],
+    ['{"auths": {"https://index.docker.io/v1/": {"auth": "%basic%"}}}',
+     '{"https://index.docker.io/v1/": {"auth": "%basic%", "email": "ci@corp.io"}}'],
     ['{"auths": {"https://index.docker.io/v1/": {}}}', '{"auth": "%b40%="}'],
+    confidence="medium",
+    verify="base64-user-pass",
+    tp_low=['{"auths": {"https://index.docker.io/v1/": {"auth": "%b40%="}}}'],
 )
 tok(
     "clojars-api-token",
@@ -1538,7 +1580,8 @@ ctx("dropbox-long-lived-api-token", "Dropbox long-lived API token", ["dropbox"],
     "%a11%AAAAAAAAAA%a43%", tp=["DROPBOX_TOKEN=%a11%AAAAAAAAAA%a43%"])
 ctx("dropbox-short-lived-api-token", "Dropbox short-lived access token", ["dropbox"], r"sl\.[A-Za-z0-9_=-]{130,160}", "sl.%u135%",
     entropy=4, tp=["DROPBOX_ACCESS_TOKEN=sl.%u135%"])
-ctx("etsy-access-token", "Etsy API key", ["etsy"], r"[a-z0-9]{24}", "%a24%", entropy=3.5)
+ctx("etsy-access-token", "Etsy API key", ["etsy"], r"[a-z0-9]{24}", "%a24%", entropy=3.5,
+    fp=["NtSetSystemInformation: pHalSetSystemInformation,"])
 ctx("fastly-api-token", "Fastly API token", ["fastly"], r"[A-Za-z0-9_-]{32}", "%u32%", entropy=3.5)
 ctx("finnhub-access-token", "Finnhub API token", ["finnhub"], r"[a-z0-9]{20}", "%a20%", entropy=3.0)
 ctx("flickr-access-token", "Flickr API key", ["flickr"], r"[a-z0-9]{32}", "%a32%", entropy=3.5)
@@ -1844,6 +1887,9 @@ def uri(id, description, schemes, keywords, tp_scheme, port=5432):
         entropy=2.0,
         group=groups + 1,
         allowlists=_DB_ALLOW,
+        confidence="medium",
+        verify="password-strength",
+        tp_low=[f"DATABASE_URL={tp_scheme}://app:app2024@db.internal:{port}/prod"],
     )
 
 
@@ -1881,6 +1927,8 @@ tok(
     entropy=1.5,
     group=2,
     allowlists=_DB_ALLOW,
+    confidence="medium",
+    verify="password-strength",
 )
 tok(
     "ado-net-connection-string-password",
@@ -1892,6 +1940,8 @@ tok(
     entropy=1.5,
     group=3,
     allowlists=_DB_ALLOW,
+    confidence="medium",
+    verify="password-strength",
 )
 tok(
     "http-basic-auth-url",
@@ -1904,6 +1954,8 @@ tok(
     entropy=2.5,
     group=3,
     allowlists=_DB_ALLOW,
+    confidence="medium",
+    verify="password-strength",
 )
 
 # ==================================================================================================
@@ -1915,7 +1967,8 @@ tok(
     r"(?i)(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\s\S]{64,}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)",
     ["-----begin"],
     [
-        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow%b58%\n%b64%\n%b64%\n-----END RSA PRIVATE KEY-----\n",
+        "-----BEGIN RSA PRIVATE KEY-----\n%der%\n-----END RSA PRIVATE KEY-----\n",
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\n%der%\\n-----END PRIVATE KEY-----\\n"',
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA%b46%\n%b70%\n-----END OPENSSH PRIVATE KEY-----",
         "-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF%b58%\n%b64%\n=%b4%\n-----END PGP PRIVATE KEY BLOCK-----",
     ],
@@ -1925,6 +1978,8 @@ tok(
         "-----BEGIN CERTIFICATE-----\nMIID%b60%\n%b64%\n-----END CERTIFICATE-----",
     ],
     entropy=None,
+    verify="private-key",
+    tp_low=["-----BEGIN RSA PRIVATE KEY-----\nMIIEow%b58%\n%b64%\n%b64%\n-----END RSA PRIVATE KEY-----\n"],
 )
 tok(
     "putty-private-key",
@@ -1966,10 +2021,14 @@ tok(
     r"(?i)\b(?:jwt[_.-]?secret|jwt[_.-]?signing[_.-]?key|secret[_.-]?key[_.-]?base|session[_.-]?secret|django[_.-]?secret[_.-]?key|flask[_.-]?secret[_.-]?key|nextauth[_.-]?secret|app[_.-]?secret[_.-]?key)[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:)[ \t'\"\x60]{0,5}([^\s'\"\x60;,$<>{}()\[\]]{16,128})",
     ["jwt", "secret"],
     ["JWT_SECRET=%P40%", "SECRET_KEY_BASE=%h128%", "DJANGO_SECRET_KEY='%P50%'"],
-    ["JWT_SECRET=${JWT_SECRET}", "SECRET_KEY_BASE=changeme-changeme-changeme", "JWT_SECRET=short"],
+    ["JWT_SECRET=${JWT_SECRET}", "SECRET_KEY_BASE=changeme-changeme-changeme", "JWT_SECRET=short",
+     'SECRET_KEY_BASE = "action_dispatch.secret_key_base"', "config.secret_key_base = Rails.application.credentials.secret_key_base",
+     "SESSION_SECRET=session_secret_from_vault_path"],
     entropy=3.2,
     group=1,
-    allowlists=[{"stopwords": PLACEHOLDER_STOPWORDS + ["your"]}],
+    allowlists=[{"stopwords": PLACEHOLDER_STOPWORDS + ["your"]}, {"description": "identifiers and references", "regexes": CODE_VALUE_REGEXES}],
+    confidence="medium",
+    verify="secret-shape",
 )
 add(
     "pkcs12-file",
@@ -2005,6 +2064,293 @@ add(
 )
 
 # ==================================================================================================
+section("credfile")
+
+_CRED = ["credential-file"]
+_PW_ALLOW = [
+    {
+        "description": "placeholders and references",
+        "stopwords": PLACEHOLDER_STOPWORDS + ["password_here", "your_password", "yourpassword", "<password>", "********"],
+        "regexes": [r"^\$", r"^%[A-Za-z_]+%$", r"^\*+$", r"^\{\{"],
+    },
+]
+
+
+def cred(id, description, regex, keywords, tp, fp, group=1, verify="password-strength", tp_low=(), confidence="medium",
+         tags=None, allowlists=None, **kw):
+    """A password or key in a credential file or configuration format."""
+    add(id, description, regex, keywords, tp, fp, group=group, tags=tags or _CRED,
+        allowlists=_PW_ALLOW if allowlists is None else allowlists, confidence=confidence, verify=verify,
+        tp_low=tp_low, **kw)
+
+
+cred(
+    "netrc-password",
+    "Password in a .netrc / _netrc file",
+    r"(?i)\bmachine[ \t\r\n]{1,10}[A-Za-z0-9._-]{1,253}(?:[ \t\r\n]{1,10}(?:login|account)[ \t\r\n]{1,10}[^\s]{1,128}){0,2}[ \t\r\n]{1,10}password[ \t\r\n]{1,10}([^\s]{3,128})",
+    ["machine"],
+    ["machine api.heroku.com\n  login ops@corp.io\n  password %X32%\n", "machine ftp.corp.internal login deploy password %P14%"],
+    ["machine api.heroku.com login ops@corp.io", "the build machine password is rotated weekly"],
+    tp_low=["machine db.internal login app password hunter22"],
+)
+cred(
+    "pgpass-password",
+    "Password in a PostgreSQL .pgpass file",
+    r"(?m)^[A-Za-z0-9.*_-]{1,253}(?:(:5432:)|(:5433:)|(:\*:))[A-Za-z0-9_*.-]{1,63}:[A-Za-z0-9_*.@-]{1,63}:([^\s:]{3,128})$",
+    [":5432:", ":5433:", ":*:"],
+    ["db.internal:5432:appdb:app:%P16%", "*:*:*:replicator:%X20%"],
+    ["db.internal:5432:appdb:app", "localhost:5432:*:postgres:*"],
+    group=4,
+    tp_low=["localhost:5432:app:app:app2024"],
+)
+cred(
+    "mysql-cnf-password",
+    "Password in a MySQL option file (.my.cnf)",
+    r"(?i)(?:(\[client\])|(\[mysql[a-z]{0,10}\]))[^\[]{0,300}?\bpassword[ \t]{0,3}=[ \t]{0,3}[\"']?([^\s\"'#]{3,128})",
+    ["[client]", "[mysql"],
+    ["[client]\nuser=root\npassword=%P16%\nhost=db.internal\n", "[mysqldump]\nuser = backup\npassword = \"%X20%\"\n"],
+    ["[client]\nuser=root\nsocket=/var/run/mysqld/mysqld.sock\n", "[client]\npassword=\nhost=db\n"],
+    group=3,
+    tp_low=["[client]\nuser=root\npassword=root123\n"],
+)
+cred(
+    "pypirc-password",
+    "Password in a .pypirc file",
+    r"(?i)(?:(\[pypi\])|(\[testpypi\])|(\[server-login\]))[^\[]{0,300}?\bpassword[ \t]{0,3}[=:][ \t]{0,3}([^\s]{3,128})",
+    ["[pypi]", "[testpypi]", "[server-login]"],
+    ["[distutils]\nindex-servers = pypi\n\n[pypi]\nusername = jdoe\npassword = %P18%\n"],
+    ["[pypi]\nusername = __token__\n", "[pypi]\nusername = jdoe\npassword = ${PYPI_PASSWORD}\n"],
+    group=4,
+)
+cred(
+    "kubeconfig-client-key-data",
+    "Client private key embedded in a kubeconfig",
+    r"(?i)\bclient-key-data:[ \t]{0,3}[\"']?(LS0tLS1CRUdJTi[A-Za-z0-9+/]{40,1000}={0,2})",
+    ["client-key-data"],
+    ["users:\n- name: admin\n  user:\n    client-certificate-data: LS0tLS1CRUdJTiBDRVJU%b60%\n    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQo%b200%\n"],
+    ["    client-key-data: REDACTED", "    client-key-data: ${CLIENT_KEY}"],
+    verify=None,
+    confidence="high",
+    tags=["key"],
+)
+cred(
+    "kubeconfig-user-token",
+    "Bearer token of a kubeconfig user",
+    r"(?i)\buser:[ \t]{0,3}\r?\n[ \t]{1,20}token:[ \t]{0,3}[\"']?([A-Za-z0-9._~+/=-]{20,1000})",
+    ["user:"],
+    ["users:\n- name: ci\n  user:\n    token: %a6%.%a16%\n", "  user:\n    token: \"%u64%\"\n"],
+    ["  user:\n    token: ${KUBE_TOKEN}\n", "  user:\n    tokenFile: /var/run/secrets/token\n"],
+    verify="secret-shape",
+)
+_CRYPT_ALLOW = [{"description": "documentation hashes", "stopwords": ["example", "xxxxxxxx"]}]
+cred(
+    "bcrypt-password-hash",
+    "bcrypt password hash (htpasswd, shadow, SQL dumps, fixtures)",
+    r"(?:^|[\s\"'(,:=\x60])((?:(\$2a\$)|(\$2b\$)|(\$2y\$)|(\$2x\$))[0-9]{2}\$[./A-Za-z0-9]{53})",
+    ["$2a$", "$2b$", "$2y$", "$2x$"],
+    ["admin:$2y$10$%b53%".replace("+", "."), "INSERT INTO users (id, email, password) VALUES (1, 'a@b.io', '$2b$12$%X53%');"],
+    ["$2y$10$short", "$2y$1$%X53%"],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=_CRYPT_ALLOW,
+)
+cred(
+    "sha-crypt-password-hash",
+    "SHA-256 / SHA-512 crypt password hash (shadow, htpasswd)",
+    r"(?:^|[\s\"'(,:=\x60])((?:(\$6\$)|(\$5\$))(?:rounds=[0-9]{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{43,86})(?:[:\s\"',)]|$)",
+    ["$6$", "$5$"],
+    ["root:$6$%X16%$%X86%:19000:0:99999:7:::", "deploy:$5$rounds=5000$%X8%$%X43%:19000::::::"],
+    ["root:*:19000:0:99999:7:::", "price is $6$ per item"],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=_CRYPT_ALLOW,
+)
+cred(
+    "md5-crypt-password-hash",
+    "MD5 / Apache apr1 crypt password hash (htpasswd, shadow)",
+    r"(?:^|[\s\"'(,:=\x60])((?:(\$apr1\$)|(\$1\$))[./A-Za-z0-9]{1,8}\$[./A-Za-z0-9]{22})(?:[:\s\"',)]|$)",
+    ["$apr1$", "$1$"],
+    ["jdoe:$apr1$%X8%$%X22%", "root:$1$%X8%$%X22%:18000:0:99999:7:::"],
+    ["jdoe:$apr1$%X8%$%X10%", "echo $1$2"],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=_CRYPT_ALLOW,
+)
+cred(
+    "yescrypt-password-hash",
+    "yescrypt password hash (modern /etc/shadow)",
+    r"(?:^|[\s\"'(,:=\x60])(\$y\$[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{1,86}\$[./A-Za-z0-9]{43})(?:[:\s\"',)]|$)",
+    ["$y$"],
+    ["alice:$y$j9T$%X22%$%X43%:19500:0:99999:7:::"],
+    ["alice:!:19500:0:99999:7:::", "alice:$y$j9T$%X22%$%X20%:19500::::::"],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=_CRYPT_ALLOW,
+)
+cred(
+    "sql-insert-password-hash",
+    "Password hash in an SQL INSERT (database dump)",
+    r"(?i)\binsert[ \t]{1,5}into[ \t]{1,5}[\x60\"'\[]?[\w.]{1,64}[\x60\"'\]]?[ \t]{0,5}\([^)]{0,300}?pass(?:word|wd)?(?:_hash|_digest)?[\x60\"'\]]?[^)]{0,300}\)[ \t]{0,5}values[ \t]{0,5}\([^)]{0,500}?'([0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64}|[0-9a-f]{128}|\{SSHA\}[A-Za-z0-9+/=]{20,80})\x27",
+    ["insert"],
+    ["INSERT INTO `users` (`id`, `login`, `password`) VALUES (1, 'admin', '%h32%');",
+     "insert into accounts (name, passwd) values ('ops', '%h64%');"],
+    ["INSERT INTO `users` (`id`, `login`) VALUES (1, 'admin');", "INSERT INTO t (password) VALUES ('');"],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=[],
+)
+cred(
+    "filezilla-password",
+    "Saved password in a FileZilla sitemanager.xml / recentservers.xml",
+    r"(?i)<Pass(?:[ \t]{1,3}encoding=\"base64\")?>([^<\s]{3,256})</Pass>",
+    ["<pass"],
+    ['<Server><Host>ftp.corp.io</Host><User>deploy</User><Pass encoding="base64">%b24%</Pass></Server>', "<Pass>%P14%</Pass>"],
+    ["<Pass></Pass>", "<Password>%P14%</Password>"],
+    verify=None,
+)
+cred(
+    "winscp-password",
+    "Saved session password in WinSCP.ini",
+    r"(?i)\[Sessions\\[^\]\r\n]{1,200}\][^\[]{0,1000}?\bPassword=([A-F0-9]{16,512})\b",
+    ["[sessions\\"],
+    ["[Sessions\\deploy@ftp.corp.io]\nHostName=ftp.corp.io\nUserName=deploy\nPassword=%H64%\n"],
+    ["[Sessions\\deploy@ftp.corp.io]\nHostName=ftp.corp.io\nUserName=deploy\n", "[Configuration]\nPassword=%H64%\n"],
+    verify=None,
+)
+cred(
+    "jetbrains-webservers-password",
+    "Deployment password in a JetBrains WebServers.xml",
+    r"(?i)<fileTransfer\b[^>]{0,500}?\bpassword=\"([^\"]{4,256})\"",
+    ["<filetransfer"],
+    ['<fileTransfer host="ftp.corp.io" port="21" rootFolder="/www" accessType="FTP" password="%h40%" username="deploy" />'],
+    ['<fileTransfer host="ftp.corp.io" port="21" accessType="SFTP" keyPair="true" username="deploy" />'],
+    verify=None,
+)
+cred(
+    "sftp-config-password",
+    "Password in an editor SFTP / FTP deployment config (Sublime, VS Code, Atom)",
+    r"(?i)\"(?:(type)|(protocol))\"[ \t]{0,3}:[ \t]{0,3}\"s?ftps?\"[\s\S]{0,600}?\"(?:(password)|(pass))\"[ \t]{0,3}:[ \t]{0,3}\"([^\"]{3,256})\"",
+    ['"type"', '"protocol"'],
+    ['{\n    "type": "sftp",\n    "host": "ftp.corp.io",\n    "user": "deploy",\n    "password": "%P16%",\n    "remote_path": "/var/www/"\n}',
+     '{"protocol": "ftp", "host": "ftp.corp.io", "user": "deploy", "pass": "%X14%"}'],
+    ['{"type": "sftp", "host": "ftp.corp.io", "user": "deploy", "ssh_key_file": "~/.ssh/id_rsa"}', '{"protocol": "ftp", "pass": ""}'],
+    group=5,
+)
+cred(
+    "firefox-logins-encrypted-password",
+    "Encrypted password of a Firefox logins.json",
+    r"\"encryptedPassword\"[ \t]{0,3}:[ \t]{0,3}\"(M[A-Za-z0-9+/]{20,1000}={0,2})\"",
+    ["encryptedpassword"],
+    ['{"hostname":"https://intranet.corp.io","encryptedUsername":"MDIEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECO%b20%","encryptedPassword":"MDoEEPgAAAAAAAAAAAAAAAAAAAEwFAYIKoZIhvcNAwcECL%b28%"}'],
+    ['"encryptedPassword":""', '"encryptedPassword": "%X10%"'],
+    verify=None,
+)
+cred(
+    "spring-datasource-password",
+    "Password in a Spring / Java application.properties",
+    r"(?i)\b(?:spring|datasource|mail|rabbitmq|redis|ldap|jdbc|db|database|hibernate|flyway|liquibase)\.[\w.-]{0,60}?password[ \t]{0,3}[=:][ \t]{0,3}([^\s$'\"{}]{3,128})",
+    [".password", "password"],
+    ["spring.datasource.password=%P14%", "spring.mail.password: %X16%"],
+    ["spring.datasource.password=${DB_PASSWORD}", "spring.datasource.password="],
+    example_path="src/main/resources/application.properties",
+    tp_low=["spring.datasource.password=admin1"],
+)
+cred(
+    "rails-master-key",
+    "Rails master key",
+    r"(?i)\bRAILS_MASTER_KEY[ \t'\"]{0,3}[=:][ \t'\"]{0,3}([0-9a-f]{32})\b",
+    ["rails_master_key"],
+    ["RAILS_MASTER_KEY=%h32%"],
+    ["RAILS_MASTER_KEY=${RAILS_MASTER_KEY}", "RAILS_MASTER_KEY=%h16%"],
+    verify=None,
+    confidence="high",
+)
+add(
+    "rails-master-key-file",
+    "Rails master / credentials key file",
+    path=r"(?:^|/)config/(?:master|credentials/[A-Za-z0-9_-]{1,40})\.key$",
+    tags=["key", "file"],
+    tp_paths=["config/master.key", "app/config/credentials/production.key"],
+    fp_paths=["config/master.key.example", "docs/master.key.md"],
+)
+cred(
+    "django-secret-key",
+    "Django SECRET_KEY setting",
+    r"(?:(\bSECRET_KEY)|(django-insecure-))[ \t]{0,3}(?:=[ \t]{0,3}(?:os\.environ\.get\([^)]{0,60},[ \t]{0,3})?[\"']([^\"'\s]{30,128})[\"']|([^\"'\s]{40,128}))",
+    ["secret_key", "django-insecure-"],
+    ["SECRET_KEY = '%P50%'", "SECRET_KEY = os.environ.get('DJANGO_SECRET_KEY', '%P50%')"],
+    ["SECRET_KEY = os.environ['SECRET_KEY']", "SECRET_KEY = get_random_secret_key()", "SECRET_KEY = 'short'"],
+    group=3,
+    verify="secret-shape",
+    tags=["credential-file", "django"],
+)
+cred(
+    "laravel-app-key",
+    "Laravel APP_KEY",
+    r"(?i)\bAPP_KEY[ \t]{0,3}=[ \t]{0,3}[\"']?(base64:[A-Za-z0-9+/]{43}=)",
+    ["app_key"],
+    ["APP_KEY=base64:%b43%="],
+    ["APP_KEY=", "APP_KEY=base64:%b20%="],
+    verify=None,
+    confidence="high",
+)
+cred(
+    "wordpress-auth-salt",
+    "WordPress authentication key / salt in wp-config.php",
+    r"(?i)\bdefine\([ \t]{0,3}['\"](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)['\"][ \t]{0,20},[ \t]{0,20}'([^']{32,128})\x27",
+    ["define("],
+    ["define( 'AUTH_KEY',         '%P64%' );", "define('NONCE_SALT', '%X64%');"],
+    ["define( 'AUTH_KEY',         'put your unique phrase here' );", "define('AUTH_KEY', getenv('AUTH_KEY'));"],
+    verify="secret-shape",
+    allowlists=[{"stopwords": PLACEHOLDER_STOPWORDS + ["unique phrase"]}],
+)
+cred(
+    "wordpress-db-password",
+    "WordPress DB_PASSWORD in wp-config.php",
+    r"(?i)\bdefine\([ \t]{0,3}['\"]DB_PASSWORD['\"][ \t]{0,20},[ \t]{0,20}['\"]([^'\"]{3,128})['\"]",
+    ["db_password"],
+    ["define( 'DB_PASSWORD', '%P16%' );"],
+    ["define( 'DB_PASSWORD', 'password_here' );", "define( 'DB_PASSWORD', getenv('DB_PASSWORD') );"],
+    tp_low=["define( 'DB_PASSWORD', 'wp123' );"],
+)
+cred(
+    "terraform-state-secret",
+    "Sensitive attribute in a Terraform state file",
+    r"\"(?:(password)|(master_password)|(admin_password)|(secret)|(client_secret)|(access_key)|(secret_key)|(private_key)|(token))\"[ \t]{0,3}:[ \t]{0,3}\"([^\"\s$]{8,256})\"",
+    ["\"password\"", "\"master_password\"", "\"admin_password\"", "\"secret\"", "\"client_secret\"", "\"access_key\"", "\"secret_key\"",
+     "\"private_key\"", "\"token\""],
+    ['          "master_password": "%P20%",'],
+    ['          "master_password": null,', '          "password": "",'],
+    group=10,
+    path=r"(?i)\.tfstate(?:\.backup)?$",
+    example_path="terraform.tfstate",
+)
+cred(
+    "tfvars-secret",
+    "Secret value in a Terraform .tfvars file",
+    r"(?i)\b[\w-]{0,40}(?:(password)|(secret)|(token)|(api_key)|(access_key))[\w-]{0,20}[ \t]{0,3}=[ \t]{0,3}\"([^\"\s$]{8,256})\"",
+    ["password", "secret", "token", "api_key", "access_key"],
+    ['db_password = "%P16%"', 'datadog_api_key = "%h32%"'],
+    ['db_password = ""', 'db_password = "${var.pw}"'],
+    group=6,
+    path=r"(?i)\.tfvars(?:\.json)?$",
+    example_path="prod.tfvars",
+)
+cred(
+    "dotenv-secret",
+    "Secret in a .env file",
+    r"(?im)^[ \t]{0,8}(?:export[ \t]{1,3})?[A-Z0-9_]{0,40}(?:(PASSWORD)|(PASSWD)|(PASS)|(PWD)|(SECRET)|(TOKEN)|(API_KEY)|(APIKEY)|(ACCESS_KEY)|(PRIVATE_KEY)|(AUTH))[A-Z0-9_]{0,30}[ \t]{0,3}=[ \t]{0,3}[\"']?([^\s\"'$#]{6,256})",
+    ["password", "passwd", "pass", "pwd", "secret", "token", "api_key", "apikey", "access_key", "private_key", "auth"],
+    ["MAIL_PASSWORD=%P14%", "export STRIPE_SECRET=%X32%", "REDIS_AUTH='%X24%'"],
+    ["MAIL_PASSWORD=", "MAIL_PASSWORD=${SMTP_PASSWORD}", "TOKEN_TTL=3600"],
+    group=12,
+    path=r"(?i)(?:^|/)\.env(?:\.[\w-]{1,30})?$",
+    example_path=".env.production",
+    tp_low=["DB_PASS=X9k!p2"],
+    allowlists=_PW_ALLOW + [{"description": "numbers, booleans, identifiers", "regexes": [r"^[0-9.]+$", r"(?i:^(?:true|false|null|none|yes|no|on|off)$)"] + IDENTIFIER_REGEXES + CODE_VALUE_REGEXES}],
+)
+
+# ==================================================================================================
 section("generic")
 
 tok(
@@ -2017,6 +2363,8 @@ tok(
         'SUPABASE_SERVICE_ROLE_KEY="eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ%u80%.%u43%"',
     ],
     ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "eyJ0eXAiOiJKV1Qi.notajwt"],
+    verify="jwt",
+    tp_low=["token: eyJ%u40%.eyJ%u60%.%u43%"],
 )
 tok(
     "curl-auth-header",
@@ -2028,6 +2376,8 @@ tok(
     entropy=3.2,
     group=1,
     allowlists=[{"stopwords": PLACEHOLDER_STOPWORDS}],
+    confidence="medium",
+    verify="secret-shape",
 )
 tok(
     "curl-auth-user",
@@ -2039,16 +2389,21 @@ tok(
     entropy=2,
     group=1,
     allowlists=[{"stopwords": ["password", "passwd", "changeme", "example", "placeholder", "xxxx", "dummy"]}],
+    confidence="medium",
+    verify="password-strength",
 )
 tok(
     "authorization-basic-header",
     "HTTP Basic authorization header value",
     r"(?i)\bauthorization[\s'\"\x60]{0,3}[:=,][\s'\"\x60]{0,3}basic\s{1,3}([A-Za-z0-9+/]{12,400}={0,2})",
     ["authorization"],
-    ["Authorization: Basic %b40%=="],
+    ["Authorization: Basic %basic%"],
     ["Authorization: Basic ${CREDS}", "Authorization: Bearer %X40%"],
     entropy=3.5,
     group=1,
+    confidence="medium",
+    verify="base64-user-pass",
+    tp_low=["Authorization: Basic %b40%=="],
 )
 tok(
     "kubernetes-secret-yaml",
@@ -2059,6 +2414,7 @@ tok(
     ["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\ndata:\n  password: %b32%\n", "kind: Secret\nmetadata:\n  name: db\n"],
     entropy=3.5,
     group=1,
+    confidence="medium",
 )
 
 _GENERIC_ALLOW = [
@@ -2080,12 +2436,19 @@ _GENERIC_ALLOW = [
             # host names and module paths (`github.com/acme/app`, `api.example.org/v1`)
             r"^(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[A-Za-z0-9_.-]+)*/?$",
         ]
-        + IDENTIFIER_REGEXES,
+        + IDENTIFIER_REGEXES
+        + CODE_VALUE_REGEXES,
     },
     {
         "description": "public keys are not secrets",
         "regexTarget": "line",
         "regexes": [r"(?i:pub(?:lic)?[_.-]?key)"],
+    },
+    {
+        "description": "digests named as such (checksums, commit ids, integrity hashes)",
+        "regexTarget": "line",
+        "regexes": [r"(?i:(?:sha-?(?:1|224|256|384|512)|md5|checksum|digest|commit|integrity)[\w.-]{0,30}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[ \t'\"\x60]{0,5}[0-9a-f]{32,128}\b)",
+                    r"(?i:(?:key|token|secret)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:)[ \t'\"\x60]{0,5}[0-9a-f]{40}[ \t'\"\x60]{0,3}[;,]?[ \t]{0,3}(?:#|//)[^\n]{0,40}(?:sha|commit|hash))"],
     },
     {
         "description": "key ids, names and sizes are not secrets",
@@ -2096,9 +2459,9 @@ _GENERIC_ALLOW = [
 add(
     "generic-api-key",
     "Generic API key, token or secret assignment",
-    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=)[ \t'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
+    r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=|>)[ \t'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
     ["key", "token", "secret", "credential"],
-    ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%"],
+    ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%", '<string name="maps_api_token">%X36%</string>'],
     [
         "api_key = 'your-api-key-here-0000'",
         "secret_key = os.environ.get('SECRET_KEY')",
@@ -2116,10 +2479,24 @@ add(
         "const pubkey256 = 'SIXvRyDmBJSgatgTQRGbInBaAK+hZOQ18UmrSwnDlK8=';",
         "public_key: 'MCowBQYDK2VwAyEAq3Z8Vb1kYpR7tW2xN9mC4sL0aF6dJ5hG8eK1uI3oP7Q='",
         'let key = "github.com/acme/app";',
+        "credential-osxkeychain: contrib/credential/osxkeychain/git-credential-osxkeychain",
+        "CREDENTIALS = ~/.git-credentials",
+        '{"key":"fsync/writeout-only","value":1}',
+        "Key: section.sub=section.val1",
+        "SECRET_TOKEN_NAME = 'deploy-token-for-staging'",
+        'token_version = "1.22.4-beta.3"',
+        "api_key_file = secrets/api-key.conf",
+        "KeyEx = win32api.RegOpenKeyEx",
+        "openssl pkcs8 -topk8 -in private-key.pem > rsa-2048-private-key.pk8",
+        "ARG TOKEN_SHA256=%h64%",
+        "commit_token = '%h40%'  # sha1 of the fixture",
     ],
     entropy=3.5,
     group=1,
     allowlists=_GENERIC_ALLOW,
+    confidence="medium",
+    verify="secret-shape",
+    tp_low=["auth_token = 'aB+cD/eF+gH/iJ+kL/mN'"],
 )
 add(
     "generic-password",
@@ -2139,6 +2516,8 @@ add(
         "Password => io::ErrorKind::InvalidInput,",
         "password_encryption = scram-sha-256",
         "ssl_passphrase_command = ''\n#ssl_passphrase_command_supports_reload = off",
+        "PASSWORD_FILE = ~/.config/app/password.txt",
+        "password_reset_url: account/password-reset/confirm",
     ],
     entropy=3.0,
     group=5,
@@ -2158,9 +2537,13 @@ add(
                 r"(?i:^(?:true|false|null|nil|none|yes|no|on|off)(?:$|\|))",
                 r"(?i:^(?:scram|sha|md5|bcrypt|argon2|pbkdf2|crypt|plain)[\w-]*$)",
             ]
-            + IDENTIFIER_REGEXES,
+            + IDENTIFIER_REGEXES
+            + CODE_VALUE_REGEXES,
         },
     ],
+    confidence="medium",
+    verify="password-strength",
+    tp_low=["mysql_password = 'ros3bud7x'"],
 )
 
 # ==================================================================================================

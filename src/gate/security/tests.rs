@@ -289,3 +289,41 @@ fn panic_outside_the_worker_is_still_a_fail_report() {
     let text = report_text(t.path());
     assert!(text.contains("verdict: FAIL") && text.contains("renderer blew up"));
 }
+
+#[test]
+fn findings_below_block_confidence_pass_as_redacted_warnings() {
+    let t = repo();
+    let v = gate_with(&SecurityRequest::new(t.path()), |_| {
+        let mut o = clean();
+        let mut low = finding();
+        low.confidence = crate::report::Confidence::Low;
+        o.secrets.findings.push(low);
+        o.secrets.warnings.push(format!("odd blob near {RAW}"));
+        o
+    });
+    assert_eq!(v.outcome, Outcome::Pass, "{v:?}");
+    let text = report_text(t.path());
+    assert!(!text.contains(RAW), "raw secret in report:\n{text}");
+    assert!(!text.contains(&RAW[..20]));
+    assert!(
+        text.contains("secret below block_confidence (low < medium), not blocking: github-pat in config/app.env:3"),
+        "{text}"
+    );
+    assert!(text.contains("findings: 0"));
+}
+
+#[test]
+fn block_confidence_low_blocks_low_findings() {
+    let t = repo();
+    let mut req = SecurityRequest::new(t.path());
+    req.overrides.block_confidence = Some(crate::report::Confidence::Low);
+    let v = gate_with(&req, |_| {
+        let mut o = clean();
+        let mut low = finding();
+        low.confidence = crate::report::Confidence::Low;
+        o.secrets.findings.push(low);
+        o
+    });
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert!(v.reasons[0].contains("github-pat"), "{v:?}");
+}

@@ -317,7 +317,15 @@ fn gate_all_lands_main_on_postgres_inside_the_fence_and_releases_the_lease() {
     let mut cmd = Command::new(BIN);
     cmd.args(["gate", "all", "--repo"])
         .arg(&fx.work)
-        .args(["--branch", "task", "--test", "true", "--land", "--lease-url", &url])
+        .args([
+            "--branch",
+            "task",
+            "--test",
+            "true",
+            "--land",
+            "--lease-url",
+            &url,
+        ])
         .arg("--report-file")
         .arg(&all_report)
         .arg("--merge-report")

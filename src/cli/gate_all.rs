@@ -129,6 +129,7 @@ impl AllArgs {
             dep_audit_fail_closed: o.dep_audit_fail_closed,
             timeout_s: o.timeout,
             max_target_megabytes: o.max_target_megabytes,
+            block_confidence: o.block_confidence,
         };
         req.land = self.land;
         req.max_attempts = self.max_attempts;

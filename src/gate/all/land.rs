@@ -133,7 +133,12 @@ pub(crate) fn land(
             ])
         },
     )
-    .map_err(|e| (e.gate_reason(), format!("landing refused by the lease fence: {e}")))?
+    .map_err(|e| {
+        (
+            e.gate_reason(),
+            format!("landing refused by the lease fence: {e}"),
+        )
+    })?
     .map_err(|e| ("git_error", e))?;
     if !out.ok() {
         let rejected = out.stdout.lines().any(|l| l.starts_with('!'));

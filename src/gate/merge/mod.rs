@@ -188,7 +188,7 @@ pub(crate) struct Run {
 ///
 /// ```no_run
 /// use portcullis::gate::merge::{merge, MergeRequest};
-/// let mut req = MergeRequest::new("/work/repo", "task-42");
+/// let mut req = MergeRequest::new("/srv/repo", "task-42");
 /// req.test_command = Some("cargo test".into());
 /// let verdict = merge(&req);
 /// println!("{} {:?}", verdict.outcome, verdict.reasons);

@@ -18,9 +18,34 @@ fn fake_aws_key(tail: &str) -> String {
     format!("{}{}{tail}", "AK", "IA")
 }
 
-/// A fake GitHub personal access token (built at run time).
+/// A fake GitHub personal access token (built at run time), with the CRC32 checksum GitHub
+/// tokens carry (a token whose checksum is wrong is low confidence and does not block).
 fn fake_github_pat() -> String {
-    format!("{}{}", "gh", "p_Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gF9eD8c")
+    let random = "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0g";
+    format!("{}{}{random}{}", "gh", "p_", base62_6(crc32(random.as_bytes())))
+}
+
+/// CRC-32 (IEEE), bit by bit.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// Six base62 digits (`0-9A-Za-z`), most significant first.
+fn base62_6(mut n: u32) -> String {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = [b'0'; 6];
+    for slot in out.iter_mut().rev() {
+        *slot = DIGITS[(n % 62) as usize];
+        n /= 62;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Every form of every 12-character piece of `secret` that must not appear in any output.

@@ -77,12 +77,12 @@ pub fn record_children(
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
-    let Some(cur) = read_current(loc)? else {
+    let Some(cur) = current_record(loc)? else {
         return Err(LeaseError::NotHeld {
             path: loc.lease_path(),
         });
     };
-    check_owner(loc, &cur.record, holder, Some(nonce))?;
+    check_owner(loc, &cur, holder, Some(nonce))?;
     if let Some(other) = children(loc)?
         && other.nonce != nonce
         && other.group.is_alive()
@@ -178,8 +178,8 @@ pub fn end_leftover_children(loc: &LeaseLocation) -> Result<Option<EndedChildren
     let Some(c) = children(loc)? else {
         return Ok(None);
     };
-    let current = read_current(loc)?;
-    if owned_by_live_holder(current.as_ref().map(|cur| &cur.record), &c) {
+    let current = current_record(loc)?;
+    if owned_by_live_holder(current.as_ref(), &c) {
         return Ok(None);
     }
     let killed = match c.group.end(END_WAIT) {
@@ -200,6 +200,17 @@ pub fn end_leftover_children(loc: &LeaseLocation) -> Result<Option<EndedChildren
         children: c,
         killed,
     }))
+}
+
+/// The record of the current lease holder, from the lease file or from the database.
+fn current_record(loc: &LeaseLocation) -> Result<Option<LeaseRecord>, LeaseError> {
+    if loc.postgres().is_some() {
+        return Ok(match super::status(loc)? {
+            super::LeaseState::Held { record, .. } => Some(record),
+            _ => None,
+        });
+    }
+    Ok(read_current(loc)?.map(|cur| cur.record))
 }
 
 /// True if `rec`'s holder recorded a process group that still has members.

@@ -45,8 +45,12 @@ impl LeaseLocation {
     /// The lease of `key` in a PostgreSQL database (see [`crate::lease::LeaseBackend`]).
     /// Its [`lease_path`](Self::lease_path) is a name for messages:
     /// `postgres://HOST:PORT/DB#<key>`, without user info or password.
+    ///
+    /// The lease itself lives in the database; what only this host can judge (the record of
+    /// the process group a holder runs, see [`super::children`], and the mutex guarding that
+    /// record) lives in a local directory below [`default_lease_dir`].
     pub fn in_postgres(target: PgTarget, key: &str) -> Result<LeaseLocation, LeaseError> {
-        let mut loc = LeaseLocation::new(PathBuf::new(), key)?;
+        let mut loc = LeaseLocation::new(default_lease_dir().join("postgres"), key)?;
         loc.postgres = Some(target);
         Ok(loc)
     }

@@ -296,11 +296,13 @@ mod tests {
         let mut data = Vec::new();
         let mut i = 0u32;
         while data.len() < 700_000 {
-            data.extend_from_slice(format!("line {i} {}\n", "y".repeat((i % 97) as usize)).as_bytes());
-            if i % 333 == 0 {
+            data.extend_from_slice(
+                format!("line {i} {}\n", "y".repeat((i % 97) as usize)).as_bytes(),
+            );
+            if i.is_multiple_of(333) {
                 data.extend_from_slice(b"\n \n");
             }
-            if i % 5000 == 0 {
+            if i.is_multiple_of(5000) {
                 data.extend(std::iter::repeat_n(b'z', 60_000));
             }
             i += 1;

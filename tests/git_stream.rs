@@ -103,12 +103,12 @@ fn streamed_blob_counts_every_line_as_added() {
             lines.contains(&(second.clone(), 24_002, secret("NEWLINE"))),
             "packed={packed}: {lines:?}"
         );
-        if streamed.stats.blobs_streamed == 1 {
-            assert!(
-                lines.contains(&(second.clone(), 24_001, secret("OLDLINE"))),
-                "packed={packed}: {lines:?}"
-            );
-        }
+        // Packed, git keeps the newest version whole: it is streamed too.
+        assert_eq!(streamed.stats.blobs_streamed, 1, "packed={packed}");
+        assert!(
+            lines.contains(&(second.clone(), 24_001, secret("OLDLINE"))),
+            "packed={packed}: {lines:?}"
+        );
         let diffed = scan(
             &r,
             &GitScanOptions {
@@ -177,4 +177,43 @@ fn small_blobs_keep_the_normal_path() {
     );
     assert_eq!(limited.stats.blobs_streamed, 0);
     assert_eq!(limited.findings.len(), 2);
+}
+
+/// A big blob stored as a delta in a pack is not streamed but read whole as before, and its
+/// secret is still found (git stores the newest version whole and older ones as deltas).
+#[test]
+fn big_delta_blob_is_read_whole_and_still_found() {
+    let r = TestRepo::new();
+    let mut big = filler(24_000);
+    big.push_str(&format!("old = {}\n", secret("INDELTA")));
+    r.write("big.txt", &big);
+    let first = r.commit("first");
+    let old_id = r.git(&["rev-parse", "HEAD:big.txt"]);
+    big.push_str("one more line\n");
+    r.write("big.txt", &big);
+    r.commit("second");
+    r.git(&["gc", "-q", "--prune=now"]);
+    let pack = std::fs::read_dir(r.path().join(".git/objects/pack"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .unwrap();
+    let verify = r.git(&["verify-pack", "-v", pack.to_str().unwrap()]);
+    let is_delta = verify
+        .lines()
+        .any(|l| l.starts_with(&old_id) && l.split_whitespace().count() >= 7);
+    let rep = scan(
+        &r,
+        &GitScanOptions {
+            revs: vec![first.clone()],
+            ..opts(Some(LOW))
+        },
+    );
+    assert!(rep.errors.is_empty(), "{:?}", rep.errors);
+    assert_eq!(
+        locations(&rep),
+        vec![(first, "big.txt".into(), 24_001, secret("INDELTA"))]
+    );
+    assert!(is_delta, "git stored the old version as a delta:\n{verify}");
+    assert_eq!(rep.stats.blobs_streamed, 0);
 }

@@ -88,6 +88,7 @@ pub fn run(args: GitArgs) -> i32 {
         staged: args.staged,
         uncommitted: args.uncommitted,
         since_commit: args.since_commit.clone(),
+        ..GitScanOptions::default()
     };
     let report: GitScanReport = match scan_history(&args.repo, &detector, &opts) {
         Ok(r) => r,
@@ -96,7 +97,7 @@ pub fn run(args: GitArgs) -> i32 {
     let s = &report.stats;
     if !common.quiet {
         eprintln!(
-            "portcullis: git: {} commits scanned, {} bytes, {} changes ({} distinct), {} blobs read ({} binary, {} archives with {} members), {} candidates, skipped: {} LFS pointers, {} oversize, {} submodules",
+            "portcullis: git: {} commits scanned, {} bytes, {} changes ({} distinct), {} blobs read ({} binary, {} archives with {} members), {} candidates, {} streamed, skipped: {} LFS pointers, {} oversize, {} submodules",
             report.commits_scanned,
             report.bytes_scanned,
             s.changes,
@@ -106,6 +107,7 @@ pub fn run(args: GitArgs) -> i32 {
             s.archives_scanned,
             s.archive_members_scanned,
             s.candidates,
+            s.blobs_streamed,
             s.lfs_pointers_skipped,
             s.oversize_skipped,
             s.submodules_skipped

@@ -33,10 +33,10 @@ pub struct Chunk {
     pub start_line: u32,
 }
 
-/// Iterator over the chunks of `data`, replaying gitleaks' reads.
-#[derive(Debug, Clone)]
-pub struct Chunks<'a> {
-    data: &'a [u8],
+/// The emulated reader's position, shared by [`Chunks`] (a slice) and [`ReaderChunks`] (a
+/// stream seen through a window): offsets are relative to the bytes passed to each call.
+#[derive(Debug, Clone, Default)]
+struct ReadState {
     /// Next byte the consumer will read.
     pos: usize,
     /// End of the bytes held by the emulated `bufio.Reader` (`pos..buf_end` is buffered).
@@ -45,21 +45,11 @@ pub struct Chunks<'a> {
     lines: u64,
 }
 
-/// Chunks of `data` as gitleaks would produce them (none for empty data).
-pub fn chunks(data: &[u8]) -> Chunks<'_> {
-    Chunks {
-        data,
-        pos: 0,
-        buf_end: 0,
-        lines: 0,
-    }
-}
-
-impl Chunks<'_> {
+impl ReadState {
     /// `bufio.Reader.ReadByte`: false at end of input.
-    fn read_byte(&mut self) -> bool {
+    fn read_byte(&mut self, data: &[u8]) -> bool {
         if self.pos == self.buf_end {
-            self.buf_end = (self.pos + BUFIO_SIZE).min(self.data.len());
+            self.buf_end = (self.pos + BUFIO_SIZE).min(data.len());
             if self.pos == self.buf_end {
                 return false;
             }
@@ -69,8 +59,8 @@ impl Chunks<'_> {
     }
 
     /// gitleaks `readUntilSafeBoundary` over `data[start..pos]`, `n` = bytes of the read.
-    fn extend_to_safe_boundary(&mut self, start: usize, n: usize) {
-        let peek = &self.data[start..self.pos];
+    fn extend_to_safe_boundary(&mut self, data: &[u8], start: usize, n: usize) {
+        let peek = &data[start..self.pos];
         let Some(&last) = peek.last() else { return };
         if is_ws(last) {
             let mut newlines = 0;
@@ -87,7 +77,7 @@ impl Chunks<'_> {
         }
         let mut newlines = 0;
         loop {
-            let last = self.data[self.pos - 1];
+            let last = data[self.pos - 1];
             if last == b'\n' {
                 newlines += 1;
                 if newlines >= 2 {
@@ -99,18 +89,16 @@ impl Chunks<'_> {
             if (self.pos - start) - n >= MAX_PEEK {
                 break;
             }
-            if !self.read_byte() {
+            if !self.read_byte(data) {
                 break;
             }
         }
     }
-}
 
-impl Iterator for Chunks<'_> {
-    type Item = Chunk;
-
-    fn next(&mut self) -> Option<Chunk> {
-        let len = self.data.len();
+    /// The next chunk of `data` (all of the input from the state's offsets on, or at least
+    /// [`LOOKAHEAD`] bytes past `pos` of it).
+    fn next_chunk(&mut self, data: &[u8]) -> Option<Chunk> {
+        let len = data.len();
         if self.pos >= len {
             return None;
         }
@@ -127,15 +115,113 @@ impl Iterator for Chunks<'_> {
             self.pos += n;
             n
         };
-        self.extend_to_safe_boundary(start, n);
+        self.extend_to_safe_boundary(data, start, n);
         let end = self.pos;
         let start_line = u32::try_from(self.lines + 1).unwrap_or(u32::MAX);
-        self.lines += memchr::memchr_iter(b'\n', &self.data[start..end]).count() as u64;
+        self.lines += memchr::memchr_iter(b'\n', &data[start..end]).count() as u64;
         Some(Chunk {
             start,
             end,
             start_line,
         })
+    }
+}
+
+/// Bytes past the next read position that one chunk can look at (the read, the peek and the
+/// emulated buffer's refill): a window holding this many is indistinguishable from the whole
+/// input for the next chunk.
+const LOOKAHEAD: usize = CHUNK_SIZE + MAX_PEEK + 2 * BUFIO_SIZE;
+
+/// Iterator over the chunks of `data`, replaying gitleaks' reads.
+#[derive(Debug, Clone)]
+pub struct Chunks<'a> {
+    data: &'a [u8],
+    state: ReadState,
+}
+
+/// Chunks of `data` as gitleaks would produce them (none for empty data).
+pub fn chunks(data: &[u8]) -> Chunks<'_> {
+    Chunks {
+        data,
+        state: ReadState::default(),
+    }
+}
+
+impl Iterator for Chunks<'_> {
+    type Item = Chunk;
+
+    fn next(&mut self) -> Option<Chunk> {
+        self.state.next_chunk(self.data)
+    }
+}
+
+/// The chunks [`chunks`] would cut from the whole content of a reader, read through a
+/// bounded window (about [`LOOKAHEAD`] bytes) instead of holding the content in memory.
+pub struct ReaderChunks<R> {
+    reader: R,
+    /// Bytes read and not yet consumed; the state's offsets are relative to it.
+    window: Vec<u8>,
+    state: ReadState,
+    eof: bool,
+    /// See [`ReaderChunks::whole_lines`].
+    whole_lines: bool,
+}
+
+/// Chunks of everything `reader` yields, exactly as [`chunks`] cuts the same bytes.
+pub fn reader_chunks<R: std::io::Read>(reader: R) -> ReaderChunks<R> {
+    ReaderChunks {
+        reader,
+        window: Vec::with_capacity(2 * LOOKAHEAD),
+        state: ReadState::default(),
+        eof: false,
+        whole_lines: false,
+    }
+}
+
+impl<R: std::io::Read> ReaderChunks<R> {
+    /// Also end a chunk that gitleaks' boundary cut inside a line at the end of that line
+    /// (looking at most [`MAX_PEEK`] more bytes), so that a secret in a long run of text
+    /// without blank lines is not split between two chunks. The cuts then differ from
+    /// [`chunks`]; used where there is no gitleaks chunking to match (big git blobs).
+    pub fn whole_lines(mut self) -> Self {
+        self.whole_lines = true;
+        self
+    }
+
+    /// The next chunk: its 1-based first line and its bytes (`None` at the end of input).
+    pub fn next_chunk(&mut self) -> std::io::Result<Option<(u32, &[u8])>> {
+        // Drop what the previous chunks consumed; what the emulated buffer holds stays.
+        let consumed = self.state.pos;
+        self.window.drain(..consumed);
+        self.state.pos = 0;
+        self.state.buf_end -= consumed;
+        let mut block = [0u8; 16 * 1024];
+        let want = if self.whole_lines {
+            LOOKAHEAD + MAX_PEEK
+        } else {
+            LOOKAHEAD
+        };
+        while !self.eof && self.window.len() < want {
+            match self.reader.read(&mut block) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.window.extend_from_slice(&block[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let Some(mut c) = self.state.next_chunk(&self.window) else {
+            return Ok(None);
+        };
+        if self.whole_lines && self.window[c.end - 1] != b'\n' {
+            let limit = self.window.len().min(c.end + MAX_PEEK);
+            if let Some(i) = memchr::memchr(b'\n', &self.window[c.end..limit]) {
+                c.end += i + 1;
+                self.state.lines += 1;
+                self.state.pos = c.end;
+                self.state.buf_end = self.state.buf_end.max(c.end);
+            }
+        }
+        Ok(Some((c.start_line, &self.window[c.start..c.end])))
     }
 }
 
@@ -203,5 +289,62 @@ mod tests {
         let data = vec![b'x'; 200_000];
         let v: Vec<Chunk> = chunks(&data).collect();
         assert_eq!(v[0].end, CHUNK_SIZE + MAX_PEEK);
+    }
+
+    #[test]
+    fn reader_chunks_equal_slice_chunks() {
+        let mut data = Vec::new();
+        let mut i = 0u32;
+        while data.len() < 700_000 {
+            data.extend_from_slice(
+                format!("line {i} {}\n", "y".repeat((i % 97) as usize)).as_bytes(),
+            );
+            if i.is_multiple_of(333) {
+                data.extend_from_slice(b"\n \n");
+            }
+            if i.is_multiple_of(5000) {
+                data.extend(std::iter::repeat_n(b'z', 60_000));
+            }
+            i += 1;
+        }
+        let expect: Vec<(u32, Vec<u8>)> = chunks(&data)
+            .map(|c| (c.start_line, data[c.start..c.end].to_vec()))
+            .collect();
+        // A reader that returns few bytes per call: the window must not change the cuts.
+        struct Trickle<'a>(&'a [u8]);
+        impl std::io::Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(self.0.len()).min(777);
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut got = Vec::new();
+        let mut r = reader_chunks(Trickle(&data));
+        while let Some((line, bytes)) = r.next_chunk().unwrap() {
+            got.push((line, bytes.to_vec()));
+        }
+        assert!(expect.len() > 5);
+        assert_eq!(got, expect);
+        assert!(reader_chunks(&b""[..]).next_chunk().unwrap().is_none());
+    }
+
+    #[test]
+    fn whole_lines_end_every_chunk_at_a_line_end() {
+        // No blank lines: gitleaks' boundary cuts inside lines after the peek.
+        let line = format!("{}\n", "q".repeat(999));
+        let data = line.repeat(1000);
+        let cut_inside = chunks(data.as_bytes()).any(|c| data.as_bytes()[c.end - 1] != b'\n');
+        assert!(cut_inside, "the plain chunks cut inside a line");
+        let mut r = reader_chunks(data.as_bytes()).whole_lines();
+        let (mut total, mut expect_line) = (0, 1u32);
+        while let Some((start_line, bytes)) = r.next_chunk().unwrap() {
+            assert_eq!(bytes.last(), Some(&b'\n'));
+            assert_eq!(start_line, expect_line);
+            expect_line += bytes.iter().filter(|&&b| b == b'\n').count() as u32;
+            total += bytes.len();
+        }
+        assert_eq!(total, data.len());
     }
 }

@@ -130,6 +130,7 @@ pub(crate) struct BlobCounts {
     pub archive_members: u64,
     pub lfs: u64,
     pub oversize: u64,
+    pub streamed: u64,
 }
 
 impl BlobCounts {
@@ -142,6 +143,7 @@ impl BlobCounts {
         self.archive_members += o.archive_members;
         self.lfs += o.lfs;
         self.oversize += o.oversize;
+        self.streamed += o.streamed;
     }
 }
 
@@ -169,6 +171,9 @@ pub(crate) struct Ctx<'a, S: ?Sized> {
     /// The walked commits (empty outside history), for lazy rename detection.
     pub commits: &'a [super::walk::WalkedCommit],
     pub max_bytes: Option<u64>,
+    /// Without `max_bytes`: blobs larger than this (by their object header) are streamed and
+    /// scanned chunk by chunk ([`super::stream`]) instead of inflated whole.
+    pub stream_above: Option<u64>,
     pub progress: &'a Progress,
     /// Cached [`FragmentScanner::has_path_rules`].
     pub path_rules: bool,
@@ -257,16 +262,26 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                 packs::verdict_of(b, None, &|b| self.scanner.might_find(b))
             }
             (NewSide::Blob(id), None) => {
-                let oversize = match self.max_bytes {
-                    None => None,
-                    Some(max) => match repo.find_header(*id) {
-                        Ok(h) => (h.size() > max).then_some(h.size()),
+                let big = match self.max_bytes.is_some() || self.stream_above.is_some() {
+                    false => None,
+                    true => match repo.find_header(*id) {
+                        Ok(h) => Some(h.size()),
                         Err(e) => {
                             out.errors.push(self.missing(id, first, &e));
                             return;
                         }
                     },
                 };
+                let oversize = match (self.max_bytes, big) {
+                    (Some(max), Some(size)) => (size > max).then_some(size),
+                    _ => None,
+                };
+                if let (None, Some(limit), Some(size)) = (self.max_bytes, self.stream_above, big)
+                    && size > limit
+                    && self.stream(repo, id, size, job, renames, out)
+                {
+                    return;
+                }
                 match oversize {
                     Some(size) => Verdict {
                         size,
@@ -359,6 +374,98 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         for (old, uses) in renamed {
             scan_against(&[old], &uses, out);
         }
+    }
+
+    /// Scan the big blob `id` (`size` bytes by its header) of `job` as a stream, chunk by
+    /// chunk ([`crate::source::chunk::reader_chunks`]); `false` when it cannot be streamed
+    /// (stored as a delta, in an alternate store, or an archive, which is opened whole) and
+    /// must be read whole. Like git for files above `core.bigFileThreshold`, a streamed blob
+    /// gets no line diff against its old versions: every line counts as added (a superset of
+    /// the line diff's findings).
+    fn stream(
+        &self,
+        repo: &gix::Repository,
+        id: &ObjectId,
+        size: u64,
+        job: &Job,
+        renames: &mut RenameResolver<'_>,
+        out: &mut Outcome,
+    ) -> bool {
+        let Some(first) = job.uses.first() else {
+            return true;
+        };
+        if job.uses.iter().any(|u| archive_by_name(&u.path)) {
+            return false;
+        }
+        let reader = match super::stream::open(repo, id) {
+            Ok(Some(r)) => r,
+            Ok(None) => return false,
+            Err(e) => {
+                out.errors.push(self.missing(id, first, &e));
+                return true;
+            }
+        };
+        // Chunks end at line ends, so no secret is split between two of them.
+        let mut chunks = crate::source::chunk::reader_chunks(reader).whole_lines();
+        let mut kind = None;
+        let mut uses: Vec<Use> = Vec::new();
+        let mut view = Vec::new();
+        let mut total = 0u64;
+        loop {
+            let (start_line, bytes) = match chunks.next_chunk() {
+                Ok(Some(c)) => c,
+                Ok(None) => break,
+                Err(e) => {
+                    out.errors.push(self.missing(id, first, &e));
+                    return true;
+                }
+            };
+            total += bytes.len() as u64;
+            let is_binary = match kind {
+                Some(k) => k == ContentKind::Binary,
+                None => {
+                    // Decided by the first chunk, as `classify` decides by the first bytes.
+                    let k = classify(bytes);
+                    if k == ContentKind::Archive {
+                        return false;
+                    }
+                    kind = Some(k);
+                    let verdict = if k == ContentKind::Binary {
+                        VerdictKind::Binary { candidate: true }
+                    } else {
+                        VerdictKind::Text { candidate: true }
+                    };
+                    self.account(size, verdict, job, first, out);
+                    out.counts.streamed += 1;
+                    out.counts.candidates += 1;
+                    let (plain, renamed) = self.resolve_renames(job, true, renames, out);
+                    uses.extend(plain.iter().cloned());
+                    uses.extend(renamed.into_values().flatten());
+                    uses.sort();
+                    uses.dedup();
+                    k == ContentKind::Binary
+                }
+            };
+            let text: &[u8] = if is_binary {
+                crate::source::binary::printable_view(bytes, 0, bytes.len(), &mut view);
+                &view
+            } else {
+                bytes
+            };
+            let run = super::lines::AddedRun {
+                start_line,
+                bytes: 0..text.len(),
+            };
+            self.scan_uses(text, std::slice::from_ref(&run), &uses, true, out);
+        }
+        if total != size {
+            out.errors.push(self.missing(
+                id,
+                first,
+                &format!("its content has {total} bytes, its header says {size}"),
+            ));
+        }
+        true
     }
 
     /// Scan an archive blob (`data`, the new side of `job`) through the shared content

@@ -40,6 +40,7 @@ mod meta;
 mod packs;
 mod resident;
 mod revs;
+mod stream;
 mod trees;
 mod walk;
 mod worktree;
@@ -166,6 +167,11 @@ pub struct GitScanOptions {
     pub uncommitted: bool,
     /// Only commits not reachable from this revision (`REV..HEAD`, or `^REV` added to `revs`).
     pub since_commit: Option<String>,
+    /// Without `max_target_megabytes`: blobs larger than this many bytes (by the size in their
+    /// object header) are not inflated whole but streamed and scanned in chunks, with every
+    /// line counted as added (no line diff, like git above `core.bigFileThreshold`). `None` =
+    /// never stream. Default [`DEFAULT_STREAM_ABOVE_BYTES`].
+    pub stream_above_bytes: Option<u64>,
 }
 
 impl Default for GitScanOptions {
@@ -180,9 +186,13 @@ impl Default for GitScanOptions {
             staged: false,
             uncommitted: false,
             since_commit: None,
+            stream_above_bytes: Some(DEFAULT_STREAM_ABOVE_BYTES),
         }
     }
 }
+
+/// Blobs above this size are streamed when no size limit is set (64 MiB).
+pub const DEFAULT_STREAM_ABOVE_BYTES: u64 = 64 << 20;
 
 /// Archive nesting depth opened by default (the `scan` commands' `--max-archive-depth`).
 pub const DEFAULT_MAX_ARCHIVE_DEPTH: u32 = 2;
@@ -213,6 +223,8 @@ pub struct GitScanStats {
     pub oversize_skipped: u64,
     /// Submodule (gitlink) entries skipped.
     pub submodules_skipped: u64,
+    /// Blobs above `stream_above_bytes` scanned as a stream, chunk by chunk (no line diff).
+    pub blobs_streamed: u64,
 }
 
 /// The result of a git scan.
@@ -262,6 +274,11 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         .max_target_megabytes
         .filter(|&m| m > 0)
         .map(|m| m.saturating_mul(1_000_000));
+    let stream_above = if max_bytes.is_none() {
+        opts.stream_above_bytes
+    } else {
+        None
+    };
     let content_opts = crate::source::SourceOptions {
         max_target_megabytes: opts.max_target_megabytes.filter(|&m| m > 0),
         max_archive_depth: opts.max_archive_depth,
@@ -285,6 +302,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
             commit_hex: &[],
             commits: &[],
             max_bytes,
+            stream_above,
             progress: &progress,
             path_rules: scanner.has_path_rules(),
             per_commit: false,
@@ -455,6 +473,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
                 packs.get_or_init(|| packs::PackSet::open(&ts.to_thread_local())),
                 &wanted,
                 max_bytes,
+                stream_above,
                 &|b| scanner.might_find(b),
                 &|bytes| progress.inc(1, bytes),
             )
@@ -485,6 +504,7 @@ pub fn scan_history_with<S: FragmentScanner + ?Sized>(
         commit_hex: &commit_hex,
         commits: &commits,
         max_bytes,
+        stream_above,
         progress: &progress,
         path_rules: scanner.has_path_rules(),
         per_commit: scanner.commit_sensitive(),
@@ -612,6 +632,7 @@ fn finish(report: &mut GitScanReport, out: engine::Outcome, max_bytes: Option<u6
     report.stats.archive_members_scanned = c.archive_members;
     report.stats.lfs_pointers_skipped = c.lfs;
     report.stats.oversize_skipped = c.oversize;
+    report.stats.blobs_streamed = c.streamed;
     if c.oversize > 0 {
         let limit = max_bytes.unwrap_or(0) / 1_000_000;
         report.warnings.push(format!(

@@ -603,6 +603,7 @@ pub(crate) fn blob_verdicts(
     packs: &PackSet,
     wanted: &[ObjectId],
     max_bytes: Option<u64>,
+    stream_above: Option<u64>,
     might_find: &(dyn Fn(&[u8]) -> bool + Sync),
     on_blob: &(dyn Fn(u64) + Sync),
 ) -> PassOutcome {
@@ -611,8 +612,9 @@ pub(crate) fn blob_verdicts(
     let retained = std::sync::Mutex::new(HashMap::new());
     let budget = AtomicUsize::new(RETAIN_BUDGET);
     // Nothing larger than the size limit is inflated: such blobs (and deltas on them) get no
-    // verdict here and are settled by the size in their header when read by id.
-    let limit = max_bytes.map_or(ALLOC_LIMIT, |m| {
+    // verdict here and are settled by the size in their header when read by id. Without a
+    // limit, blobs above `stream_above` are left to the engine, which streams them.
+    let limit = max_bytes.or(stream_above).map_or(ALLOC_LIMIT, |m| {
         usize::try_from(m).unwrap_or(ALLOC_LIMIT).min(ALLOC_LIMIT)
     });
     for_each_wanted(
@@ -883,7 +885,7 @@ mod tests {
         let largest = std::sync::Mutex::new(0u64);
         let limit = 100_000u64;
         assert!(big.len() as u64 > limit);
-        let pass = blob_verdicts(&packs, &blobs, Some(limit), &|_| true, &|n| {
+        let pass = blob_verdicts(&packs, &blobs, Some(limit), None, &|_| true, &|n| {
             if let Ok(mut m) = largest.lock() {
                 *m = (*m).max(n);
             }
@@ -895,7 +897,7 @@ mod tests {
         );
         assert!(*largest.lock().expect("lock") <= limit);
         // Without a limit every blob is settled.
-        let all = blob_verdicts(&packs, &blobs, None, &|_| true, &|_| {});
+        let all = blob_verdicts(&packs, &blobs, None, None, &|_| true, &|_| {});
         assert_eq!(all.verdicts.len(), 3);
     }
 

@@ -22,7 +22,12 @@ fn fake_aws_key(tail: &str) -> String {
 /// tokens carry (a token whose checksum is wrong is low confidence and does not block).
 fn fake_github_pat() -> String {
     let random = "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0g";
-    format!("{}{}{random}{}", "gh", "p_", base62_6(crc32(random.as_bytes())))
+    format!(
+        "{}{}{random}{}",
+        "gh",
+        "p_",
+        base62_6(crc32(random.as_bytes()))
+    )
 }
 
 /// CRC-32 (IEEE), bit by bit.
@@ -31,7 +36,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc

@@ -77,12 +77,18 @@ pub fn record_children(
     check_holder_id(holder)?;
     ensure_dir(loc.dir())?;
     let _guard = lock_mutex(&loc.mutex_path(), MUTEX_WAIT)?;
-    let Some(cur) = current_record(loc)? else {
-        return Err(LeaseError::NotHeld {
-            path: loc.lease_path(),
-        });
-    };
-    check_owner(loc, &cur, holder, Some(nonce))?;
+    // A file lease is checked here, under the same mutex as the lease. A lease in PostgreSQL
+    // is not: the record is local to this host, written before every child the gate starts,
+    // and the holder proves the lease is theirs by renewing it in the database; a database
+    // that has gone away fails that renewal with `lease_error`.
+    if loc.postgres().is_none() {
+        let Some(cur) = read_current(loc)? else {
+            return Err(LeaseError::NotHeld {
+                path: loc.lease_path(),
+            });
+        };
+        check_owner(loc, &cur.record, holder, Some(nonce))?;
+    }
     if let Some(other) = children(loc)?
         && other.nonce != nonce
         && other.group.is_alive()

@@ -388,6 +388,14 @@ mod tests {
         };
         // Pretend the recorded leader started earlier than the process now at that pid.
         group.leader_start_time = group.leader_start_time.saturating_sub(1);
+        // Let `exit 0` finish (it stays a zombie until waited for): a leader still running
+        // carries the marker and is a member whatever its start time.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while read_stat(leader.id()).ok().flatten().is_some_and(|s| s.state != 'Z')
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         assert_eq!(group.members(), Members::Known(Vec::new()));
         leader.wait().unwrap();
         let other_host = ProcessGroup {

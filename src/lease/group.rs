@@ -391,7 +391,10 @@ mod tests {
         // Let `exit 0` finish (it stays a zombie until waited for): a leader still running
         // carries the marker and is a member whatever its start time.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while read_stat(leader.id()).ok().flatten().is_some_and(|s| s.state != 'Z')
+        while read_stat(leader.id())
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.state != 'Z')
             && Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(5));

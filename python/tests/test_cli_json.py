@@ -60,7 +60,11 @@ def check_gate_output(doc: Dict[str, Any]) -> None:
 def test_console_script_prints_the_version() -> None:
     exe = script()
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == f"portcullis {portcullis.__version__}"
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == f"portcullis {portcullis.__version__}"
+    # The version names the embedded advisory snapshot the audit runs on.
+    assert lines[1] == "embedded advisory snapshot:", lines
+    assert any(line.strip().startswith("rustsec ") for line in lines[2:]), lines
 
 
 def test_every_json_output_matches_its_schema(edge: Edge) -> None:

@@ -16,7 +16,10 @@ pub mod content;
 pub mod dir;
 pub mod git;
 pub(crate) mod progress;
+pub mod scan_error;
 pub mod stdin;
+
+pub use scan_error::{ScanError, ScanErrorKind};
 
 use crate::detect::Fragment;
 use crate::report::Finding;

@@ -210,7 +210,7 @@ mod tests {
 
     #[test]
     fn errors_sort_by_message_not_by_kind() {
-        let mut v = vec![
+        let mut v = [
             ScanError::new(ScanErrorKind::Read, "b: cannot read"),
             ScanError::new(ScanErrorKind::Internal, "a: internal error while scanning"),
         ];

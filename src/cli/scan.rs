@@ -217,6 +217,7 @@ pub fn report_format(common: &ScanCommon) -> Result<ReportFormat, String> {
         common.report_format.as_deref(),
         common.report_path.as_deref(),
     )
+    .map_err(|e| e.to_string())
 }
 
 /// The rules a SARIF report declares.

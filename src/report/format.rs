@@ -19,24 +19,36 @@ pub enum ReportFormat {
     Junit,
 }
 
+/// A `--report-format` value portcullis cannot write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportFormatError {
+    /// gitleaks' Go-template reports.
+    #[error("report format 'template' is not supported by portcullis")]
+    Template,
+    /// Not a format name at all (the value, trimmed and lower-cased).
+    #[error("unknown report format '{0}' (expected json, sarif, csv or junit)")]
+    Unknown(String),
+}
+
 impl ReportFormat {
     /// Parse a `--report-format` value (trimmed, case-insensitive, as gitleaks).
-    pub fn parse(name: &str) -> Result<ReportFormat, String> {
+    pub fn parse(name: &str) -> Result<ReportFormat, ReportFormatError> {
         match name.trim().to_ascii_lowercase().as_str() {
             "json" => Ok(ReportFormat::Json),
             "sarif" => Ok(ReportFormat::Sarif),
             "csv" => Ok(ReportFormat::Csv),
             "junit" | "xml" => Ok(ReportFormat::Junit),
-            "template" => Err("report format 'template' is not supported by portcullis".into()),
-            other => Err(format!(
-                "unknown report format '{other}' (expected json, sarif, csv or junit)"
-            )),
+            "template" => Err(ReportFormatError::Template),
+            other => Err(ReportFormatError::Unknown(other.to_string())),
         }
     }
 
     /// Choose the format: the explicit `--report-format` wins; otherwise the extension of
     /// `--report-path` (`.json`, `.sarif`, `.csv`, `.xml`/`.junit`); otherwise JSON.
-    pub fn choose(explicit: Option<&str>, path: Option<&Path>) -> Result<ReportFormat, String> {
+    pub fn choose(
+        explicit: Option<&str>,
+        path: Option<&Path>,
+    ) -> Result<ReportFormat, ReportFormatError> {
         if let Some(name) = explicit {
             return ReportFormat::parse(name);
         }

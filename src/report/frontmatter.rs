@@ -52,18 +52,39 @@ pub enum FrontmatterError {
         kind: &'static str,
     },
     /// The frontmatter value could not be serialised.
-    #[error("{path}: cannot serialise frontmatter: {message}")]
+    #[error("{path}: cannot serialise frontmatter: {source}")]
     Serialize {
         /// The report path.
         path: PathBuf,
         /// What went wrong.
-        message: String,
+        #[source]
+        source: serde_norway::Error,
     },
 }
 
+/// Why report text is not framed as one frontmatter block (`---` fences).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FenceError {
+    /// The text is empty.
+    #[error("file is empty")]
+    Empty,
+    /// The first line is not `---`.
+    #[error("missing opening '---' fence on line 1")]
+    MissingOpening,
+    /// A `---` line follows the closing fence.
+    #[error("repeated '---' fence after the frontmatter")]
+    Repeated,
+    /// No `---` line closes the frontmatter.
+    #[error("missing closing '---' fence")]
+    MissingClosing,
+}
+
 /// Render a report (frontmatter + body) to a string, exactly as [`write_report`] writes it.
-pub fn render_report<T: Serialize>(frontmatter: &T, body: &str) -> Result<String, String> {
-    let yaml = serde_norway::to_string(frontmatter).map_err(|e| e.to_string())?;
+pub fn render_report<T: Serialize>(
+    frontmatter: &T,
+    body: &str,
+) -> Result<String, serde_norway::Error> {
+    let yaml = serde_norway::to_string(frontmatter)?;
     let mut out = String::with_capacity(yaml.len() + body.len() + 16);
     out.push_str(FENCE);
     out.push('\n');
@@ -95,9 +116,9 @@ pub fn write_report<T: Serialize>(
     frontmatter: &T,
     body: &str,
 ) -> Result<(), FrontmatterError> {
-    let text = render_report(frontmatter, body).map_err(|message| FrontmatterError::Serialize {
+    let text = render_report(frontmatter, body).map_err(|source| FrontmatterError::Serialize {
         path: path.to_path_buf(),
-        message,
+        source,
     })?;
     write_atomic(path, text.as_bytes())
 }
@@ -348,12 +369,12 @@ pub fn read_report_bytes(path: &Path) -> Result<Vec<u8>, FrontmatterError> {
 /// Split report text into (frontmatter YAML, body), enforcing exactly one pair of fences:
 /// the first line must be `---`, the next `---` line closes it, and no further `---` line
 /// may follow.
-pub fn split_frontmatter(text: &str) -> Result<(&str, &str), String> {
+pub fn split_frontmatter(text: &str) -> Result<(&str, &str), FenceError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text.split_inclusive('\n');
-    let first = lines.next().ok_or("file is empty")?;
+    let first = lines.next().ok_or(FenceError::Empty)?;
     if first.trim_end_matches(['\n', '\r']) != FENCE {
-        return Err("missing opening '---' fence on line 1".into());
+        return Err(FenceError::MissingOpening);
     }
     let yaml_start = first.len();
     let mut pos = yaml_start;
@@ -363,12 +384,12 @@ pub fn split_frontmatter(text: &str) -> Result<(&str, &str), String> {
         pos += line.len();
         if line.trim_end_matches(['\n', '\r']) == FENCE {
             if close.is_some() {
-                return Err("repeated '---' fence after the frontmatter".into());
+                return Err(FenceError::Repeated);
             }
             close = Some((start, pos));
         }
     }
-    let (yaml_end, body_start) = close.ok_or("missing closing '---' fence")?;
+    let (yaml_end, body_start) = close.ok_or(FenceError::MissingClosing)?;
     Ok((&text[yaml_start..yaml_end], &text[body_start..]))
 }
 
@@ -389,7 +410,7 @@ pub fn read_frontmatter_raw(
     };
     let bytes = read_report_bytes(path)?;
     let text = std::str::from_utf8(&bytes).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
-    let (yaml, _body) = split_frontmatter(text).map_err(malformed)?;
+    let (yaml, _body) = split_frontmatter(text).map_err(|e| malformed(e.to_string()))?;
     let value: serde_norway::Value =
         serde_norway::from_str(yaml).map_err(|e| malformed(format!("frontmatter YAML: {e}")))?;
     match value {

@@ -72,17 +72,28 @@ pub fn redact(secret: &str) -> String {
 
 /// The detector with the embedded default rules, built once per process.
 pub fn default_detector() -> Result<&'static Detector, RedactError> {
-    static DETECTOR: OnceLock<Result<Detector, String>> = OnceLock::new();
+    static DETECTOR: OnceLock<Result<Detector, DetectorBuildError>> = OnceLock::new();
     DETECTOR
-        .get_or_init(|| {
-            catch_unwind(build_detector)
-                .unwrap_or_else(|_| Err("building the detector panicked".into()))
-        })
+        .get_or_init(|| catch_unwind(build_detector).unwrap_or(Err(DetectorBuildError::Panicked)))
         .as_ref()
-        .map_err(|e| RedactError::Unavailable(e.clone()))
+        .map_err(|e| RedactError::Unavailable(e.to_string()))
 }
 
-fn build_detector() -> Result<Detector, String> {
+/// Why the detector with the embedded default rules could not be built.
+#[derive(Debug, thiserror::Error)]
+enum DetectorBuildError {
+    /// The embedded rule set yielded no rules (the first config warning says why).
+    #[error("{0}")]
+    NoRules(String),
+    /// The rules did not compile.
+    #[error(transparent)]
+    Compile(crate::rules::ConfigError),
+    /// Building panicked.
+    #[error("building the detector panicked")]
+    Panicked,
+}
+
+fn build_detector() -> Result<Detector, DetectorBuildError> {
     let config = Config::embedded_default();
     if config.rules().is_empty() {
         let why = config
@@ -90,9 +101,9 @@ fn build_detector() -> Result<Detector, String> {
             .first()
             .cloned()
             .unwrap_or_else(|| "the embedded rule set has no rules".into());
-        return Err(why);
+        return Err(DetectorBuildError::NoRules(why));
     }
-    Detector::new(config, DetectOptions::default()).map_err(|e| e.to_string())
+    Detector::new(config, DetectOptions::default()).map_err(DetectorBuildError::Compile)
 }
 
 /// The findings of the default rules in `text`.

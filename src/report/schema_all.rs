@@ -15,7 +15,7 @@ use serde_norway::{Mapping, Value};
 
 use super::frontmatter::read_frontmatter;
 use super::verdict::{
-    MERGE_SCHEMA, Outcome, SECURITY_SCHEMA, read_verdict, reasons_field, verdict_field,
+    MERGE_SCHEMA, Outcome, SECURITY_SCHEMA, SchemaError, read_verdict, reasons_field, verdict_field,
 };
 
 fn get<'a>(fm: &'a Mapping, key: &str) -> Option<&'a Value> {
@@ -25,21 +25,21 @@ fn get<'a>(fm: &'a Mapping, key: &str) -> Option<&'a Value> {
     }
 }
 
-fn text<'a>(fm: &'a Mapping, key: &str) -> Result<Option<&'a str>, String> {
+fn text<'a>(fm: &'a Mapping, key: &str) -> Result<Option<&'a str>, SchemaError> {
     match get(fm, key) {
         None => Ok(None),
         Some(v) => v
             .as_str()
             .map(Some)
-            .ok_or_else(|| format!("'{key}' is not a string")),
+            .ok_or_else(|| SchemaError::not_a(key, "string")),
     }
 }
 
-fn flag(fm: &Mapping, key: &str) -> Result<bool, String> {
+fn flag(fm: &Mapping, key: &str) -> Result<bool, SchemaError> {
     match get(fm, key) {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(format!("'{key}' is not a boolean")),
+        Some(_) => Err(SchemaError::not_a(key, "boolean")),
     }
 }
 
@@ -48,28 +48,34 @@ fn is_commit_id(s: &str) -> bool {
 }
 
 /// The named gate report must be of `schema` and read back as PASS.
-fn referenced_pass(fm: &Mapping, key: &str, schema: &str) -> Result<(), String> {
-    let path = text(fm, key)?.ok_or_else(|| format!("PASS without '{key}'"))?;
+fn referenced_pass(fm: &Mapping, key: &str, schema: &str) -> Result<(), SchemaError> {
+    let path = text(fm, key)?.ok_or_else(|| SchemaError::from(format!("PASS without '{key}'")))?;
     let path = Path::new(path);
-    let inner = read_frontmatter(path).map_err(|e| format!("{key}: {e}"))?;
+    let inner = read_frontmatter(path).map_err(|source| SchemaError::Referenced {
+        key: key.to_string(),
+        source: Box::new(source),
+    })?;
     if inner.get("schema").and_then(Value::as_str) != Some(schema) {
-        return Err(format!("{key} {} is not a {schema} report", path.display()));
+        return Err(SchemaError::from(format!(
+            "{key} {} is not a {schema} report",
+            path.display()
+        )));
     }
     let v = read_verdict(path);
     if !v.is_pass() {
-        return Err(format!(
+        return Err(SchemaError::from(format!(
             "PASS contradicts {key} {} ({}: {})",
             path.display(),
             v.outcome,
             v.reasons.first().map(String::as_str).unwrap_or("")
-        ));
+        )));
     }
     Ok(())
 }
 
 /// Check a `gate all` report's frontmatter; returns the outcome and reasons, or why it cannot
 /// be trusted (which the reader turns into FAIL).
-pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
+pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), SchemaError> {
     let outcome = verdict_field(fm, &[Outcome::Pass, Outcome::Fail, Outcome::Defer])?;
     let reasons = reasons_field(fm)?;
     let reason = text(fm, "reason")?;
@@ -80,45 +86,61 @@ pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
     match outcome {
         Outcome::Pass => {
             if let Some(r) = reason {
-                return Err(format!("PASS with a failure reason '{r}'"));
+                return Err(SchemaError::from(format!(
+                    "PASS with a failure reason '{r}'"
+                )));
             }
             referenced_pass(fm, "security_report", SECURITY_SCHEMA)?;
             referenced_pass(fm, "merge_report", MERGE_SCHEMA)?;
             if land {
-                let t = tested.ok_or("landed PASS without 'tested_sha'")?;
+                let t = tested.ok_or(SchemaError::from("landed PASS without 'tested_sha'"))?;
                 if !is_commit_id(t) {
-                    return Err(format!("'tested_sha' is not a full commit id: '{t}'"));
+                    return Err(SchemaError::from(format!(
+                        "'tested_sha' is not a full commit id: '{t}'"
+                    )));
                 }
                 if landed != Some(t) {
-                    return Err("landed PASS whose 'landed_sha' is not 'tested_sha'".into());
+                    return Err(SchemaError::from(
+                        "landed PASS whose 'landed_sha' is not 'tested_sha'",
+                    ));
                 }
                 if lease_held {
-                    return Err("landed PASS still claims to hold the lease".into());
+                    return Err(SchemaError::from(
+                        "landed PASS still claims to hold the lease",
+                    ));
                 }
             } else if landed.is_some() {
-                return Err("'landed_sha' without 'land: true'".into());
+                return Err(SchemaError::from("'landed_sha' without 'land: true'"));
             }
         }
         Outcome::Fail | Outcome::Defer => {
             if outcome == Outcome::Fail {
                 match reason {
                     Some(r) if !r.trim().is_empty() => {}
-                    _ => return Err("FAIL without 'reason'".into()),
+                    _ => return Err(SchemaError::from("FAIL without 'reason'")),
                 }
             } else {
                 if let Some(r) = reason {
-                    return Err(format!("DEFER with a failure reason '{r}'"));
+                    return Err(SchemaError::from(format!(
+                        "DEFER with a failure reason '{r}'"
+                    )));
                 }
                 match get(fm, "retry_after_s").and_then(Value::as_u64) {
                     Some(n) if n > 0 => {}
-                    _ => return Err("DEFER without a positive 'retry_after_s'".into()),
+                    _ => {
+                        return Err(SchemaError::from(
+                            "DEFER without a positive 'retry_after_s'",
+                        ));
+                    }
                 }
             }
             if lease_held {
-                return Err(format!("{outcome} while claiming to hold the lease"));
+                return Err(SchemaError::from(format!(
+                    "{outcome} while claiming to hold the lease"
+                )));
             }
             if landed.is_some() {
-                return Err(format!("{outcome} with a 'landed_sha'"));
+                return Err(SchemaError::from(format!("{outcome} with a 'landed_sha'")));
             }
         }
     }
@@ -136,12 +158,12 @@ mod tests {
     #[test]
     fn pass_needs_readable_passing_gate_reports() {
         let e = validate(&fm("verdict: PASS\nland: false\n")).unwrap_err();
-        assert!(e.contains("security_report"), "{e}");
+        assert!(e.to_string().contains("security_report"), "{e}");
         let e = validate(&fm(
             "verdict: PASS\nsecurity_report: /nonexistent/s.md\nmerge_report: /nonexistent/m.md\n",
         ))
         .unwrap_err();
-        assert!(e.contains("security_report"), "{e}");
+        assert!(e.to_string().contains("security_report"), "{e}");
     }
 
     #[test]

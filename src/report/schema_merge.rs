@@ -13,7 +13,7 @@
 
 use serde_norway::{Mapping, Value};
 
-use super::verdict::{Outcome, reasons_field, verdict_field};
+use super::verdict::{Outcome, SchemaError, reasons_field, verdict_field};
 
 /// The FAIL reasons a merge report may give.
 pub const FAIL_REASONS: &[&str] = &[
@@ -41,33 +41,35 @@ fn is_commit_id(s: &str) -> bool {
     (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn require_sha(fm: &Mapping, key: &str) -> Result<(), String> {
+fn require_sha(fm: &Mapping, key: &str) -> Result<(), SchemaError> {
     match get(fm, key).and_then(Value::as_str) {
         Some(s) if is_commit_id(s) => Ok(()),
-        Some(s) => Err(format!("'{key}' is not a full commit id: '{s}'")),
-        None => Err(format!("PASS without '{key}'")),
+        Some(s) => Err(SchemaError::from(format!(
+            "'{key}' is not a full commit id: '{s}'"
+        ))),
+        None => Err(SchemaError::from(format!("PASS without '{key}'"))),
     }
 }
 
-fn flag(fm: &Mapping, key: &str) -> Result<Option<bool>, String> {
+fn flag(fm: &Mapping, key: &str) -> Result<Option<bool>, SchemaError> {
     match get(fm, key) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(_) => Err(format!("'{key}' is not a boolean")),
+        Some(_) => Err(SchemaError::not_a(key, "boolean")),
     }
 }
 
-fn positive_int(fm: &Mapping, key: &str, verdict: &str) -> Result<u64, String> {
+fn positive_int(fm: &Mapping, key: &str, verdict: &str) -> Result<u64, SchemaError> {
     match get(fm, key) {
-        None => Err(format!("{verdict} without '{key}'")),
+        None => Err(SchemaError::from(format!("{verdict} without '{key}'"))),
         Some(v) => match v.as_u64() {
             Some(n) if n > 0 => Ok(n),
-            _ => Err(format!("'{key}' is not a positive integer")),
+            _ => Err(SchemaError::not_a(key, "positive integer")),
         },
     }
 }
 
-fn conflict_files(fm: &Mapping) -> Result<Vec<String>, String> {
+fn conflict_files(fm: &Mapping) -> Result<Vec<String>, SchemaError> {
     match get(fm, "conflict_files") {
         None => Ok(Vec::new()),
         Some(Value::Sequence(items)) => items
@@ -75,16 +77,16 @@ fn conflict_files(fm: &Mapping) -> Result<Vec<String>, String> {
             .map(|v| {
                 v.as_str()
                     .map(str::to_string)
-                    .ok_or_else(|| "'conflict_files' has a non-string entry".to_string())
+                    .ok_or_else(|| SchemaError::from("'conflict_files' has a non-string entry"))
             })
             .collect(),
-        Some(_) => Err("'conflict_files' is not a list".into()),
+        Some(_) => Err(SchemaError::not_a("conflict_files", "list")),
     }
 }
 
 /// A PASS that relied on a security verdict must have relied on a PASS one; `mode: skipped`
 /// is the recorded opt-out.
-fn check_security_section(fm: &Mapping) -> Result<(), String> {
+fn check_security_section(fm: &Mapping) -> Result<(), SchemaError> {
     let Some(sec) = get(fm, "security") else {
         return Ok(());
     };
@@ -93,23 +95,25 @@ fn check_security_section(fm: &Mapping) -> Result<(), String> {
         Some("skipped") => Ok(()),
         Some("run" | "report") => match sec.get("verdict").and_then(Value::as_str) {
             Some("PASS") => Ok(()),
-            other => Err(format!(
+            other => Err(SchemaError::from(format!(
                 "PASS with security verdict {}",
                 other.unwrap_or("(none)")
-            )),
+            ))),
         },
-        _ => Err("'security.mode' is not run, report or skipped".into()),
+        _ => Err(SchemaError::from(
+            "'security.mode' is not run, report or skipped",
+        )),
     }
 }
 
 /// Check a merge report's frontmatter; returns the outcome and reasons, or why it cannot be
 /// trusted (which the reader turns into FAIL).
-pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
+pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), SchemaError> {
     let outcome = verdict_field(fm, &[Outcome::Pass, Outcome::Fail, Outcome::Defer])?;
     let reasons = reasons_field(fm)?;
     let reason = match get(fm, "reason") {
         None => None,
-        Some(v) => Some(v.as_str().ok_or("'reason' is not a string")?),
+        Some(v) => Some(v.as_str().ok_or(SchemaError::not_a("reason", "string"))?),
     };
     let files = conflict_files(fm)?;
     let lease_held = flag(fm, "lease_held")?;
@@ -117,7 +121,9 @@ pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
     match outcome {
         Outcome::Pass => {
             if let Some(r) = reason {
-                return Err(format!("PASS with a failure reason '{r}'"));
+                return Err(SchemaError::from(format!(
+                    "PASS with a failure reason '{r}'"
+                )));
             }
             if flag(fm, "skipped")? == Some(true) {
                 return Ok((outcome, reasons));
@@ -126,54 +132,58 @@ pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
             require_sha(fm, "tested_sha")?;
             positive_int(fm, "fencing_token", "PASS")?;
             if !files.is_empty() {
-                return Err("PASS with conflict files".into());
+                return Err(SchemaError::from("PASS with conflict files"));
             }
             if lease_held == Some(false) {
-                return Err("PASS without the lease held".into());
+                return Err(SchemaError::from("PASS without the lease held"));
             }
             check_security_section(fm)?;
             if let Some(code) = get(fm, "test_exit_code")
                 && code.as_i64() != Some(0)
             {
-                return Err("PASS with a non-zero test exit code".into());
+                return Err(SchemaError::from("PASS with a non-zero test exit code"));
             }
         }
         Outcome::Fail => {
-            let r = reason.ok_or("FAIL without 'reason'")?;
+            let r = reason.ok_or(SchemaError::from("FAIL without 'reason'"))?;
             if !FAIL_REASONS.contains(&r) {
-                return Err(format!("FAIL with unknown reason '{r}'"));
+                return Err(SchemaError::from(format!("FAIL with unknown reason '{r}'")));
             }
             if r == "conflict" && files.is_empty() {
-                return Err("FAIL conflict without 'conflict_files'".into());
+                return Err(SchemaError::from("FAIL conflict without 'conflict_files'"));
             }
             if r == "tests_failed"
                 && get(fm, "test_output_tail")
                     .and_then(Value::as_str)
                     .is_none()
             {
-                return Err("FAIL tests_failed without 'test_output_tail'".into());
+                return Err(SchemaError::from(
+                    "FAIL tests_failed without 'test_output_tail'",
+                ));
             }
             if lease_held == Some(true) {
-                return Err("FAIL while claiming to hold the lease".into());
+                return Err(SchemaError::from("FAIL while claiming to hold the lease"));
             }
         }
         Outcome::Defer => {
             if let Some(r) = reason {
-                return Err(format!("DEFER with a failure reason '{r}'"));
+                return Err(SchemaError::from(format!(
+                    "DEFER with a failure reason '{r}'"
+                )));
             }
             match get(fm, "holder").and_then(Value::as_str) {
                 Some(h) if !h.trim().is_empty() => {}
-                _ => return Err("DEFER without 'holder'".into()),
+                _ => return Err(SchemaError::from("DEFER without 'holder'")),
             }
             if get(fm, "held_since").and_then(Value::as_str).is_none() {
-                return Err("DEFER without 'held_since'".into());
+                return Err(SchemaError::from("DEFER without 'held_since'"));
             }
             positive_int(fm, "retry_after_s", "DEFER")?;
             if pushed == Some(true) {
-                return Err("DEFER claims a push".into());
+                return Err(SchemaError::from("DEFER claims a push"));
             }
             if lease_held == Some(true) {
-                return Err("DEFER claims to hold the lease".into());
+                return Err(SchemaError::from("DEFER claims to hold the lease"));
             }
         }
     }
@@ -203,7 +213,7 @@ mod tests {
                 .map(|l| format!("{l}\n"))
                 .collect();
             let e = validate(&fm(&text)).unwrap_err();
-            assert!(e.contains(drop), "{e}");
+            assert!(e.to_string().contains(drop), "{e}");
         }
         assert!(validate(&fm(&ok.replace("fencing_token: 3", "fencing_token: 0"))).is_err());
         assert!(validate(&fm(&format!("{ok}reason: conflict\n"))).is_err());

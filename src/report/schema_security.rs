@@ -16,7 +16,7 @@
 
 use serde_norway::{Mapping, Value};
 
-use super::verdict::{Outcome, reasons_field, verdict_field};
+use super::verdict::{Outcome, SchemaError, reasons_field, verdict_field};
 
 /// Values allowed in `secrets.status`.
 pub const SECRETS_STATUSES: &[&str] = &["ok", "error", "skipped"];
@@ -25,24 +25,30 @@ pub const DEPENDENCIES_STATUSES: &[&str] = &["ok", "degraded", "error", "skipped
 
 /// Check a security report's frontmatter; returns the outcome and reasons, or why it cannot be
 /// trusted (which the reader turns into FAIL).
-pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
+pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), SchemaError> {
     let outcome = verdict_field(fm, &[Outcome::Pass, Outcome::Fail])?;
     let reasons = reasons_field(fm)?;
     if outcome == Outcome::Fail {
         if reasons.is_empty() {
-            return Err("verdict FAIL with no reasons".into());
+            return Err(SchemaError::from("verdict FAIL with no reasons"));
         }
         return Ok((outcome, reasons));
     }
     // PASS from here on: every field must agree.
     let skipped = match fm.get("skipped") {
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err("'skipped' is not a boolean".into()),
-        None => return Err("verdict PASS but frontmatter has no 'skipped'".into()),
+        Some(_) => return Err(SchemaError::not_a("skipped", "boolean")),
+        None => {
+            return Err(SchemaError::from(
+                "verdict PASS but frontmatter has no 'skipped'",
+            ));
+        }
     };
     if skipped {
         if reasons.is_empty() {
-            return Err("skipped PASS does not say why it was skipped".into());
+            return Err(SchemaError::from(
+                "skipped PASS does not say why it was skipped",
+            ));
         }
         check_skipped_counts(fm)?;
         return Ok((outcome, reasons));
@@ -52,85 +58,93 @@ pub fn validate(fm: &Mapping) -> Result<(Outcome, Vec<String>), String> {
     Ok((outcome, reasons))
 }
 
-fn section<'a>(fm: &'a Mapping, key: &str) -> Result<&'a Mapping, String> {
+fn section<'a>(fm: &'a Mapping, key: &str) -> Result<&'a Mapping, SchemaError> {
     match fm.get(key) {
         Some(Value::Mapping(m)) => Ok(m),
-        Some(_) => Err(format!("'{key}' is not a mapping")),
-        None => Err(format!("verdict PASS but frontmatter has no '{key}'")),
+        Some(_) => Err(SchemaError::not_a(key, "mapping")),
+        None => Err(SchemaError::from(format!(
+            "verdict PASS but frontmatter has no '{key}'"
+        ))),
     }
 }
 
-fn status<'a>(m: &'a Mapping, key: &str, allowed: &[&str]) -> Result<&'a str, String> {
+fn status<'a>(m: &'a Mapping, key: &str, allowed: &[&str]) -> Result<&'a str, SchemaError> {
     let s = m
         .get("status")
-        .ok_or_else(|| format!("'{key}' has no 'status'"))?
+        .ok_or_else(|| SchemaError::from(format!("'{key}' has no 'status'")))?
         .as_str()
-        .ok_or_else(|| format!("'{key}.status' is not a string"))?;
+        .ok_or_else(|| SchemaError::not_a(format!("{key}.status"), "string"))?;
     if !allowed.contains(&s) {
-        return Err(format!("unknown {key}.status '{s}'"));
+        return Err(SchemaError::from(format!("unknown {key}.status '{s}'")));
     }
     Ok(s)
 }
 
-fn count(m: &Mapping, section: &str, key: &str) -> Result<u64, String> {
+fn count(m: &Mapping, section: &str, key: &str) -> Result<u64, SchemaError> {
     match m.get(key) {
         Some(v) => v
             .as_u64()
-            .ok_or_else(|| format!("'{section}.{key}' is not a non-negative integer")),
-        None => Err(format!("'{section}' has no '{key}'")),
+            .ok_or_else(|| SchemaError::not_a(format!("{section}.{key}"), "non-negative integer")),
+        None => Err(SchemaError::from(format!("'{section}' has no '{key}'"))),
     }
 }
 
-fn list_len(m: &Mapping, section: &str, key: &str) -> Result<usize, String> {
+fn list_len(m: &Mapping, section: &str, key: &str) -> Result<usize, SchemaError> {
     match m.get(key) {
         Some(Value::Sequence(items)) => Ok(items.len()),
         Some(Value::Null) | None => Ok(0),
-        Some(_) => Err(format!("'{section}.{key}' is not a list")),
+        Some(_) => Err(SchemaError::not_a(format!("{section}.{key}"), "list")),
     }
 }
 
 /// A skipped report has nothing to count; any count it does carry must be zero.
-fn check_skipped_counts(fm: &Mapping) -> Result<(), String> {
+fn check_skipped_counts(fm: &Mapping) -> Result<(), SchemaError> {
     for (sec, key) in [("secrets", "findings"), ("dependencies", "vulnerabilities")] {
         if let Some(Value::Mapping(m)) = fm.get(sec)
             && m.get(key).is_some()
             && count(m, sec, key)? > 0
         {
-            return Err(format!("skipped PASS contradicts {sec}.{key} > 0"));
+            return Err(SchemaError::from(format!(
+                "skipped PASS contradicts {sec}.{key} > 0"
+            )));
         }
     }
     Ok(())
 }
 
-fn check_pass_secrets(fm: &Mapping) -> Result<(), String> {
+fn check_pass_secrets(fm: &Mapping) -> Result<(), SchemaError> {
     let s = section(fm, "secrets")?;
     match status(s, "secrets", SECRETS_STATUSES)? {
         "ok" => {}
-        other => return Err(format!("verdict PASS contradicts secrets.status '{other}'")),
+        other => {
+            return Err(SchemaError::from(format!(
+                "verdict PASS contradicts secrets.status '{other}'"
+            )));
+        }
     }
     let findings = count(s, "secrets", "findings")?;
     if findings > 0 {
-        return Err(format!(
+        return Err(SchemaError::from(format!(
             "verdict PASS contradicts secrets.findings = {findings}"
-        ));
+        )));
     }
     let errors = list_len(s, "secrets", "errors")?;
     if errors > 0 {
-        return Err(format!(
+        return Err(SchemaError::from(format!(
             "verdict PASS contradicts {errors} secret scan error(s)"
-        ));
+        )));
     }
     Ok(())
 }
 
-fn check_pass_dependencies(fm: &Mapping) -> Result<(), String> {
+fn check_pass_dependencies(fm: &Mapping) -> Result<(), SchemaError> {
     let d = section(fm, "dependencies")?;
     let st = status(d, "dependencies", DEPENDENCIES_STATUSES)?;
     let vulns = count(d, "dependencies", "vulnerabilities")?;
     if vulns > 0 {
-        return Err(format!(
+        return Err(SchemaError::from(format!(
             "verdict PASS contradicts dependencies.vulnerabilities = {vulns}"
-        ));
+        )));
     }
     list_len(d, "dependencies", "warnings")?;
     match st {
@@ -144,13 +158,16 @@ fn check_pass_dependencies(fm: &Mapping) -> Result<(), String> {
                      policy.dep_audit_fail_closed"
                         .into(),
                 ),
-                Some(_) => Err("'policy.dep_audit_fail_closed' is not a boolean".into()),
-                None => Err("'policy' has no 'dep_audit_fail_closed'".into()),
+                Some(_) => Err(SchemaError::not_a(
+                    "policy.dep_audit_fail_closed",
+                    "boolean",
+                )),
+                None => Err(SchemaError::from("'policy' has no 'dep_audit_fail_closed'")),
             }
         }
-        other => Err(format!(
+        other => Err(SchemaError::from(format!(
             "verdict PASS contradicts dependencies.status '{other}'"
-        )),
+        ))),
     }
 }
 
@@ -184,7 +201,7 @@ mod tests {
             "dep_audit_fail_closed: true",
         );
         let e = validate(&fm(&closed)).unwrap_err();
-        assert!(e.contains("degraded"), "{e}");
+        assert!(e.to_string().contains("degraded"), "{e}");
     }
 
     #[test]
@@ -214,7 +231,7 @@ mod tests {
             let text = PASS.replacen(from, to, 1);
             assert_ne!(text, PASS);
             let e = validate(&fm(&text)).unwrap_err();
-            assert!(e.contains(needle), "{to}: {e}");
+            assert!(e.to_string().contains(needle), "{to}: {e}");
         }
     }
 

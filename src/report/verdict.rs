@@ -134,7 +134,7 @@ pub fn read_verdict(path: &Path) -> Verdict {
         SECURITY_SCHEMA => super::schema_security::validate(&fm),
         MERGE_SCHEMA => super::schema_merge::validate(&fm),
         ALL_SCHEMA => super::schema_all::validate(&fm),
-        other => Err(format!("unknown schema '{other}'")),
+        other => Err(SchemaError::from(format!("unknown schema '{other}'"))),
     }
     .and_then(|(outcome, reasons)| {
         // The verdict must be written as the writer writes it: a plain scalar on its own
@@ -143,9 +143,9 @@ pub fn read_verdict(path: &Path) -> Verdict {
         if yaml.lines().any(|l| l.trim_end() == line) {
             Ok((outcome, reasons))
         } else {
-            Err(format!(
+            Err(SchemaError::from(format!(
                 "'verdict' is not written as the plain line '{line}'"
-            ))
+            )))
         }
     });
     match checked {
@@ -248,22 +248,76 @@ pub fn read_verdict_for_head(path: &Path, head: &str) -> Verdict {
     }
 }
 
+/// Why a report's frontmatter cannot be trusted (the reader turns it into FAIL); the
+/// message is the reason the FAIL verdict gives.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// A field holds a value of the wrong type.
+    #[error("'{key}' is not a {expected}")]
+    WrongType {
+        /// The field, dotted from the top level (`secrets.findings`).
+        key: String,
+        /// What it should be (`boolean`, `list`, `non-negative integer`, ...).
+        expected: &'static str,
+    },
+    /// A report the frontmatter refers to could not be read.
+    #[error("{key}: {source}")]
+    Referenced {
+        /// The field that names the report (`security_report`).
+        key: String,
+        /// Why it could not be read.
+        #[source]
+        source: Box<super::frontmatter::FrontmatterError>,
+    },
+    /// A missing field, an unknown value, or fields that contradict the verdict.
+    #[error("{0}")]
+    Untrusted(String),
+}
+
+impl SchemaError {
+    /// `key` is not a value of type `expected`.
+    pub fn not_a(key: impl Into<String>, expected: &'static str) -> Self {
+        SchemaError::WrongType {
+            key: key.into(),
+            expected,
+        }
+    }
+}
+
+impl From<String> for SchemaError {
+    fn from(reason: String) -> Self {
+        SchemaError::Untrusted(reason)
+    }
+}
+
+impl From<&str> for SchemaError {
+    fn from(reason: &str) -> Self {
+        SchemaError::Untrusted(reason.to_string())
+    }
+}
+
 /// Read the `verdict` key and check it is one of `allowed`. Helper for schema validators.
-pub fn verdict_field(fm: &serde_norway::Mapping, allowed: &[Outcome]) -> Result<Outcome, String> {
+pub fn verdict_field(
+    fm: &serde_norway::Mapping,
+    allowed: &[Outcome],
+) -> Result<Outcome, SchemaError> {
     let raw = fm
         .get("verdict")
-        .ok_or("frontmatter has no 'verdict'")?
+        .ok_or_else(|| SchemaError::from("frontmatter has no 'verdict'"))?
         .as_str()
-        .ok_or("'verdict' is not a string")?;
-    let outcome = Outcome::parse(raw).ok_or_else(|| format!("unknown verdict '{raw}'"))?;
+        .ok_or_else(|| SchemaError::not_a("verdict", "string"))?;
+    let outcome =
+        Outcome::parse(raw).ok_or_else(|| SchemaError::from(format!("unknown verdict '{raw}'")))?;
     if !allowed.contains(&outcome) {
-        return Err(format!("verdict '{raw}' is not allowed by this schema"));
+        return Err(SchemaError::from(format!(
+            "verdict '{raw}' is not allowed by this schema"
+        )));
     }
     Ok(outcome)
 }
 
 /// Read the `reasons` key as a list of strings (missing = empty). Helper for validators.
-pub fn reasons_field(fm: &serde_norway::Mapping) -> Result<Vec<String>, String> {
+pub fn reasons_field(fm: &serde_norway::Mapping) -> Result<Vec<String>, SchemaError> {
     match fm.get("reasons") {
         None | Some(serde_norway::Value::Null) => Ok(Vec::new()),
         Some(serde_norway::Value::Sequence(items)) => items
@@ -271,9 +325,9 @@ pub fn reasons_field(fm: &serde_norway::Mapping) -> Result<Vec<String>, String> 
             .map(|v| {
                 v.as_str()
                     .map(str::to_string)
-                    .ok_or_else(|| "'reasons' has a non-string entry".to_string())
+                    .ok_or_else(|| SchemaError::from("'reasons' has a non-string entry"))
             })
             .collect(),
-        Some(_) => Err("'reasons' is not a list".into()),
+        Some(_) => Err(SchemaError::not_a("reasons", "list")),
     }
 }

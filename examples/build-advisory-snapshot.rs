@@ -48,7 +48,7 @@ fn run() -> Result<(), String> {
                     advisories: 0,
                     ecosystems: Vec::new(),
                 },
-                rustsec_dir::load_all(&dir)?,
+                rustsec_dir::load_all(&dir).map_err(|e| e.to_string())?,
             ),
             "--pypa" => (
                 SnapshotSource {
@@ -60,7 +60,7 @@ fn run() -> Result<(), String> {
                     advisories: 0,
                     ecosystems: Vec::new(),
                 },
-                osv::load_yaml_dir_all(&dir.join("vulns"))?,
+                osv::load_yaml_dir_all(&dir.join("vulns")).map_err(|e| e.to_string())?,
             ),
             "--go" => (
                 SnapshotSource {
@@ -75,7 +75,8 @@ fn run() -> Result<(), String> {
                 },
                 {
                     let osv_dir = dir.join("osv");
-                    osv::load_json_dir(if osv_dir.is_dir() { &osv_dir } else { &dir })?
+                    osv::load_json_dir(if osv_dir.is_dir() { &osv_dir } else { &dir })
+                        .map_err(|e| e.to_string())?
                 },
             ),
             other => return Err(format!("unknown source {other}; {usage}")),

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{LoadedSources, Wanted, osv, parse_date, rustsec_dir};
+use super::{LoadError, LoadedSources, Wanted, osv, parse_date, rustsec_dir};
 use crate::audit::{AuditError, Ecosystem, SourceInfo};
 
 /// Largest accepted drop, in percent, of a source's advisory count against the cache an update
@@ -91,10 +91,13 @@ pub fn db_dir(explicit: Option<&Path>) -> Option<PathBuf> {
 }
 
 /// Read a cache's metadata.
-pub fn read_meta(dir: &Path) -> Result<CacheMeta, String> {
+pub fn read_meta(dir: &Path) -> Result<CacheMeta, LoadError> {
     let p = dir.join(META_FILE);
-    let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+    let bytes = std::fs::read(&p).map_err(|source| LoadError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| LoadError::Json { path: p, source })
 }
 
 /// Load the wanted packages from a cache directory.
@@ -122,7 +125,7 @@ pub fn load_cache(dir: &Path, wanted: &Wanted, out: &mut LoadedSources) {
         let loaded = match s.kind.as_str() {
             "rustsec-dir" => rustsec_dir::load_wanted(&path, wanted),
             "osv-zip" => osv::load_zip(&path).map(|l| osv::keep_wanted(l, wanted)),
-            other => Err(format!("unknown cached source kind {other:?}")),
+            other => Err(LoadError::UnknownKind(other.to_string())),
         };
         match loaded {
             Ok(mut l) => {
@@ -142,7 +145,7 @@ pub fn load_cache(dir: &Path, wanted: &Wanted, out: &mut LoadedSources) {
             }
             Err(e) => {
                 info.ok = false;
-                info.error = Some(e);
+                info.error = Some(e.to_string());
             }
         }
         out.infos.push(info);
@@ -340,7 +343,7 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
     let rs_dir = tmp.path().join("rustsec");
     let (commit, mtime) = extract_rustsec(&tarball, &rs_dir)
         .map_err(|e| AuditError::Other(format!("{}: {e}", opts.rustsec_url)))?;
-    let check = rustsec_dir::load_all(&rs_dir).map_err(AuditError::Other)?;
+    let check = rustsec_dir::load_all(&rs_dir).map_err(|e| AuditError::Other(e.to_string()))?;
     if let Some(e) = check.error_summary() {
         return Err(AuditError::Other(format!("{}: {e}", opts.rustsec_url)));
     }

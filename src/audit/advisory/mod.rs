@@ -308,8 +308,56 @@ fn load_db_path(path: &Path, wanted: &Wanted, out: &mut LoadedSources) -> Result
     Ok(())
 }
 
-fn unreachable_cache() -> Result<osv::Loaded, String> {
-    Err("cache layout handled separately".into())
+fn unreachable_cache() -> Result<osv::Loaded, LoadError> {
+    Err(LoadError::CacheLayout)
+}
+
+/// Why an advisory source (a directory, a zip, a cache) could not be loaded at all. Problems
+/// with single records do not stop a load: they are listed in the loaded source's errors.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file or directory could not be read; the message names it.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The source file could not be opened (the caller names it).
+    #[error(transparent)]
+    Open(std::io::Error),
+    /// The file is not a zip archive.
+    #[error("not a valid zip: {0}")]
+    Zip(#[source] zip::result::ZipError),
+    /// An entry of the zip could not be read.
+    #[error("zip entry {index}: {source}")]
+    ZipEntry {
+        /// The entry's index.
+        index: usize,
+        /// What went wrong.
+        #[source]
+        source: zip::result::ZipError,
+    },
+    /// A RustSec directory without `crates/`.
+    #[error("{}: no crates/ directory", .0.display())]
+    NoCrates(std::path::PathBuf),
+    /// A JSON file (cache metadata) that does not parse.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A cache lists a source of a kind this version cannot read.
+    #[error("unknown cached source kind {0:?}")]
+    UnknownKind(String),
+    /// The cache layout was passed to the loader of single sources.
+    #[error("cache layout handled separately")]
+    CacheLayout,
 }
 
 /// Commit id and commit date (RFC 3339) of a source directory that is a git checkout.

@@ -13,31 +13,99 @@ use crate::audit::{AuditOptions, Ecosystem, SourceInfo};
 
 const BATCH: usize = 500;
 
-fn post(client: &reqwest::blocking::Client, url: &str, body: &Value) -> Result<Value, String> {
-    let resp = client
-        .post(url)
-        .json(body)
-        .send()
-        .map_err(|e| format!("POST {url}: {}", describe(&e)))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(format!("POST {url}: HTTP {status}"));
-    }
-    resp.json::<Value>()
-        .map_err(|e| format!("POST {url}: invalid JSON answer: {}", describe(&e)))
+/// Why the OSV API could not be used (the `osv-api` source's error).
+#[derive(Debug, thiserror::Error)]
+pub enum OnlineError {
+    /// The HTTP client could not be built.
+    #[error("http client: {0}")]
+    Client(#[source] reqwest::Error),
+    /// The request failed (connect error, timeout).
+    #[error("{method} {url}: {detail}")]
+    Send {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// The failure in words (`timed out`, `cannot connect (...)`).
+        detail: String,
+        /// The HTTP error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The answer's status is not 2xx.
+    #[error("{method} {url}: HTTP {status}")]
+    Status {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// The status.
+        status: reqwest::StatusCode,
+    },
+    /// The answer is not JSON.
+    #[error("{method} {url}: invalid JSON answer: {detail}")]
+    BadJson {
+        /// `GET` or `POST`.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// The failure in words.
+        detail: String,
+        /// The decoding error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The batch answer does not fit the query (no `results`, wrong count, endless pages).
+    #[error("POST {url}: {problem}")]
+    Answer {
+        /// The URL.
+        url: String,
+        /// What is wrong with the answer.
+        problem: String,
+    },
+    /// A fetched record is not a usable OSV record.
+    #[error("{id}: {message}")]
+    Record {
+        /// The advisory id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
-fn get(client: &reqwest::blocking::Client, url: &str) -> Result<Value, String> {
-    let resp = client
-        .get(url)
-        .send()
-        .map_err(|e| format!("GET {url}: {}", describe(&e)))?;
+fn send(
+    method: &'static str,
+    url: &str,
+    req: reqwest::blocking::RequestBuilder,
+) -> Result<Value, OnlineError> {
+    let resp = req.send().map_err(|source| OnlineError::Send {
+        method,
+        url: url.to_string(),
+        detail: describe(&source),
+        source,
+    })?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(format!("GET {url}: HTTP {status}"));
+        return Err(OnlineError::Status {
+            method,
+            url: url.to_string(),
+            status,
+        });
     }
-    resp.json::<Value>()
-        .map_err(|e| format!("GET {url}: invalid JSON answer: {}", describe(&e)))
+    resp.json::<Value>().map_err(|source| OnlineError::BadJson {
+        method,
+        url: url.to_string(),
+        detail: describe(&source),
+        source,
+    })
+}
+
+fn post(client: &reqwest::blocking::Client, url: &str, body: &Value) -> Result<Value, OnlineError> {
+    send("POST", url, client.post(url).json(body))
+}
+
+fn get(client: &reqwest::blocking::Client, url: &str) -> Result<Value, OnlineError> {
+    send("GET", url, client.get(url))
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -67,7 +135,7 @@ pub fn query(packages: &[&LockedPackage], opts: &AuditOptions, out: &mut LoadedS
         Ok(n) => info.advisories = Some(n),
         Err(e) => {
             info.ok = false;
-            info.error = Some(e);
+            info.error = Some(e.to_string());
         }
     }
     out.infos.push(info);
@@ -78,13 +146,13 @@ fn run(
     opts: &AuditOptions,
     base: &str,
     out: &mut LoadedSources,
-) -> Result<usize, String> {
+) -> Result<usize, OnlineError> {
     let client = reqwest::blocking::Client::builder()
         .timeout(opts.timeout)
         .connect_timeout(opts.timeout)
         .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("http client: {e}"))?;
+        .map_err(OnlineError::Client)?;
     let queries: BTreeSet<(Ecosystem, String, String)> = packages
         .iter()
         .filter(|p| p.source == PackageSource::Registry)
@@ -101,7 +169,10 @@ fn run(
         while !pending.is_empty() {
             rounds += 1;
             if rounds > 20 {
-                return Err(format!("POST {url}: too many result pages"));
+                return Err(OnlineError::Answer {
+                    url: url.clone(),
+                    problem: "too many result pages".into(),
+                });
             }
             let body = json!({
                 "queries": pending.iter().map(|(i, token)| {
@@ -115,13 +186,15 @@ fn run(
             let results = answer
                 .get("results")
                 .and_then(Value::as_array)
-                .ok_or_else(|| format!("POST {url}: answer has no `results` list"))?;
+                .ok_or_else(|| OnlineError::Answer {
+                    url: url.clone(),
+                    problem: "answer has no `results` list".into(),
+                })?;
             if results.len() != pending.len() {
-                return Err(format!(
-                    "POST {url}: {} results for {} queries",
-                    results.len(),
-                    pending.len()
-                ));
+                return Err(OnlineError::Answer {
+                    url: url.clone(),
+                    problem: format!("{} results for {} queries", results.len(), pending.len()),
+                });
             }
             let mut next = Vec::new();
             for ((i, _), r) in pending.iter().zip(results) {
@@ -154,7 +227,10 @@ fn run(
     let mut count = 0;
     for (id, affected) in &hits {
         let doc = get(&client, &format!("{base}/v1/vulns/{id}"))?;
-        let mut advisories = osv::parse_record(&doc).map_err(|e| format!("{id}: {e}"))?;
+        let mut advisories = osv::parse_record(&doc).map_err(|message| OnlineError::Record {
+            id: id.clone(),
+            message,
+        })?;
         for a in &mut advisories {
             a.source_name = "osv-api".into();
             // The API matched these exact versions (GIT ranges included): record them so the

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{Advisory, Affected, OsvAffected, OsvEvent, OsvRange, Wanted};
+use super::{Advisory, Affected, LoadError, OsvAffected, OsvEvent, OsvRange, Wanted};
 use crate::audit::{Ecosystem, FindingKind};
 
 /// Informational kind (if any) and affected entries of one package in one record.
@@ -260,10 +260,29 @@ fn modified_of(doc: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
-fn absorb(out: &mut Loaded, origin: &str, doc: Result<Value, String>) {
+/// Why one record file could not be used (listed in [`Loaded::errors`], naming the file).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The file could not be read.
+    #[error(transparent)]
+    Read(std::io::Error),
+    /// YAML syntax.
+    #[error(transparent)]
+    Yaml(serde_norway::Error),
+    /// JSON syntax.
+    #[error(transparent)]
+    Json(serde_json::Error),
+    /// The document is not a usable OSV record.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn absorb(out: &mut Loaded, origin: &str, doc: Result<Value, RecordError>) {
     match doc.and_then(|d| {
         let m = modified_of(&d);
-        parse_record(&d).map(|a| (a, m))
+        parse_record(&d)
+            .map(|a| (a, m))
+            .map_err(RecordError::Invalid)
     }) {
         Ok((advs, modified)) => {
             if let Some(m) = modified
@@ -279,13 +298,13 @@ fn absorb(out: &mut Loaded, origin: &str, doc: Result<Value, String>) {
 }
 
 /// Parse a YAML OSV document.
-pub fn yaml_to_value(text: &str) -> Result<Value, String> {
-    serde_norway::from_str::<Value>(text).map_err(|e| e.to_string())
+pub fn yaml_to_value(text: &str) -> Result<Value, serde_norway::Error> {
+    serde_norway::from_str::<Value>(text)
 }
 
 /// Load the PyPA layout (`vulns/<package>/*.yaml`), only the wanted PyPI packages; a directory
 /// of YAML files without package sub-directories is loaded whole.
-pub fn load_yaml_dir_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, String> {
+pub fn load_yaml_dir_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, LoadError> {
     let root = if path.join("vulns").is_dir() {
         path.join("vulns")
     } else {
@@ -297,7 +316,10 @@ pub fn load_yaml_dir_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, Stri
         .map(|(_, n)| n.as_str())
         .collect();
     let mut out = Loaded::default();
-    let rd = std::fs::read_dir(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let rd = std::fs::read_dir(&root).map_err(|source| LoadError::Io {
+        path: root.clone(),
+        source,
+    })?;
     let mut files: Vec<PathBuf> = Vec::new();
     let entries: Vec<std::fs::DirEntry> = rd.flatten().collect();
     if root != path && entries.iter().any(|e| e.path().is_dir()) {
@@ -324,32 +346,35 @@ pub fn load_yaml_dir_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, Stri
         }
         let origin = f.display().to_string();
         let doc = std::fs::read_to_string(&f)
-            .map_err(|e| e.to_string())
-            .and_then(|t| yaml_to_value(&t));
+            .map_err(RecordError::Read)
+            .and_then(|t| yaml_to_value(&t).map_err(RecordError::Yaml));
         absorb(&mut out, &origin, doc);
     }
     Ok(out)
 }
 
 /// Load every YAML record below a directory (used by the snapshot builder).
-pub fn load_yaml_dir_all(path: &Path) -> Result<Loaded, String> {
+pub fn load_yaml_dir_all(path: &Path) -> Result<Loaded, LoadError> {
     let mut out = Loaded::default();
     for f in walk_files(path)? {
         if matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             let doc = std::fs::read_to_string(&f)
-                .map_err(|e| e.to_string())
-                .and_then(|t| yaml_to_value(&t));
+                .map_err(RecordError::Read)
+                .and_then(|t| yaml_to_value(&t).map_err(RecordError::Yaml));
             absorb(&mut out, &f.display().to_string(), doc);
         }
     }
     Ok(out)
 }
 
-fn walk_files(root: &Path) -> Result<Vec<PathBuf>, String> {
+fn walk_files(root: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        let rd = std::fs::read_dir(&d).map_err(|source| LoadError::Io {
+            path: d.clone(),
+            source,
+        })?;
         for e in rd.flatten() {
             let p = e.path();
             if e.file_name().to_string_lossy().starts_with('.') {
@@ -367,13 +392,13 @@ fn walk_files(root: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Load every OSV JSON file below a directory.
-pub fn load_json_dir(path: &Path) -> Result<Loaded, String> {
+pub fn load_json_dir(path: &Path) -> Result<Loaded, LoadError> {
     let mut out = Loaded::default();
     for f in walk_files(path)? {
         if f.extension().and_then(|e| e.to_str()) == Some("json") {
             let doc = std::fs::read(&f)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()));
+                .map_err(RecordError::Read)
+                .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(RecordError::Json));
             absorb(&mut out, &f.display().to_string(), doc);
         }
     }
@@ -381,12 +406,14 @@ pub fn load_json_dir(path: &Path) -> Result<Loaded, String> {
 }
 
 /// Load every OSV JSON entry of a zip (the `<ECOSYSTEM>/all.zip` export layout).
-pub fn load_zip(path: &Path) -> Result<Loaded, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| format!("not a valid zip: {e}"))?;
+pub fn load_zip(path: &Path) -> Result<Loaded, LoadError> {
+    let file = std::fs::File::open(path).map_err(LoadError::Open)?;
+    let mut zip = zip::ZipArchive::new(file).map_err(LoadError::Zip)?;
     let mut out = Loaded::default();
     for i in 0..zip.len() {
-        let mut entry = zip.by_index(i).map_err(|e| format!("zip entry {i}: {e}"))?;
+        let mut entry = zip
+            .by_index(i)
+            .map_err(|source| LoadError::ZipEntry { index: i, source })?;
         if !entry.is_file() || !entry.name().ends_with(".json") {
             continue;
         }
@@ -394,8 +421,8 @@ pub fn load_zip(path: &Path) -> Result<Loaded, String> {
         let mut buf = Vec::with_capacity(entry.size() as usize);
         let doc = entry
             .read_to_end(&mut buf)
-            .map_err(|e| e.to_string())
-            .and_then(|_| serde_json::from_slice::<Value>(&buf).map_err(|e| e.to_string()));
+            .map_err(RecordError::Read)
+            .and_then(|_| serde_json::from_slice::<Value>(&buf).map_err(RecordError::Json));
         absorb(&mut out, &origin, doc);
     }
     Ok(out)

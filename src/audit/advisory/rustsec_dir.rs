@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rustsec::advisory::Informational;
 
 use super::osv::Loaded;
-use super::{Advisory, Affected, Wanted};
+use super::{Advisory, Affected, LoadError, Wanted};
 use crate::audit::{Ecosystem, FindingKind};
 
 /// Convert a parsed RustSec advisory; `None` for informational kinds cargo-audit never reports.
@@ -76,10 +76,10 @@ fn crate_dir_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Load the advisories of the wanted crates only (`crates/<name>/`).
-pub fn load_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, String> {
+pub fn load_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, LoadError> {
     let crates = path.join("crates");
     if !crates.is_dir() {
-        return Err(format!("{}: no crates/ directory", path.display()));
+        return Err(LoadError::NoCrates(path.to_path_buf()));
     }
     let mut out = Loaded::default();
     if std::fs::read_dir(&crates).is_ok_and(|mut rd| rd.next().is_some()) {
@@ -101,9 +101,12 @@ pub fn load_wanted(path: &Path, wanted: &Wanted) -> Result<Loaded, String> {
 }
 
 /// Load every advisory of the `crates/` collection (snapshot builder, `db update`).
-pub fn load_all(path: &Path) -> Result<Loaded, String> {
+pub fn load_all(path: &Path) -> Result<Loaded, LoadError> {
     let crates = path.join("crates");
-    let rd = std::fs::read_dir(&crates).map_err(|e| format!("{}: {e}", crates.display()))?;
+    let rd = std::fs::read_dir(&crates).map_err(|source| LoadError::Io {
+        path: crates.clone(),
+        source,
+    })?;
     let mut dirs: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())

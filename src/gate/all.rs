@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use crate::gate::merge::git::Git;
+use crate::gate::merge::git::{Git, GitCmdError};
 use crate::gate::merge::{MergeRequest, SecurityCheck, merge};
 use crate::gate::security::{SecurityRequest, security};
 use crate::lease::{self, LeaseLocation};
@@ -277,7 +277,7 @@ fn run(
         let attempt = fm.attempts;
 
         // 1. Resolve main and the branch head as the merge gate will see them.
-        let (base, head) = resolve(&git, m).map_err(|e| failure("git_error", e))?;
+        let (base, head) = resolve(&git, m).map_err(|e| failure("git_error", e.to_string()))?;
         fm.step(
             "resolve",
             "done",
@@ -399,7 +399,7 @@ fn run(
         fm.lease_nonce = Some(nonce.clone());
         fm.lease_holder = Some(holder.clone());
         *held = Some(HeldLease {
-            loc: lease_location(m, &settings).map_err(|e| failure("lease_error", e))?,
+            loc: lease_location(m, &settings).map_err(|e| failure("lease_error", e.to_string()))?,
             holder,
             nonce,
             fencing_token: token,
@@ -484,15 +484,39 @@ fn short(sha: &str) -> &str {
 ///
 /// The merge request carries the lease options (a PostgreSQL URL or a directory); this is
 /// the one place `gate all` turns them into a lease handle, as the merge gate does.
-fn lease_location(m: &MergeRequest, settings: &Settings) -> Result<LeaseLocation, String> {
-    let key = lease::repo_key(&m.repo, &m.remote).map_err(|e| e.to_string())?;
+fn lease_location(
+    m: &MergeRequest,
+    settings: &Settings,
+) -> Result<LeaseLocation, lease::LeaseError> {
+    let key = lease::repo_key(&m.repo, &m.remote)?;
     lease::LeaseBackend::choose(m.lease_url.as_deref(), m.lease_dir.as_deref(), settings)
         .and_then(|b| b.location(&key))
-        .map_err(|e| e.to_string())
+}
+
+/// Why the branch and main could not be resolved for `gate all`.
+#[derive(Debug, thiserror::Error)]
+enum ResolveError {
+    /// A git command failed.
+    #[error(transparent)]
+    Git(#[from] GitCmdError),
+    /// A ref that a fetch should have written is absent.
+    #[error("{0} does not exist after fetch")]
+    Missing(String),
+    /// The branch is neither local nor on the remote.
+    #[error("branch '{branch}' exists neither locally nor on {remote}: {source}")]
+    NoBranch {
+        /// The branch.
+        branch: String,
+        /// The remote.
+        remote: String,
+        /// The failed fetch.
+        #[source]
+        source: GitCmdError,
+    },
 }
 
 /// Fetch main (and the branch, if only the remote has it); main's tip and the branch head.
-fn resolve(git: &Git, m: &MergeRequest) -> Result<(String, String), String> {
+fn resolve(git: &Git, m: &MergeRequest) -> Result<(String, String), ResolveError> {
     let remote_main = format!("refs/remotes/{}/{}", m.remote, m.main);
     git.check(&[
         "fetch",
@@ -503,7 +527,7 @@ fn resolve(git: &Git, m: &MergeRequest) -> Result<(String, String), String> {
     ])?;
     let base = git
         .commit_of(&remote_main)?
-        .ok_or_else(|| format!("{remote_main} does not exist after fetch"))?;
+        .ok_or_else(|| ResolveError::Missing(remote_main.clone()))?;
     if let Some(local) = git.commit_of(&format!("refs/heads/{}", m.branch))? {
         return Ok((base, local));
     }
@@ -515,14 +539,13 @@ fn resolve(git: &Git, m: &MergeRequest) -> Result<(String, String), String> {
         &m.remote,
         &format!("+refs/heads/{}:{remote_branch}", m.branch),
     ])
-    .map_err(|e| {
-        format!(
-            "branch '{}' exists neither locally nor on {}: {e}",
-            m.branch, m.remote
-        )
+    .map_err(|source| ResolveError::NoBranch {
+        branch: m.branch.clone(),
+        remote: m.remote.clone(),
+        source,
     })?;
     let head = git
         .commit_of(&remote_branch)?
-        .ok_or_else(|| format!("{remote_branch} does not exist after fetch"))?;
+        .ok_or_else(|| ResolveError::Missing(remote_branch.clone()))?;
     Ok((base, head))
 }

@@ -101,7 +101,7 @@ pub(crate) fn land(
 ) -> Result<Landing, LandError> {
     let ancestor = git
         .is_ancestor(base, tested)
-        .map_err(|e| ("git_error", e))?;
+        .map_err(|e| ("git_error", e.to_string()))?;
     if !ancestor {
         return Err((
             "git_error",
@@ -139,7 +139,7 @@ pub(crate) fn land(
             format!("landing refused by the lease fence: {e}"),
         )
     })?
-    .map_err(|e| ("git_error", e))?;
+    .map_err(|e| ("git_error", e.to_string()))?;
     if !out.ok() {
         let rejected = out.stdout.lines().any(|l| l.starts_with('!'));
         if rejected {

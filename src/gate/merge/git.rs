@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use super::proc::{GroupRecorder, RunEnd, run_bounded};
+use super::proc::{GroupRecorder, ProcError, RunEnd, run_bounded};
 
 /// Bound on any single git command (fetch and push included).
 pub(crate) const GIT_TIMEOUT: Duration = Duration::from_secs(600);
@@ -20,6 +20,59 @@ pub(crate) struct GitOut {
 impl GitOut {
     pub fn ok(&self) -> bool {
         self.code == Some(0)
+    }
+}
+
+/// Why a git command of the merge gate failed; the message names the command.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GitCmdError {
+    /// git could not be run to its end.
+    #[error("{command}: {source}")]
+    Run {
+        /// `git <args>`.
+        command: String,
+        /// Why.
+        #[source]
+        source: ProcError,
+    },
+    /// git ran longer than its bound and was killed.
+    #[error("{command}: timed out after {secs}s")]
+    TimedOut {
+        /// `git <args>`.
+        command: String,
+        /// The bound in seconds.
+        secs: u64,
+    },
+    /// The run was stopped.
+    #[error("{command}: stopped")]
+    Stopped {
+        /// `git <args>`.
+        command: String,
+    },
+    /// git exited unsuccessfully where success was required.
+    #[error("{command} failed ({status}): {stderr}")]
+    Failed {
+        /// `git <args>`.
+        command: String,
+        /// `exit N` or `signal`.
+        status: String,
+        /// git's first stderr lines.
+        stderr: String,
+    },
+    /// git answered with an exit status the query does not define.
+    #[error("{command}: {stderr}")]
+    Unexpected {
+        /// `git <args>`.
+        command: String,
+        /// git's first stderr lines.
+        stderr: String,
+    },
+}
+
+/// For the gate's steps, which give errors to the report as one-line reasons.
+impl From<GitCmdError> for String {
+    fn from(e: GitCmdError) -> String {
+        e.to_string()
     }
 }
 
@@ -66,7 +119,7 @@ impl Git {
     }
 
     /// Run `git <args>` in `self.dir`; `Err` only if git could not be run at all.
-    pub fn run(&self, args: &[&str]) -> Result<GitOut, String> {
+    pub fn run(&self, args: &[&str]) -> Result<GitOut, GitCmdError> {
         let mut cmd = Command::new("git");
         cmd.arg("-C").arg(&self.dir);
         for c in [
@@ -92,17 +145,21 @@ impl Git {
         let what = format!("git {}", args.join(" "));
         let label = format!("git {}", args.first().copied().unwrap_or_default());
         let record = self.record.as_ref().map(|r| (r, label.as_str()));
-        let run = run_bounded(cmd, GIT_TIMEOUT, &mut || true, record)
-            .map_err(|e| format!("{what}: {e}"))?;
+        let run = run_bounded(cmd, GIT_TIMEOUT, &mut || true, record).map_err(|source| {
+            GitCmdError::Run {
+                command: what.clone(),
+                source,
+            }
+        })?;
         let code = match run.end {
             RunEnd::Exited(c) => c,
             RunEnd::TimedOut => {
-                return Err(format!(
-                    "{what}: timed out after {}s",
-                    GIT_TIMEOUT.as_secs()
-                ));
+                return Err(GitCmdError::TimedOut {
+                    command: what,
+                    secs: GIT_TIMEOUT.as_secs(),
+                });
             }
-            RunEnd::Stopped => return Err(format!("{what}: stopped")),
+            RunEnd::Stopped => return Err(GitCmdError::Stopped { command: what }),
         };
         Ok(GitOut {
             code,
@@ -112,23 +169,23 @@ impl Git {
     }
 
     /// Run and require success; the error carries git's first stderr lines.
-    pub fn check(&self, args: &[&str]) -> Result<String, String> {
+    pub fn check(&self, args: &[&str]) -> Result<String, GitCmdError> {
         let out = self.run(args)?;
         if out.ok() {
             Ok(out.stdout.trim_end().to_string())
         } else {
-            Err(format!(
-                "git {} failed ({}): {}",
-                args.join(" "),
-                out.code
+            Err(GitCmdError::Failed {
+                command: format!("git {}", args.join(" ")),
+                status: out
+                    .code
                     .map_or("signal".to_string(), |c| format!("exit {c}")),
-                first_lines(&out.stderr, 4)
-            ))
+                stderr: first_lines(&out.stderr, 4),
+            })
         }
     }
 
     /// Resolve a revision to a full commit id, or `None` if it does not exist.
-    pub fn commit_of(&self, rev: &str) -> Result<Option<String>, String> {
+    pub fn commit_of(&self, rev: &str) -> Result<Option<String>, GitCmdError> {
         let spec = format!("{rev}^{{commit}}");
         let out = self.run(&["rev-parse", "--verify", "--quiet", &spec])?;
         Ok(out
@@ -138,33 +195,33 @@ impl Git {
     }
 
     /// `git merge-base --is-ancestor a b`: `Ok(true/false)`, or an error for anything else.
-    pub fn is_ancestor(&self, a: &str, b: &str) -> Result<bool, String> {
+    pub fn is_ancestor(&self, a: &str, b: &str) -> Result<bool, GitCmdError> {
         let out = self.run(&["merge-base", "--is-ancestor", a, b])?;
         match out.code {
             Some(0) => Ok(true),
             Some(1) => Ok(false),
-            _ => Err(format!(
-                "git merge-base --is-ancestor {a} {b}: {}",
-                first_lines(&out.stderr, 3)
-            )),
+            _ => Err(GitCmdError::Unexpected {
+                command: format!("git merge-base --is-ancestor {a} {b}"),
+                stderr: first_lines(&out.stderr, 3),
+            }),
         }
     }
 
     /// The branch HEAD names (`refs/heads/...`), or `None` when HEAD is detached.
-    pub fn head_branch(&self) -> Result<Option<String>, String> {
+    pub fn head_branch(&self) -> Result<Option<String>, GitCmdError> {
         let out = self.run(&["symbolic-ref", "-q", "HEAD"])?;
         match out.code {
             Some(0) => Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty())),
             Some(1) => Ok(None),
-            _ => Err(format!(
-                "git symbolic-ref -q HEAD: {}",
-                first_lines(&out.stderr, 3)
-            )),
+            _ => Err(GitCmdError::Unexpected {
+                command: "git symbolic-ref -q HEAD".into(),
+                stderr: first_lines(&out.stderr, 3),
+            }),
         }
     }
 
     /// Where HEAD is: the branch it names (if any) and the commit.
-    pub fn head(&self) -> Result<Head, String> {
+    pub fn head(&self) -> Result<Head, GitCmdError> {
         Ok(Head {
             branch: self.head_branch()?,
             commit: self.commit_of("HEAD")?,
@@ -174,7 +231,11 @@ impl Git {
     /// Commits of `head` whose change `upstream` lacks (`git cherry upstream head`, the `+`
     /// lines): a commit counts as present when `upstream` has one with the same patch id,
     /// as after a rebase.
-    pub fn commits_missing_from(&self, upstream: &str, head: &str) -> Result<Vec<String>, String> {
+    pub fn commits_missing_from(
+        &self,
+        upstream: &str,
+        head: &str,
+    ) -> Result<Vec<String>, GitCmdError> {
         let out = self.check(&["cherry", upstream, head])?;
         Ok(out
             .lines()
@@ -184,13 +245,13 @@ impl Git {
     }
 
     /// Tracked-file changes (staged or not) in this worktree, as `git status` lines.
-    pub fn tracked_changes(&self) -> Result<Vec<String>, String> {
+    pub fn tracked_changes(&self) -> Result<Vec<String>, GitCmdError> {
         let s = self.check(&["status", "--porcelain", "--untracked-files=no"])?;
         Ok(s.lines().map(str::to_string).collect())
     }
 
     /// True while a rebase (merge or apply backend) is in progress in this worktree.
-    pub fn rebase_in_progress(&self) -> Result<bool, String> {
+    pub fn rebase_in_progress(&self) -> Result<bool, GitCmdError> {
         for p in ["rebase-merge", "rebase-apply"] {
             if self.git_path(p)?.exists() {
                 return Ok(true);
@@ -201,13 +262,13 @@ impl Git {
 
     /// Absolute path of `name` inside this worktree's git directory (`git rev-parse
     /// --git-path`; per-worktree names resolve to the linked worktree's own directory).
-    pub fn git_path(&self, name: &str) -> Result<PathBuf, String> {
+    pub fn git_path(&self, name: &str) -> Result<PathBuf, GitCmdError> {
         let path = self.check(&["rev-parse", "--path-format=absolute", "--git-path", name])?;
         Ok(PathBuf::from(path))
     }
 
     /// The operation left in progress in this worktree, if any.
-    pub fn operation_in_progress(&self) -> Result<Option<Operation>, String> {
+    pub fn operation_in_progress(&self) -> Result<Option<Operation>, GitCmdError> {
         for dir in ["rebase-merge", "rebase-apply"] {
             let d = self.git_path(dir)?;
             if d.exists() {
@@ -309,7 +370,7 @@ pub(crate) struct WorktreeEntry {
     pub prunable: bool,
 }
 
-pub(crate) fn worktrees(git: &Git) -> Result<Vec<WorktreeEntry>, String> {
+pub(crate) fn worktrees(git: &Git) -> Result<Vec<WorktreeEntry>, GitCmdError> {
     let text = git.check(&["worktree", "list", "--porcelain"])?;
     let mut out = Vec::new();
     let mut cur: Option<WorktreeEntry> = None;

@@ -177,7 +177,7 @@ fn rebase_marked(wt: &Git, base: &str, old: &str, run: &mut Run) -> Result<(), F
     if !clean {
         let detail = match abort {
             Ok(o) => first_lines(&o.stderr, 3),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         };
         return Err(git_err(format!(
             "rebase conflicted in {} and `git rebase --abort` did not restore the worktree: {detail}",

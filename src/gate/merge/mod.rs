@@ -147,7 +147,7 @@ pub(crate) fn fail(reason: &'static str, message: impl Into<String>) -> Failure 
     }
 }
 
-pub(crate) fn git_err(message: String) -> Failure {
+pub(crate) fn git_err(message: impl Into<String>) -> Failure {
     fail("git_error", message)
 }
 

@@ -43,6 +43,48 @@ pub(crate) struct RunResult {
     pub elapsed: Duration,
 }
 
+/// Why a bounded child could not be run to its end.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProcError {
+    /// The capture files could not be created.
+    #[error("temp file: {0}")]
+    TempFile(#[source] std::io::Error),
+    /// The process group could not be recorded next to the lease.
+    #[error("cannot record the process group of {what}: {source}")]
+    Record {
+        /// What runs (`test command`, `git rebase`).
+        what: String,
+        /// The lease error.
+        #[source]
+        source: lease::LeaseError,
+    },
+    /// The command could not be started.
+    #[error("cannot start: {0}")]
+    Start(#[source] std::io::Error),
+    /// The child's pid does not fit a `pid_t`.
+    #[error("child pid {0} out of range")]
+    PidRange(u32),
+    /// A pid that `waitid` cannot take.
+    #[error("invalid child pid {0}")]
+    InvalidPid(libc::pid_t),
+    /// Waiting for the child failed.
+    #[error("waiting for child: {0}")]
+    Wait(#[source] std::io::Error),
+    /// Members of the group outlived SIGKILL.
+    #[error("{others} process(es) of group {pgid} survived SIGKILL for {secs}s")]
+    Survived {
+        /// How many.
+        others: usize,
+        /// The group.
+        pgid: libc::pid_t,
+        /// How long they were given.
+        secs: u64,
+    },
+    /// Reaping the child failed.
+    #[error("reaping child: {0}")]
+    Reap(#[source] std::io::Error),
+}
+
 /// Records a running process group next to the lease and clears it once the group is gone.
 #[derive(Debug, Clone)]
 pub(crate) struct GroupRecorder {
@@ -52,9 +94,13 @@ pub(crate) struct GroupRecorder {
 }
 
 impl GroupRecorder {
-    fn started(&self, group: &ProcessGroup, what: &str) -> Result<(), String> {
-        lease::record_children(&self.loc, &self.holder, &self.nonce, group, what)
-            .map_err(|e| format!("cannot record the process group of {what}: {e}"))
+    fn started(&self, group: &ProcessGroup, what: &str) -> Result<(), ProcError> {
+        lease::record_children(&self.loc, &self.holder, &self.nonce, group, what).map_err(
+            |source| ProcError::Record {
+                what: what.to_string(),
+                source,
+            },
+        )
     }
 
     fn ended(&self, group: &ProcessGroup) {
@@ -84,9 +130,9 @@ fn signal_group(pgid: libc::pid_t, sig: libc::c_int) -> bool {
 
 /// True once the child has exited (it is then a zombie, not reaped: its pid, and so the
 /// group id, cannot be reused until [`Running::finish`] reaps it).
-fn has_exited(pid: libc::pid_t) -> Result<bool, String> {
+fn has_exited(pid: libc::pid_t) -> Result<bool, ProcError> {
     let Ok(id) = libc::id_t::try_from(pid) else {
-        return Err(format!("invalid child pid {pid}"));
+        return Err(ProcError::InvalidPid(pid));
     };
     // SAFETY: an all-zero siginfo_t is a valid value; waitid writes into it.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
@@ -100,10 +146,7 @@ fn has_exited(pid: libc::pid_t) -> Result<bool, String> {
         )
     };
     if rc != 0 {
-        return Err(format!(
-            "waiting for child: {}",
-            std::io::Error::last_os_error()
-        ));
+        return Err(ProcError::Wait(std::io::Error::last_os_error()));
     }
     // SAFETY: after a successful waitid the pid field is set (0 when nothing changed).
     Ok(unsafe { info.si_pid() } != 0)
@@ -122,7 +165,7 @@ impl Running<'_> {
     /// Kill what is left of the group, reap the leader, wait until the group is empty and
     /// clear its record. `Err` if members survive SIGKILL (the record then stays, so the
     /// next run still sees them).
-    fn finish(&mut self) -> Result<Option<i32>, String> {
+    fn finish(&mut self) -> Result<Option<i32>, ProcError> {
         self.done = true;
         signal_group(self.pgid, libc::SIGKILL);
         // The leader stays unreaped (a zombie) until the group is empty, so the group id
@@ -140,20 +183,17 @@ impl Running<'_> {
             }
             if Instant::now() >= deadline {
                 let _ = self.child.wait();
-                return Err(format!(
-                    "{others} process(es) of group {} survived SIGKILL for {}s",
-                    self.pgid,
-                    GROUP_EXIT_WAIT.as_secs()
-                ));
+                return Err(ProcError::Survived {
+                    others,
+                    pgid: self.pgid,
+                    secs: GROUP_EXIT_WAIT.as_secs(),
+                });
             }
             signal_group(self.pgid, libc::SIGKILL);
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(20));
         }
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| format!("reaping child: {e}"))?;
+        let status = self.child.wait().map_err(ProcError::Reap)?;
         if let (Some((rec, _)), Some(group)) = (self.record, &self.group) {
             rec.ended(group);
         }
@@ -202,7 +242,7 @@ fn contain(cmd: &mut Command, marker: &str) {
 
 /// Spawn `cmd` (stdin null) as a contained process group (see the module docs), capture its
 /// output into anonymous temp files, and wait at most `bounds.timeout`.
-pub(crate) fn run_with(mut cmd: Command, bounds: Bounds<'_>) -> Result<RunResult, String> {
+pub(crate) fn run_with(mut cmd: Command, bounds: Bounds<'_>) -> Result<RunResult, ProcError> {
     let Bounds {
         timeout,
         tick,
@@ -210,24 +250,18 @@ pub(crate) fn run_with(mut cmd: Command, bounds: Bounds<'_>) -> Result<RunResult
         max_capture,
         record,
     } = bounds;
-    let mut out_file = tempfile::tempfile().map_err(|e| format!("temp file: {e}"))?;
+    let mut out_file = tempfile::tempfile().map_err(ProcError::TempFile)?;
     let mut err_file = if merged {
-        out_file
-            .try_clone()
-            .map_err(|e| format!("temp file: {e}"))?
+        out_file.try_clone().map_err(ProcError::TempFile)?
     } else {
-        tempfile::tempfile().map_err(|e| format!("temp file: {e}"))?
+        tempfile::tempfile().map_err(ProcError::TempFile)?
     };
     cmd.stdin(Stdio::null())
         .stdout(Stdio::from(
-            out_file
-                .try_clone()
-                .map_err(|e| format!("temp file: {e}"))?,
+            out_file.try_clone().map_err(ProcError::TempFile)?,
         ))
         .stderr(Stdio::from(
-            err_file
-                .try_clone()
-                .map_err(|e| format!("temp file: {e}"))?,
+            err_file.try_clone().map_err(ProcError::TempFile)?,
         ));
     let marker = ProcessGroup::new_marker();
     contain(&mut cmd, &marker);
@@ -244,14 +278,14 @@ pub(crate) fn run_with(mut cmd: Command, bounds: Bounds<'_>) -> Result<RunResult
             if let Some((rec, _)) = record {
                 rec.ended(&planned);
             }
-            return Err(format!("cannot start: {e}"));
+            return Err(ProcError::Start(e));
         }
     };
     let Ok(pgid) = libc::pid_t::try_from(child.id()) else {
         let mut child = child;
         let _ = child.kill();
         let _ = child.wait();
-        return Err(format!("child pid {} out of range", child.id()));
+        return Err(ProcError::PidRange(child.id()));
     };
     let group = planned.with_leader(child.id());
     if let Some((rec, what)) = record {
@@ -311,7 +345,7 @@ pub(crate) fn run_bounded(
     timeout: Duration,
     tick: &mut dyn FnMut() -> bool,
     record: Option<(&GroupRecorder, &str)>,
-) -> Result<RunResult, String> {
+) -> Result<RunResult, ProcError> {
     run_with(
         cmd,
         Bounds {

@@ -191,6 +191,17 @@ pub(crate) fn render_body(fm: &MergeFrontmatter) -> String {
     b
 }
 
+/// Why the merge report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WriteError {
+    /// The frontmatter could not be turned into YAML.
+    #[error("cannot serialise: {0}")]
+    Serialize(#[source] serde_norway::Error),
+    /// The file could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::report::frontmatter::FrontmatterError),
+}
+
 /// Write the report through the last redaction pass: every secret the default rules find in
 /// the rendered report (branch, holder, test command, test output, reasons; raw or encoded)
 /// is replaced in the frontmatter and the body before anything is written. Returns the
@@ -199,14 +210,14 @@ pub(crate) fn render_body(fm: &MergeFrontmatter) -> String {
 pub(crate) fn write_scrubbed(
     path: &std::path::Path,
     fm: &MergeFrontmatter,
-) -> Result<crate::report::redact::Redactor, String> {
+) -> Result<crate::report::redact::Redactor, WriteError> {
     use crate::report::frontmatter::write_report;
     use crate::report::redact::{Redactor, scrub_report};
     let body = render_body(fm);
-    let value = serde_norway::to_value(fm).map_err(|e| format!("cannot serialise: {e}"))?;
+    let value = serde_norway::to_value(fm).map_err(WriteError::Serialize)?;
     match scrub_report(Redactor::default(), &value, &body) {
         Ok((value, body, redactor)) => {
-            write_report(path, &value, &body).map_err(|e| e.to_string())?;
+            write_report(path, &value, &body)?;
             Ok(redactor)
         }
         Err(e) => {
@@ -223,7 +234,7 @@ pub(crate) fn write_scrubbed(
             bare.finished_at = fm.finished_at.clone();
             bare.duration_ms = fm.duration_ms;
             let body = render_body(&bare);
-            write_report(path, &bare, &body).map_err(|e| e.to_string())?;
+            write_report(path, &bare, &body)?;
             Ok(Redactor::default())
         }
     }

@@ -230,7 +230,7 @@ pub(super) fn take_lease(
 
 /// End the process group an earlier gate run left (see [`lease::end_leftover_children`]) and
 /// say so in the report.
-fn end_leftovers(loc: &LeaseLocation, run: &mut Run) -> Result<(), String> {
+fn end_leftovers(loc: &LeaseLocation, run: &mut Run) -> Result<(), lease::LeaseError> {
     match lease::end_leftover_children(loc) {
         Ok(None) => Ok(()),
         // The group was already gone: its record is cleared, nothing worth reporting.
@@ -245,7 +245,7 @@ fn end_leftovers(loc: &LeaseLocation, run: &mut Run) -> Result<(), String> {
         }
         Err(e) => {
             run.fm.reasons.push(format!("leftover processes: {e}"));
-            Err(e.to_string())
+            Err(e)
         }
     }
 }
@@ -380,11 +380,9 @@ pub(super) fn catch_up(
         let new = wt_git
             .commit_of("HEAD")
             .map_err(git_err)?
-            .ok_or_else(|| git_err("HEAD vanished after rebase".into()))?;
+            .ok_or_else(|| git_err("HEAD vanished after rebase"))?;
         if !wt_git.is_ancestor(base, &new).map_err(git_err)? {
-            return Err(git_err(
-                "rebase did not put the branch on top of main".into(),
-            ));
+            return Err(git_err("rebase did not put the branch on top of main"));
         }
         new
     } else {

@@ -150,7 +150,7 @@ pub(super) fn run_tests(
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            run.fm.test_output_tail = Some(e.clone());
+            run.fm.test_output_tail = Some(e.to_string());
             return Err(fail(
                 "tests_failed",
                 format!("test command could not run: {e}"),

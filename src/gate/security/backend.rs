@@ -96,10 +96,67 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Why the rules or the merge-base's files for the secrets scan could not be read.
+#[derive(Debug, thiserror::Error)]
+enum BaseError {
+    /// The rules could not be found or loaded.
+    #[error(transparent)]
+    Config(#[from] crate::rules::ConfigError),
+    /// A config file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The merge-base's `.gitleaks.toml` is not UTF-8.
+    #[error("{origin}: not UTF-8: {source}")]
+    NotUtf8 {
+        /// `<commit>:.gitleaks.toml`.
+        origin: String,
+        /// The decoding error.
+        #[source]
+        source: std::str::Utf8Error,
+    },
+    /// The merge-base's `.gitleaks.toml` is not a valid config.
+    #[error("{origin}: {source}")]
+    BadConfig {
+        /// `<commit>:.gitleaks.toml`.
+        origin: String,
+        /// The config error.
+        #[source]
+        source: crate::rules::ConfigError,
+    },
+    /// Reading the repository, the merge-base commit or one of its files failed.
+    #[error("{what}: {source}")]
+    Git {
+        /// What was read (`merge-base commit <id>`, `<id>:.gitleaks.toml`).
+        what: String,
+        /// The git error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl BaseError {
+    /// A git error while reading `what`.
+    fn git(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        BaseError::Git {
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
+}
+
 /// Explicit file, then `$PORTCULLIS_CONFIG` / `$GITLEAKS_CONFIG` / `$GITLEAKS_CONFIG_TOML`,
 /// then `.gitleaks.toml` as of the merge-base (never the branch's own version), then the
 /// embedded default.
-fn choose_config(input: &WorkInput, mb_files: &MergeBaseFiles) -> Result<ChosenConfig, String> {
+fn choose_config(input: &WorkInput, mb_files: &MergeBaseFiles) -> Result<ChosenConfig, BaseError> {
     let env_set = [
         "PORTCULLIS_CONFIG",
         "GITLEAKS_CONFIG",
@@ -110,15 +167,15 @@ fn choose_config(input: &WorkInput, mb_files: &MergeBaseFiles) -> Result<ChosenC
     if input.config.is_some() || env_set {
         // No target directory: the work tree's (branch's) .gitleaks.toml is never consulted.
         let nowhere = Path::new("");
-        let (config, origin) =
-            discover_config(input.config.as_deref(), nowhere).map_err(|e| e.to_string())?;
+        let (config, origin) = discover_config(input.config.as_deref(), nowhere)?;
         let bytes = match &origin {
             ConfigOrigin::Explicit(p)
             | ConfigOrigin::EnvPortcullis(p)
             | ConfigOrigin::EnvGitleaks(p)
-            | ConfigOrigin::Target(p) => {
-                std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?
-            }
+            | ConfigOrigin::Target(p) => std::fs::read(p).map_err(|source| BaseError::Read {
+                path: p.clone(),
+                source,
+            })?,
             ConfigOrigin::EnvGitleaksToml => std::env::var("GITLEAKS_CONFIG_TOML")
                 .unwrap_or_default()
                 .into_bytes(),
@@ -132,9 +189,17 @@ fn choose_config(input: &WorkInput, mb_files: &MergeBaseFiles) -> Result<ChosenC
     }
     if let Some(bytes) = &mb_files.config {
         let origin = format!("{}:{CONFIG_FILE}", mb_files.commit);
-        let text = std::str::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
-        let config = Config::from_toml_str(text, &input.repo.join(CONFIG_FILE))
-            .map_err(|e| format!("{origin}: {e}"))?;
+        let text = std::str::from_utf8(bytes).map_err(|source| BaseError::NotUtf8 {
+            origin: origin.clone(),
+            source,
+        })?;
+        let config =
+            Config::from_toml_str(text, &input.repo.join(CONFIG_FILE)).map_err(|source| {
+                BaseError::BadConfig {
+                    origin: origin.clone(),
+                    source,
+                }
+            })?;
         return Ok(ChosenConfig {
             config,
             desc: origin,
@@ -155,23 +220,25 @@ struct MergeBaseFiles {
     ignore: Option<Vec<u8>>,
 }
 
-fn read_merge_base_files(repo: &Path, mb: &str) -> Result<MergeBaseFiles, String> {
-    let r = gix::open(repo).map_err(|e| format!("{}: {e}", repo.display()))?;
-    let id = gix::ObjectId::from_hex(mb.as_bytes()).map_err(|e| format!("{mb}: {e}"))?;
+fn read_merge_base_files(repo: &Path, mb: &str) -> Result<MergeBaseFiles, BaseError> {
+    let r = gix::open(repo).map_err(|e| BaseError::git(repo.display().to_string(), e))?;
+    let id = gix::ObjectId::from_hex(mb.as_bytes()).map_err(|e| BaseError::git(mb, e))?;
     let tree = r
         .find_commit(id)
-        .map_err(|e| format!("merge-base commit {mb}: {e}"))?
+        .map_err(|e| BaseError::git(format!("merge-base commit {mb}"), e))?
         .tree()
-        .map_err(|e| format!("tree of merge-base commit {mb}: {e}"))?;
-    let read = |name: &str| -> Result<Option<Vec<u8>>, String> {
+        .map_err(|e| BaseError::git(format!("tree of merge-base commit {mb}"), e))?;
+    let read = |name: &str| -> Result<Option<Vec<u8>>, BaseError> {
         let entry = tree
             .lookup_entry_by_path(name)
-            .map_err(|e| format!("{mb}:{name}: {e}"))?;
+            .map_err(|e| BaseError::git(format!("{mb}:{name}"), e))?;
         match entry {
             None => Ok(None),
             Some(e) if !e.mode().is_blob() => Ok(None),
             Some(e) => {
-                let obj = e.object().map_err(|err| format!("{mb}:{name}: {err}"))?;
+                let obj = e
+                    .object()
+                    .map_err(|err| BaseError::git(format!("{mb}:{name}"), err))?;
                 Ok(Some(obj.data.clone()))
             }
         }
@@ -191,7 +258,7 @@ fn scan_secrets(
     let repo = input.repo.as_path();
     let mb_files = match read_merge_base_files(repo, mb) {
         Ok(f) => f,
-        Err(e) => return (SecretsPart::error(e), None, None),
+        Err(e) => return (SecretsPart::error(e.to_string()), None, None),
     };
     let chosen = match choose_config(input, &mb_files) {
         Ok(c) => c,

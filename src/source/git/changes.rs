@@ -574,6 +574,8 @@ pub(crate) struct RenameResolver<'a> {
     commits: &'a [WalkedCommit],
     cache: &'a RenameCache,
     differ: Option<Differ<'a>>,
+    /// Delta-base cache of the rename diffs' repository handle, in MiB (0 = gix's default).
+    pack_cache_mb: usize,
 }
 
 impl<'a> RenameResolver<'a> {
@@ -581,12 +583,14 @@ impl<'a> RenameResolver<'a> {
         ts: &'a gix::ThreadSafeRepository,
         commits: &'a [WalkedCommit],
         cache: &'a RenameCache,
+        pack_cache_mb: usize,
     ) -> RenameResolver<'a> {
         RenameResolver {
             ts,
             commits,
             cache,
             differ: None,
+            pack_cache_mb,
         }
     }
 
@@ -629,7 +633,7 @@ impl<'a> RenameResolver<'a> {
         if self.differ.is_none() {
             let mut repo = self.ts.to_thread_local();
             repo.object_cache_size_if_unset(4 << 20);
-            super::engine::set_pack_cache(&mut repo, "PORTCULLIS_RENAME_PACK_CACHE_MB", 0);
+            super::engine::set_pack_cache(&mut repo, self.pack_cache_mb);
             self.differ = Some(Differ::new(repo, None, 0)?);
         }
         let differ = self
@@ -850,15 +854,12 @@ pub(crate) fn collect(
     store: Option<&super::trees::TreeStore<'_>>,
     tree_ids_read: Option<HashMap<ObjectId, ObjectId>>,
     progress: &Progress,
+    tuning: &super::GitTuning,
 ) -> (Vec<Change>, Vec<String>, ChangeCounts) {
     let ids = tree_ids_read.unwrap_or_else(|| tree_ids(ts, commits));
     // Resolved trees kept per thread (the store's chains of successive versions share them);
     // on git.git 16 MB and 128 MB differed by 4 % in wall time.
-    let budget = std::env::var("PORTCULLIS_TREE_CACHE_MB")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(16)
-        << 20;
+    let budget = tuning.tree_cache_mb << 20;
     const CHUNK: usize = 32;
     let next = AtomicUsize::new(0);
     type PerThread = (Vec<Change>, Vec<String>, ChangeCounts);
@@ -872,7 +873,7 @@ pub(crate) fn collect(
         // Trees are deeply delta-chained: a 32 MB delta-base cache per thread cut the CPU time
         // of a 16k-commit git.git range by 7 % (gix's default keeps 64 small entries).
         if store.is_none() {
-            super::engine::set_pack_cache(&mut repo, "PORTCULLIS_TREE_PACK_CACHE_MB", 32);
+            super::engine::set_pack_cache(&mut repo, tuning.tree_pack_cache_mb);
         }
         match Differ::new(repo, store, budget).map(|d| d.with_tree_ids(&ids)) {
             Err(e) => errors.push(e),

@@ -408,7 +408,7 @@ pub fn source_options(common: &ScanCommon, follow_symlinks: bool) -> SourceOptio
 }
 
 fn outcome_of(report: SourceReport, target: String, started: Instant) -> ScanOutcome {
-    let mut errors = report.errors;
+    let mut errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
     let mut warnings = report.warnings;
     if let Some(line) = crate::source::incomplete_error(&report.incomplete) {
         errors.push(line);

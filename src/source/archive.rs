@@ -28,6 +28,8 @@ use std::io::{Cursor, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use super::ScanErrorKind;
+
 /// Decompressed bytes of one top-level file that need no lane (see the module docs).
 pub const LANE_FREE: u64 = 16 * 1024 * 1024;
 
@@ -148,6 +150,17 @@ pub enum ArchiveError {
         /// The ratio limit.
         ratio: u64,
     },
+}
+
+impl ArchiveError {
+    /// The kind of scan error this is: [`ScanErrorKind::Limit`] for the decompression bounds,
+    /// [`ScanErrorKind::Archive`] for damage.
+    pub fn kind(&self) -> ScanErrorKind {
+        match self {
+            ArchiveError::Corrupt { .. } => ScanErrorKind::Archive,
+            ArchiveError::TotalLimit { .. } | ArchiveError::Ratio { .. } => ScanErrorKind::Limit,
+        }
+    }
 }
 
 /// What became of one archive member.

@@ -20,7 +20,7 @@
 use super::archive::{self, ArchiveError, ArchiveKind, Budget, Member};
 use super::binary;
 use super::chunk::{self, CHUNK_SIZE};
-use super::{FragmentScanner, SourceOptions, SourceReport};
+use super::{FragmentScanner, ScanError, ScanErrorKind, SourceOptions, SourceReport};
 use crate::detect::Fragment;
 
 /// What the pipeline does with one file's content.
@@ -107,7 +107,7 @@ impl Content<'_> {
             Treatment::Archive(kind) => {
                 self.scan_path_only(path, out);
                 if let Err(e) = self.open_archive(kind, data, path, depth, budget, out) {
-                    out.errors.push(format!("{path}: {e}"));
+                    out.errors.push(ScanError::in_file(e.kind(), path, e));
                 }
             }
             Treatment::TooDeep(_) => {
@@ -188,8 +188,10 @@ impl Content<'_> {
                     .push(format!("{outer}!{name}: not scanned: {reason}"));
             }
             Member::Failed { name, reason } => {
-                out.errors.push(format!(
-                    "{outer}!{name}: cannot read archive member: {reason}"
+                out.errors.push(ScanError::in_file(
+                    ScanErrorKind::Archive,
+                    format!("{outer}!{name}"),
+                    format_args!("cannot read archive member: {reason}"),
                 ));
             }
         }

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use super::archive::Budget;
 use super::content::Content;
 use super::progress::Progress;
-use super::{FragmentScanner, SourceOptions, SourceReport, go_clean};
+use super::{FragmentScanner, ScanError, ScanErrorKind, SourceOptions, SourceReport, go_clean};
 
 /// Files at least this large are memory-mapped instead of read.
 pub const MMAP_THRESHOLD: u64 = 1 << 20;
@@ -211,8 +211,10 @@ fn collect_targets(
                 Ok(e) => e,
                 Err(err) => {
                     let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
-                    g.1.errors
-                        .push(format!("cannot read directory entry: {err}"));
+                    g.1.errors.push(ScanError::new(
+                        ScanErrorKind::Read,
+                        format!("cannot read directory entry: {err}"),
+                    ));
                     return ignore::WalkState::Continue;
                 }
             };
@@ -346,7 +348,11 @@ fn scan_target(t: &Target, scanner: &dyn FragmentScanner, opts: &SourceOptions) 
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
             SourceReport {
-                errors: vec![format!("{}: internal error while scanning: {what}", t.file)],
+                errors: vec![ScanError::in_file(
+                    ScanErrorKind::Internal,
+                    t.file.clone(),
+                    format_args!("internal error while scanning: {what}"),
+                )],
                 ..SourceReport::default()
             }
         }
@@ -368,8 +374,11 @@ fn scan_target_inner(
     let len = match std::fs::metadata(&t.path) {
         Ok(m) => m.len(),
         Err(e) => {
-            out.errors
-                .push(format!("{}: cannot read file: {e}", t.file));
+            out.errors.push(ScanError::in_file(
+                ScanErrorKind::Read,
+                t.file.clone(),
+                format_args!("cannot read file: {e}"),
+            ));
             return out;
         }
     };
@@ -389,8 +398,11 @@ fn scan_target_inner(
     let data = match load(&t.path, len) {
         Ok(d) => d,
         Err(e) => {
-            out.errors
-                .push(format!("{}: cannot read file: {e}", t.file));
+            out.errors.push(ScanError::in_file(
+                ScanErrorKind::Read,
+                t.file.clone(),
+                format_args!("cannot read file: {e}"),
+            ));
             return out;
         }
     };
@@ -405,6 +417,81 @@ fn scan_target_inner(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::Fragment;
+    use crate::report::Finding;
+    use crate::source::archive;
+
+    /// A scanner with no rules: these tests look at scan errors, not findings.
+    struct NoRules;
+
+    impl FragmentScanner for NoRules {
+        fn scan_fragment(&self, _frag: &Fragment<'_>, _out: &mut Vec<Finding>) {}
+        fn path_allowed_globally(&self, _path: &str) -> bool {
+            false
+        }
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn scan_errors_name_their_file_and_kind_and_keep_their_message() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("broken.zip"),
+            b"this is not a zip file at all",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bomb.gz"), gzip(&vec![0u8; 3_000_000])).unwrap();
+        let root = path_str(dir.path());
+        let opts = SourceOptions {
+            max_archive_depth: 8,
+            archive_limits: archive::ArchiveLimits {
+                max_total_bytes: 1_000_000,
+                ..archive::ArchiveLimits::default()
+            },
+            ..SourceOptions::default()
+        };
+        let report = scan_dir(dir.path(), &NoRules, &opts);
+        assert_eq!(report.errors.len(), 2, "{:?}", report.errors);
+        let bomb = &report.errors[0];
+        assert_eq!(bomb.kind, ScanErrorKind::Limit);
+        assert_eq!(
+            bomb.path.as_deref(),
+            Some(format!("{root}/bomb.gz").as_str())
+        );
+        assert!(
+            bomb.to_string()
+                .starts_with(&format!("{root}/bomb.gz: decompressed content")),
+            "{bomb}"
+        );
+        let broken = &report.errors[1];
+        assert_eq!(broken.kind, ScanErrorKind::Archive);
+        assert!(
+            broken.to_string().starts_with(&format!(
+                "{root}/broken.zip: corrupt or unreadable zip archive: "
+            )),
+            "{broken}"
+        );
+        assert_eq!(broken.object, None);
+    }
+
+    #[test]
+    fn unreadable_stdin_is_a_read_error_named_stdin() {
+        let dir = tempfile::tempdir().unwrap();
+        // Reading a directory fails (EISDIR) after it was opened.
+        let input = File::open(dir.path()).unwrap();
+        let report = super::super::stdin::scan_reader(input, &NoRules, &SourceOptions::default());
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        let e = &report.errors[0];
+        assert_eq!(e.kind, ScanErrorKind::Read);
+        assert_eq!(e.path.as_deref(), Some("stdin"));
+        assert!(e.to_string().starts_with("stdin: cannot read: "), "{e}");
+    }
 
     #[test]
     fn walk_paths_follow_go_join() {

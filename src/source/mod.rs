@@ -16,7 +16,10 @@ pub mod content;
 pub mod dir;
 pub mod git;
 pub(crate) mod progress;
+pub mod scan_error;
 pub mod stdin;
+
+pub use scan_error::{ScanError, ScanErrorKind};
 
 use crate::detect::Fragment;
 use crate::report::Finding;
@@ -114,7 +117,7 @@ pub struct SourceReport {
     /// Findings, sorted by file, line, column and rule.
     pub findings: Vec<Finding>,
     /// Scan errors (each names its file); any error makes the scan fail with exit status 2.
-    pub errors: Vec<String>,
+    pub errors: Vec<ScanError>,
     /// Notices that do not fail the scan (unsupported archive formats, ...).
     pub warnings: Vec<String>,
     /// Content that was not scanned, one line each naming what and why (larger than

@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use super::content::Content;
-use super::{FragmentScanner, SourceOptions, SourceReport};
+use super::{FragmentScanner, ScanError, ScanErrorKind, SourceOptions, SourceReport};
 
 /// Scan everything readable from `input`.
 pub fn scan_reader(
@@ -16,7 +16,11 @@ pub fn scan_reader(
     let mut out = SourceReport::default();
     let mut data = Vec::new();
     if let Err(e) = input.read_to_end(&mut data) {
-        out.errors.push(format!("stdin: cannot read: {e}"));
+        out.errors.push(ScanError::in_file(
+            ScanErrorKind::Read,
+            "stdin",
+            format_args!("cannot read: {e}"),
+        ));
         return out;
     }
     if let Some(mb) = opts.max_target_megabytes
@@ -42,7 +46,11 @@ pub fn scan_reader(
     });
     if std::panic::catch_unwind(run).is_err() {
         return SourceReport {
-            errors: vec!["stdin: internal error while scanning".to_string()],
+            errors: vec![ScanError::in_file(
+                ScanErrorKind::Internal,
+                "stdin",
+                "internal error while scanning",
+            )],
             ..SourceReport::default()
         };
     }

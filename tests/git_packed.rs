@@ -224,10 +224,19 @@ fn damaged_pack_entry_is_reported_by_id_and_path() {
 
     let rep = scan(&r, &with_pack_passes(GitScanOptions::default()));
     assert_eq!(rep.errors.len(), 1, "{:?}", rep.errors);
+    let e = &rep.errors[0];
     assert!(
-        rep.errors[0].contains(&blob) && rep.errors[0].contains("a.txt"),
-        "{}",
-        rep.errors[0]
+        e.message.contains(&blob) && e.message.contains("a.txt"),
+        "{e}"
+    );
+    // The same facts in typed fields.
+    assert_eq!(e.kind, portcullis::source::ScanErrorKind::Object, "{e}");
+    assert_eq!(e.object.as_deref(), Some(blob.as_str()), "{e}");
+    assert_eq!(e.path.as_deref(), Some("a.txt"), "{e}");
+    assert_eq!(
+        e.commit.as_deref(),
+        Some(r.git(&["rev-parse", "HEAD"]).as_str()),
+        "{e}"
     );
     let found: Vec<String> = locations(&rep).into_iter().map(|l| l.3).collect();
     assert_eq!(found, vec![secret("INTACT2")]);

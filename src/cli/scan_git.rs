@@ -120,7 +120,8 @@ pub fn run(args: GitArgs) -> i32 {
     } else {
         (s.changes, "changed files")
     };
-    let (mut errors, mut warnings) = (report.errors, report.warnings);
+    let mut errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    let mut warnings = report.warnings;
     if let Some(line) = crate::source::incomplete_error(&report.incomplete) {
         errors.push(line);
         warnings.extend(report.incomplete);

@@ -12,6 +12,7 @@ use gix::objs::tree::{EntryKind, EntryMode};
 
 use super::walk::WalkedCommit;
 use crate::source::progress::Progress;
+use crate::source::{ScanError, ScanErrorKind};
 
 /// One file content change introduced by one commit.
 #[derive(Debug, Clone)]
@@ -855,14 +856,14 @@ pub(crate) fn collect(
     tree_ids_read: Option<HashMap<ObjectId, ObjectId>>,
     progress: &Progress,
     tuning: &super::GitTuning,
-) -> (Vec<Change>, Vec<String>, ChangeCounts) {
+) -> (Vec<Change>, Vec<ScanError>, ChangeCounts) {
     let ids = tree_ids_read.unwrap_or_else(|| tree_ids(ts, commits));
     // Resolved trees kept per thread (the store's chains of successive versions share them);
     // on git.git 16 MB and 128 MB differed by 4 % in wall time.
     let budget = tuning.tree_cache_mb << 20;
     const CHUNK: usize = 32;
     let next = AtomicUsize::new(0);
-    type PerThread = (Vec<Change>, Vec<String>, ChangeCounts);
+    type PerThread = (Vec<Change>, Vec<ScanError>, ChangeCounts);
     let results: Mutex<Vec<PerThread>> = Mutex::new(Vec::new());
     rayon::broadcast(|_| {
         let mut changes = Vec::new();
@@ -876,7 +877,7 @@ pub(crate) fn collect(
             super::engine::set_pack_cache(&mut repo, tuning.tree_pack_cache_mb);
         }
         match Differ::new(repo, store, budget).map(|d| d.with_tree_ids(&ids)) {
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(ScanError::new(ScanErrorKind::Git, e)),
             Ok(mut differ) => loop {
                 let start = next.fetch_add(CHUNK, Ordering::Relaxed);
                 if start >= commits.len() {
@@ -892,7 +893,7 @@ pub(crate) fn collect(
                         &mut counts,
                         &mut changes,
                     ) {
-                        errors.push(e);
+                        errors.push(diff_error(e, c.id));
                     }
                 }
                 progress.inc(u64::try_from(end - start).unwrap_or(0), 0);
@@ -912,6 +913,18 @@ pub(crate) fn collect(
     }
     errors.sort();
     (all, errors, counts)
+}
+
+/// A tree diff of `commit` that failed: an object error when a tree or commit is missing or
+/// corrupt, else a git error; the message is unchanged.
+fn diff_error(message: String, commit: ObjectId) -> ScanError {
+    let kind = if message.contains("is missing or corrupt") || message.contains("cannot be decoded")
+    {
+        ScanErrorKind::Object
+    } else {
+        ScanErrorKind::Git
+    };
+    ScanError::new(kind, message).with_commit(commit.to_string())
 }
 
 #[cfg(test)]

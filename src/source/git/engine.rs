@@ -17,6 +17,7 @@ use crate::detect::Fragment;
 use crate::report::finding::Finding;
 use crate::source::FragmentScanner;
 use crate::source::progress::Progress;
+use crate::source::{ScanError, ScanErrorKind};
 
 /// Commit index used for index/work-tree changes (no commit).
 pub(crate) const NO_COMMIT: u32 = u32::MAX;
@@ -152,7 +153,7 @@ impl BlobCounts {
 pub(crate) struct JobsOutcome {
     /// Findings with the index of their commit ([`NO_COMMIT`] outside history).
     pub findings: Vec<(u32, Finding)>,
-    pub errors: Vec<String>,
+    pub errors: Vec<ScanError>,
     /// Content that could not be scanned (one line each: what and why).
     pub incomplete: Vec<String>,
     /// Notices from the content pipeline (unsupported archive formats).
@@ -503,8 +504,17 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                     NewSide::Blob(id) => format!(" (blob {id}, {})", self.place(&uses[i])),
                     NewSide::Bytes(_) => String::new(),
                 };
-                out.errors
-                    .extend(report.errors.iter().map(|e| format!("{e}{at}")));
+                let blob = match &job.new {
+                    NewSide::Blob(id) => Some(id.to_string()),
+                    NewSide::Bytes(_) => None,
+                };
+                out.errors.extend(report.errors.iter().map(|e| {
+                    let mut e = self.about(e.clone().with_suffix(&at), &uses[i]);
+                    if e.object.is_none() {
+                        e.object.clone_from(&blob);
+                    }
+                    e
+                }));
                 out.incomplete
                     .extend(report.incomplete.iter().map(|e| format!("{e}{at}")));
                 out.warnings
@@ -579,11 +589,30 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
     }
 
     /// The error for a new blob that cannot be read.
-    fn missing(&self, id: &ObjectId, first: &Use, e: &dyn std::fmt::Display) -> String {
-        format!(
-            "object {id} ({}) is missing or corrupt: {e}",
-            self.place(first)
+    fn missing(&self, id: &ObjectId, first: &Use, e: &dyn std::fmt::Display) -> ScanError {
+        self.about(
+            ScanError::new(
+                ScanErrorKind::Object,
+                format!(
+                    "object {id} ({}) is missing or corrupt: {e}",
+                    self.place(first)
+                ),
+            )
+            .with_object(id.to_string()),
+            first,
         )
+    }
+
+    /// `e` with the path and commit of `u` in its typed fields (the message is unchanged; a
+    /// path already set, an archive member's, is kept).
+    fn about(&self, mut e: ScanError, u: &Use) -> ScanError {
+        if e.path.is_none() {
+            e.path = Some(u.path.clone());
+        }
+        if u.commit != NO_COMMIT {
+            e.commit = Some(self.hex(u.commit).to_string());
+        }
+        e
     }
 
     /// Count a blob of `size` bytes settled as `kind` in `out`; `false` when its content is
@@ -676,8 +705,11 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                 Ok(RenameOutcome::Renamed(old)) => renamed.entry(old).or_default().push(u.clone()),
                 Err(e) => {
                     // Fail safe: report and scan every line as added.
-                    out.errors
-                        .push(format!("rename detection for {}: {e}", self.place(u)));
+                    let e = ScanError::new(
+                        ScanErrorKind::Git,
+                        format!("rename detection for {}: {e}", self.place(u)),
+                    );
+                    out.errors.push(self.about(e, u));
                     plain.push(u.clone());
                 }
             }
@@ -715,10 +747,15 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                 }
                 Err(e) => {
                     // Fail safe: report the error and treat every line as added.
-                    out.errors.push(format!(
-                        "object {id} (previous version of {}) is missing or corrupt: {e}",
-                        self.place(first)
-                    ));
+                    let e = ScanError::new(
+                        ScanErrorKind::Object,
+                        format!(
+                            "object {id} (previous version of {}) is missing or corrupt: {e}",
+                            self.place(first)
+                        ),
+                    )
+                    .with_object(id.to_string());
+                    out.errors.push(self.about(e, first));
                     old_texts.clear();
                     break;
                 }

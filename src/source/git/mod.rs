@@ -188,8 +188,10 @@ pub struct GitScanStats {
 pub struct GitScanReport {
     /// Findings (deduplicated when requested), newest commit first.
     pub findings: Vec<Finding>,
-    /// Objects that could not be read (id, path, commit): the scan is incomplete.
-    pub errors: Vec<String>,
+    /// Objects that could not be read and other problems met on the way, each naming its
+    /// object, path and commit in typed fields and rendering as a one-line message: the scan
+    /// is incomplete.
+    pub errors: Vec<crate::source::ScanError>,
     /// Commits walked.
     pub commits_scanned: u64,
     /// Bytes of blob content read and prefiltered.

@@ -12,7 +12,7 @@ pub(crate) struct Diffed {
     /// One per commit and changed path.
     pub changes: Vec<Change>,
     /// Trees that could not be read (object id, commit).
-    pub errors: Vec<String>,
+    pub errors: Vec<crate::source::ScanError>,
     /// Submodule (gitlink) entries skipped.
     pub submodules_skipped: u64,
 }

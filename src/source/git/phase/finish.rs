@@ -10,6 +10,7 @@ use super::super::engine::{JobsOutcome, NO_COMMIT};
 use super::super::meta;
 use super::super::walk::WalkedCommit;
 use crate::report::finding::Finding;
+use crate::source::{ScanError, ScanErrorKind};
 
 /// Put the findings of `out` (changes of `commits`) into `report` with their metadata read from
 /// `repo`, deduplicated when `dedup`, newest commit first; then [`absorb`] the rest.
@@ -48,7 +49,7 @@ fn read_metas(
     repo: &gix::Repository,
     commits: &[WalkedCommit],
     findings: &[(u32, Finding)],
-    errors: &mut Vec<String>,
+    errors: &mut Vec<ScanError>,
 ) -> HashMap<u32, meta::CommitMeta> {
     let mut metas = HashMap::new();
     for (idx, _) in findings {
@@ -62,7 +63,11 @@ fn read_metas(
             Ok(m) => {
                 metas.insert(*idx, m);
             }
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(
+                ScanError::new(ScanErrorKind::Object, e)
+                    .with_object(c.id.to_string())
+                    .with_commit(c.id.to_string()),
+            ),
         }
     }
     metas
@@ -202,13 +207,15 @@ mod tests {
     fn absorb_moves_counters_and_warns_about_skipped_content() {
         let mut report = GitScanReport::default();
         let mut out = JobsOutcome::default();
-        out.errors.push("blob x is missing".into());
+        out.errors
+            .push(ScanError::new(ScanErrorKind::Object, "blob x is missing"));
         out.bytes = 42;
         out.counts.oversize = 2;
         out.counts.lfs = 1;
         out.counts.candidates = 5;
         absorb(&mut report, out, Some(3_000_000));
-        assert_eq!(report.errors, ["blob x is missing"]);
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(report.errors[0].to_string(), "blob x is missing");
         assert_eq!(report.bytes_scanned, 42);
         assert_eq!(report.stats.candidates, 5);
         assert_eq!(report.stats.oversize_skipped, 2);

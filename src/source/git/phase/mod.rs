@@ -235,6 +235,6 @@ mod tests {
         c.lap("b", "x".into());
         let t = c.into_timings();
         assert_eq!(t.iter().map(|t| t.phase).collect::<Vec<_>>(), ["a", "b"]);
-        assert_eq!(t[1].to_string().ends_with("(x)"), true);
+        assert!(t[1].to_string().ends_with("(x)"));
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn select_commits(
     path: &Path,
     opts: &GitScanOptions,
     warnings: &mut Vec<String>,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<crate::source::ScanError>,
 ) -> Result<Selection, GitError> {
     if opts.revs.is_empty() && opts.since_commit.is_none() {
         return Ok(Selection {
@@ -77,7 +77,7 @@ mod tests {
         )
         .expect("select");
         assert!(sel.hidden.is_empty());
-        assert!(sel.tips.iter().any(|t| t.to_string() == second));
+        assert!(sel.tips.iter().any(|t| *t == second));
         assert!(e.is_empty(), "{e:?}");
     }
 

@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use git_common::TestRepo;
 use portcullis::detect::Fragment;
 use portcullis::report::finding::Finding;
-use portcullis::source::git::{FragmentScanner, GitScanOptions, scan_history_with};
+use portcullis::source::FragmentScanner;
+use portcullis::source::git::{GitScanOptions, scan_history_with};
 
 /// Reports every line of every fragment as a "finding" (commit, file, line, text).
 struct EveryLine;
@@ -20,7 +21,10 @@ impl FragmentScanner for EveryLine {
     fn might_match(&self, _: &[u8]) -> bool {
         true
     }
-    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+    fn path_allowed_globally(&self, _: &str) -> bool {
+        false
+    }
+    fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
         let text = String::from_utf8_lossy(frag.text);
         for (i, line) in text.split_inclusive('\n').enumerate() {
             out.push(Finding {

@@ -310,10 +310,19 @@ fn damaged_repository_lists_missing_object() {
     let rep = scan(&r, &GitScanOptions::default());
     assert_eq!(rep.findings.len(), 1, "the intact file is still scanned");
     assert_eq!(rep.errors.len(), 1, "{:?}", rep.errors);
+    let e = &rep.errors[0];
     assert!(
-        rep.errors[0].contains(&blob) && rep.errors[0].contains("a.txt"),
-        "{}",
-        rep.errors[0]
+        e.message.contains(&blob) && e.message.contains("a.txt"),
+        "{e}"
+    );
+    // The same facts in typed fields.
+    assert_eq!(e.kind, portcullis::source::ScanErrorKind::Object, "{e}");
+    assert_eq!(e.object.as_deref(), Some(blob.as_str()), "{e}");
+    assert_eq!(e.path.as_deref(), Some("a.txt"), "{e}");
+    assert_eq!(
+        e.commit.as_deref(),
+        Some(r.git(&["rev-parse", "HEAD"]).as_str()),
+        "{e}"
     );
 }
 

@@ -7,7 +7,8 @@ use crate::git_common;
 use git_common::{RegexScanner, TestRepo, filler, locations, scan, secret};
 use portcullis::detect::Fragment;
 use portcullis::report::finding::Finding;
-use portcullis::source::git::{FragmentScanner, GitScanOptions, scan_history_with};
+use portcullis::source::FragmentScanner;
+use portcullis::source::git::{GitScanOptions, scan_history_with};
 
 fn loc(commit: &str, file: &str, line: u32, s: &str) -> (String, String, u32, String) {
     (commit.to_string(), file.to_string(), line, s.to_string())
@@ -222,8 +223,11 @@ impl FragmentScanner for WithPathRule {
     fn might_match(&self, bytes: &[u8]) -> bool {
         self.0.might_match(bytes)
     }
-    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
-        self.0.scan(frag, out);
+    fn path_allowed_globally(&self, _: &str) -> bool {
+        false
+    }
+    fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+        self.0.scan_fragment(frag, out);
         if frag.path.ends_with(".key") {
             let mut f = Finding {
                 rule_id: "key-file".into(),

@@ -6,14 +6,18 @@
 use crate::git_common;
 
 use git_common::{TestRepo, filler, locations, scan, secret};
-use portcullis::source::git::GitScanOptions;
+use portcullis::source::git::{GitScanOptions, GitTuning, PackPasses};
 
-/// The whole-pack passes run by default only on large scans; these small repositories need
-/// them forced on. Every test of this binary sets the same value.
-fn force_pack_passes() {
-    // SAFETY: every test of this binary writes the same value before reading it, and no test
-    // here reads other environment variables concurrently.
-    unsafe { std::env::set_var("PORTCULLIS_PACK_PASSES", "always") };
+/// Options that force the whole-pack passes on: by default they run only on large scans, and
+/// these repositories are small.
+fn with_pack_passes(opts: GitScanOptions) -> GitScanOptions {
+    GitScanOptions {
+        tuning: GitTuning {
+            pack_passes: PackPasses::Always,
+            ..opts.tuning.clone()
+        },
+        ..opts
+    }
 }
 
 /// A history whose files change a little in every commit, so that packing stores most
@@ -121,7 +125,6 @@ fn chained_entries(r: &TestRepo) -> usize {
 
 #[test]
 fn packed_and_loose_repositories_scan_identically() {
-    force_pack_passes();
     let loose = TestRepo::new();
     build_history(&loose);
     let packed = packed_copy(&loose);
@@ -135,10 +138,10 @@ fn packed_and_loose_repositories_scan_identically() {
     assert_eq!(packs, 2);
     assert!(chained_entries(&packed) > 30, "packing made deltas");
 
-    let opts = GitScanOptions {
+    let opts = with_pack_passes(GitScanOptions {
         max_target_megabytes: Some(1),
         ..GitScanOptions::default()
-    };
+    });
     let a = scan(&loose, &opts);
     let b = scan(&packed, &opts);
     assert!(
@@ -188,7 +191,6 @@ fn packed_and_loose_repositories_scan_identically() {
 
 #[test]
 fn damaged_pack_entry_is_reported_by_id_and_path() {
-    force_pack_passes();
     let r = TestRepo::new();
     r.write("a.txt", format!("{}\n{}", secret("BROKEN1"), filler(200)));
     r.write("b.txt", format!("{}\n", secret("INTACT2")));
@@ -220,12 +222,21 @@ fn damaged_pack_entry_is_reported_by_id_and_path() {
     std::fs::set_permissions(&pack, perm).expect("chmod");
     std::fs::write(&pack, bytes).expect("write pack");
 
-    let rep = scan(&r, &GitScanOptions::default());
+    let rep = scan(&r, &with_pack_passes(GitScanOptions::default()));
     assert_eq!(rep.errors.len(), 1, "{:?}", rep.errors);
+    let e = &rep.errors[0];
     assert!(
-        rep.errors[0].contains(&blob) && rep.errors[0].contains("a.txt"),
-        "{}",
-        rep.errors[0]
+        e.message.contains(&blob) && e.message.contains("a.txt"),
+        "{e}"
+    );
+    // The same facts in typed fields.
+    assert_eq!(e.kind, portcullis::source::ScanErrorKind::Object, "{e}");
+    assert_eq!(e.object.as_deref(), Some(blob.as_str()), "{e}");
+    assert_eq!(e.path.as_deref(), Some("a.txt"), "{e}");
+    assert_eq!(
+        e.commit.as_deref(),
+        Some(r.git(&["rev-parse", "HEAD"]).as_str()),
+        "{e}"
     );
     let found: Vec<String> = locations(&rep).into_iter().map(|l| l.3).collect();
     assert_eq!(found, vec![secret("INTACT2")]);

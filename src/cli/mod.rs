@@ -8,6 +8,7 @@ pub mod completions;
 pub mod gate_all;
 pub mod gate_merge;
 pub mod gate_security;
+mod git_tuning;
 pub mod hook;
 pub mod lease;
 pub mod output;

@@ -74,7 +74,7 @@ pub fn run(args: GitArgs) -> i32 {
     }
     let history = !args.staged && !args.uncommitted;
     let all_refs = history && revs.is_empty() && args.since_commit.is_none();
-    let opts = GitScanOptions {
+    let mut opts = GitScanOptions {
         revs,
         dedup: if args.no_dedup {
             false
@@ -90,10 +90,12 @@ pub fn run(args: GitArgs) -> i32 {
         since_commit: args.since_commit.clone(),
         ..GitScanOptions::default()
     };
+    super::git_tuning::apply_env(&mut opts);
     let report: GitScanReport = match scan_history(&args.repo, &detector, &opts) {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };
+    super::git_tuning::print_timings(&report);
     let s = &report.stats;
     if !common.quiet {
         eprintln!(
@@ -118,7 +120,8 @@ pub fn run(args: GitArgs) -> i32 {
     } else {
         (s.changes, "changed files")
     };
-    let (mut errors, mut warnings) = (report.errors, report.warnings);
+    let mut errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+    let mut warnings = report.warnings;
     if let Some(line) = crate::source::incomplete_error(&report.incomplete) {
         errors.push(line);
         warnings.extend(report.incomplete);

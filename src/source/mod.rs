@@ -30,6 +30,29 @@ pub trait FragmentScanner: Sync {
     fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>);
     /// Whether `path` matches a global allowlist path (the walker skips it, as gitleaks does).
     fn path_allowed_globally(&self, path: &str) -> bool;
+    /// A cheap prefilter over whole blobs (git history): `false` guarantees that
+    /// [`scan_fragment`](Self::scan_fragment) finds nothing in any fragment whose text is a
+    /// substring of `bytes` (path-only rules excepted). The default passes everything.
+    fn might_match(&self, _bytes: &[u8]) -> bool {
+        true
+    }
+    /// Like [`might_match`](Self::might_match) (`false` guarantees that
+    /// [`scan_fragment`](Self::scan_fragment) finds nothing in any fragment made of whole
+    /// lines of `bytes`), but as sharp as the scanner can make it: the git history scan
+    /// computes line diffs only for blobs where this is `true`.
+    fn might_find(&self, bytes: &[u8]) -> bool {
+        self.might_match(bytes)
+    }
+    /// Whether some rule matches on the path alone (then the git history scan offers every
+    /// changed file, with an empty fragment when its content cannot match).
+    fn has_path_rules(&self) -> bool {
+        false
+    }
+    /// Whether findings depend on the commit id (commit allowlists): then the git history scan
+    /// scans each commit that carries a change on its own instead of copying the findings.
+    fn commit_sensitive(&self) -> bool {
+        false
+    }
 }
 
 impl FragmentScanner for crate::detect::Detector {
@@ -39,6 +62,30 @@ impl FragmentScanner for crate::detect::Detector {
 
     fn path_allowed_globally(&self, path: &str) -> bool {
         crate::detect::Detector::path_allowed_globally(self, path)
+    }
+
+    fn might_match(&self, bytes: &[u8]) -> bool {
+        crate::detect::Detector::might_match(self, bytes)
+    }
+
+    fn might_find(&self, bytes: &[u8]) -> bool {
+        crate::detect::Detector::might_find(self, bytes)
+    }
+
+    fn has_path_rules(&self) -> bool {
+        self.config()
+            .rules()
+            .iter()
+            .any(|r| r.regex.is_none() && r.path.is_some())
+    }
+
+    fn commit_sensitive(&self) -> bool {
+        let cfg = self.config();
+        cfg.allowlists().iter().any(|a| !a.commits.is_empty())
+            || cfg
+                .rules()
+                .iter()
+                .any(|r| r.allowlists.iter().any(|a| !a.commits.is_empty()))
     }
 }
 

@@ -115,7 +115,8 @@ pub fn filler(n: usize) -> String {
 
 use portcullis::detect::Fragment;
 use portcullis::report::finding::Finding;
-use portcullis::source::git::{FragmentScanner, GitScanOptions, GitScanReport, scan_history_with};
+use portcullis::source::FragmentScanner;
+use portcullis::source::git::{GitScanOptions, GitScanReport, scan_history_with};
 
 /// A minimal detector for engine tests: one regex, gitleaks' line arithmetic.
 pub struct RegexScanner(pub regex::bytes::Regex);
@@ -130,7 +131,10 @@ impl FragmentScanner for RegexScanner {
     fn might_match(&self, bytes: &[u8]) -> bool {
         self.0.is_match(bytes)
     }
-    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
+    fn path_allowed_globally(&self, _: &str) -> bool {
+        false
+    }
+    fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
         for m in self.0.find_iter(frag.text) {
             let line = frag.start_line
                 + frag.text[..m.start()]

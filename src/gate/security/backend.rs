@@ -320,7 +320,7 @@ fn scan_secrets(
         .filter(|f| !suppressions.as_ref().is_some_and(|s| s.is_suppressed(f)))
         .collect();
     // Content the scan could not read makes the secrets part incomplete: a FAIL like an error.
-    let mut errors = rep.errors;
+    let mut errors: Vec<String> = rep.errors.iter().map(ToString::to_string).collect();
     if let Some(line) = crate::source::incomplete_error(&rep.incomplete) {
         errors.push(line);
         warnings.extend(rep.incomplete);

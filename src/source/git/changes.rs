@@ -12,6 +12,7 @@ use gix::objs::tree::{EntryKind, EntryMode};
 
 use super::walk::WalkedCommit;
 use crate::source::progress::Progress;
+use crate::source::{ScanError, ScanErrorKind};
 
 /// One file content change introduced by one commit.
 #[derive(Debug, Clone)]
@@ -574,6 +575,8 @@ pub(crate) struct RenameResolver<'a> {
     commits: &'a [WalkedCommit],
     cache: &'a RenameCache,
     differ: Option<Differ<'a>>,
+    /// Delta-base cache of the rename diffs' repository handle, in MiB (0 = gix's default).
+    pack_cache_mb: usize,
 }
 
 impl<'a> RenameResolver<'a> {
@@ -581,12 +584,14 @@ impl<'a> RenameResolver<'a> {
         ts: &'a gix::ThreadSafeRepository,
         commits: &'a [WalkedCommit],
         cache: &'a RenameCache,
+        pack_cache_mb: usize,
     ) -> RenameResolver<'a> {
         RenameResolver {
             ts,
             commits,
             cache,
             differ: None,
+            pack_cache_mb,
         }
     }
 
@@ -629,7 +634,7 @@ impl<'a> RenameResolver<'a> {
         if self.differ.is_none() {
             let mut repo = self.ts.to_thread_local();
             repo.object_cache_size_if_unset(4 << 20);
-            super::engine::set_pack_cache(&mut repo, "PORTCULLIS_RENAME_PACK_CACHE_MB", 0);
+            super::engine::set_pack_cache(&mut repo, self.pack_cache_mb);
             self.differ = Some(Differ::new(repo, None, 0)?);
         }
         let differ = self
@@ -850,18 +855,15 @@ pub(crate) fn collect(
     store: Option<&super::trees::TreeStore<'_>>,
     tree_ids_read: Option<HashMap<ObjectId, ObjectId>>,
     progress: &Progress,
-) -> (Vec<Change>, Vec<String>, ChangeCounts) {
+    tuning: &super::GitTuning,
+) -> (Vec<Change>, Vec<ScanError>, ChangeCounts) {
     let ids = tree_ids_read.unwrap_or_else(|| tree_ids(ts, commits));
     // Resolved trees kept per thread (the store's chains of successive versions share them);
     // on git.git 16 MB and 128 MB differed by 4 % in wall time.
-    let budget = std::env::var("PORTCULLIS_TREE_CACHE_MB")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(16)
-        << 20;
+    let budget = tuning.tree_cache_mb << 20;
     const CHUNK: usize = 32;
     let next = AtomicUsize::new(0);
-    type PerThread = (Vec<Change>, Vec<String>, ChangeCounts);
+    type PerThread = (Vec<Change>, Vec<ScanError>, ChangeCounts);
     let results: Mutex<Vec<PerThread>> = Mutex::new(Vec::new());
     rayon::broadcast(|_| {
         let mut changes = Vec::new();
@@ -872,10 +874,10 @@ pub(crate) fn collect(
         // Trees are deeply delta-chained: a 32 MB delta-base cache per thread cut the CPU time
         // of a 16k-commit git.git range by 7 % (gix's default keeps 64 small entries).
         if store.is_none() {
-            super::engine::set_pack_cache(&mut repo, "PORTCULLIS_TREE_PACK_CACHE_MB", 32);
+            super::engine::set_pack_cache(&mut repo, tuning.tree_pack_cache_mb);
         }
         match Differ::new(repo, store, budget).map(|d| d.with_tree_ids(&ids)) {
-            Err(e) => errors.push(e),
+            Err(e) => errors.push(ScanError::new(ScanErrorKind::Git, e)),
             Ok(mut differ) => loop {
                 let start = next.fetch_add(CHUNK, Ordering::Relaxed);
                 if start >= commits.len() {
@@ -891,7 +893,7 @@ pub(crate) fn collect(
                         &mut counts,
                         &mut changes,
                     ) {
-                        errors.push(e);
+                        errors.push(diff_error(e, c.id));
                     }
                 }
                 progress.inc(u64::try_from(end - start).unwrap_or(0), 0);
@@ -911,6 +913,18 @@ pub(crate) fn collect(
     }
     errors.sort();
     (all, errors, counts)
+}
+
+/// A tree diff of `commit` that failed: an object error when a tree or commit is missing or
+/// corrupt, else a git error; the message is unchanged.
+fn diff_error(message: String, commit: ObjectId) -> ScanError {
+    let kind = if message.contains("is missing or corrupt") || message.contains("cannot be decoded")
+    {
+        ScanErrorKind::Object
+    } else {
+        ScanErrorKind::Git
+    };
+    ScanError::new(kind, message).with_commit(commit.to_string())
 }
 
 #[cfg(test)]

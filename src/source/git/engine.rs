@@ -9,14 +9,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gix::ObjectId;
 
-use super::FragmentScanner;
 use super::changes::{Change, RenameCache, RenameOutcome, RenameResolver};
 use super::content::{ContentKind, archive_by_name, classify, scanned_view};
 use super::lines::added_runs;
 use super::packs::{self, Verdict, VerdictKind};
 use crate::detect::Fragment;
 use crate::report::finding::Finding;
+use crate::source::FragmentScanner;
 use crate::source::progress::Progress;
+use crate::source::{ScanError, ScanErrorKind};
 
 /// Commit index used for index/work-tree changes (no commit).
 pub(crate) const NO_COMMIT: u32 = u32::MAX;
@@ -149,10 +150,10 @@ impl BlobCounts {
 
 /// What scanning the jobs produced.
 #[derive(Debug, Default)]
-pub(crate) struct Outcome {
+pub(crate) struct JobsOutcome {
     /// Findings with the index of their commit ([`NO_COMMIT`] outside history).
     pub findings: Vec<(u32, Finding)>,
-    pub errors: Vec<String>,
+    pub errors: Vec<ScanError>,
     /// Content that could not be scanned (one line each: what and why).
     pub incomplete: Vec<String>,
     /// Notices from the content pipeline (unsupported archive formats).
@@ -185,6 +186,10 @@ pub(crate) struct Ctx<'a, S: ?Sized> {
     pub retained: &'a HashMap<ObjectId, Vec<u8>>,
     /// Options of the shared content pipeline (archive depth and bounds) for archive blobs.
     pub content: &'a crate::source::SourceOptions,
+    /// Cache sizes of the workers' repository handles.
+    pub tuning: &'a super::GitTuning,
+    /// Set by the caller to stop: no further job is started.
+    pub interrupt: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// What identifies a finding inside an archive blob, to tell new findings from those an old
@@ -207,9 +212,9 @@ struct AtCommit<'a, S: ?Sized> {
     commit: &'a str,
 }
 
-impl<S: FragmentScanner + ?Sized> crate::source::FragmentScanner for AtCommit<'_, S> {
+impl<S: FragmentScanner + ?Sized> FragmentScanner for AtCommit<'_, S> {
     fn scan_fragment(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
-        self.scanner.scan(
+        self.scanner.scan_fragment(
             &Fragment {
                 commit: self.commit,
                 ..*frag
@@ -244,7 +249,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         repo: &gix::Repository,
         renames: &mut RenameResolver<'_>,
         job: &Job,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) {
         out.counts.distinct_changes += 1;
         let Some(first) = job.uses.first() else {
@@ -359,7 +364,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         };
         let data: &[u8] = &view;
         // One scan per set of old versions: the job's own, then each rename source.
-        let scan_against = |olds: &[ObjectId], uses: &[Use], out: &mut Outcome| {
+        let scan_against = |olds: &[ObjectId], uses: &[Use], out: &mut JobsOutcome| {
             let Some(u) = uses.first() else {
                 return;
             };
@@ -389,7 +394,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         size: u64,
         job: &Job,
         renames: &mut RenameResolver<'_>,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) -> bool {
         let Some(first) = job.uses.first() else {
             return true;
@@ -482,7 +487,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         data: &[u8],
         uses: &[Use],
         noted: &mut std::collections::HashSet<String>,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) {
         let mut old_keys: Option<std::collections::HashSet<FindingKey>> = None;
         let mut i = 0;
@@ -499,8 +504,17 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                     NewSide::Blob(id) => format!(" (blob {id}, {})", self.place(&uses[i])),
                     NewSide::Bytes(_) => String::new(),
                 };
-                out.errors
-                    .extend(report.errors.iter().map(|e| format!("{e}{at}")));
+                let blob = match &job.new {
+                    NewSide::Blob(id) => Some(id.to_string()),
+                    NewSide::Bytes(_) => None,
+                };
+                out.errors.extend(report.errors.iter().map(|e| {
+                    let mut e = self.about(e.clone().with_suffix(&at), &uses[i]);
+                    if e.object.is_none() {
+                        e.object.clone_from(&blob);
+                    }
+                    e
+                }));
                 out.incomplete
                     .extend(report.incomplete.iter().map(|e| format!("{e}{at}")));
                 out.warnings
@@ -563,7 +577,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         repo: &gix::Repository,
         id: &ObjectId,
         first: &Use,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) -> Option<Vec<u8>> {
         match repo.find_object(*id) {
             Ok(obj) => Some(obj.detach().data),
@@ -575,11 +589,30 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
     }
 
     /// The error for a new blob that cannot be read.
-    fn missing(&self, id: &ObjectId, first: &Use, e: &dyn std::fmt::Display) -> String {
-        format!(
-            "object {id} ({}) is missing or corrupt: {e}",
-            self.place(first)
+    fn missing(&self, id: &ObjectId, first: &Use, e: &dyn std::fmt::Display) -> ScanError {
+        self.about(
+            ScanError::new(
+                ScanErrorKind::Object,
+                format!(
+                    "object {id} ({}) is missing or corrupt: {e}",
+                    self.place(first)
+                ),
+            )
+            .with_object(id.to_string()),
+            first,
         )
+    }
+
+    /// `e` with the path and commit of `u` in its typed fields (the message is unchanged; a
+    /// path already set, an archive member's, is kept).
+    fn about(&self, mut e: ScanError, u: &Use) -> ScanError {
+        if e.path.is_none() {
+            e.path = Some(u.path.clone());
+        }
+        if u.commit != NO_COMMIT {
+            e.commit = Some(self.hex(u.commit).to_string());
+        }
+        e
     }
 
     /// Count a blob of `size` bytes settled as `kind` in `out`; `false` when its content is
@@ -590,7 +623,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         kind: VerdictKind,
         job: &Job,
         first: &Use,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) -> bool {
         match kind {
             VerdictKind::Oversize => {
@@ -636,7 +669,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         job: &'j Job,
         candidate: bool,
         renames: &mut RenameResolver<'_>,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) -> (Cow<'j, [Use]>, BTreeMap<ObjectId, Vec<Use>>) {
         let mut renamed: BTreeMap<ObjectId, Vec<Use>> = BTreeMap::new();
         if !job.olds.is_empty() || !job.uses.iter().any(|u| u.maybe_renamed) {
@@ -651,7 +684,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             }
             if !candidate {
                 probe.clear();
-                self.scanner.scan(
+                self.scanner.scan_fragment(
                     &Fragment {
                         text: b"",
                         path: &u.path,
@@ -672,8 +705,11 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                 Ok(RenameOutcome::Renamed(old)) => renamed.entry(old).or_default().push(u.clone()),
                 Err(e) => {
                     // Fail safe: report and scan every line as added.
-                    out.errors
-                        .push(format!("rename detection for {}: {e}", self.place(u)));
+                    let e = ScanError::new(
+                        ScanErrorKind::Git,
+                        format!("rename detection for {}: {e}", self.place(u)),
+                    );
+                    out.errors.push(self.about(e, u));
                     plain.push(u.clone());
                 }
             }
@@ -689,7 +725,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         olds: &[ObjectId],
         data: &[u8],
         first: &Use,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) -> Vec<super::lines::AddedRun> {
         let mut old_texts: Vec<Vec<u8>> = Vec::with_capacity(olds.len());
         for id in olds {
@@ -711,10 +747,15 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                 }
                 Err(e) => {
                     // Fail safe: report the error and treat every line as added.
-                    out.errors.push(format!(
-                        "object {id} (previous version of {}) is missing or corrupt: {e}",
-                        self.place(first)
-                    ));
+                    let e = ScanError::new(
+                        ScanErrorKind::Object,
+                        format!(
+                            "object {id} (previous version of {}) is missing or corrupt: {e}",
+                            self.place(first)
+                        ),
+                    )
+                    .with_object(id.to_string());
+                    out.errors.push(self.about(e, first));
                     old_texts.clear();
                     break;
                 }
@@ -732,7 +773,7 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
         runs: &[super::lines::AddedRun],
         uses: &[Use],
         candidate: bool,
-        out: &mut Outcome,
+        out: &mut JobsOutcome,
     ) {
         let mut i = 0;
         let mut found = Vec::new();
@@ -758,10 +799,10 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
                         start_line: run.start_line,
                         ..base
                     };
-                    self.scanner.scan(&f, &mut found);
+                    self.scanner.scan_fragment(&f, &mut found);
                 }
             } else if self.path_rules {
-                self.scanner.scan(&base, &mut found);
+                self.scanner.scan_fragment(&base, &mut found);
             }
             for u in &uses[i..j] {
                 for f in &found {
@@ -777,14 +818,10 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
     }
 }
 
-/// A memory-capped delta-base cache per thread (gix's default keeps 64 small entries), so
-/// delta chains of successive object versions are not re-inflated from their base each time.
-/// The environment variable `var` overrides `default_mb` (0 = gix's default cache).
-pub(crate) fn set_pack_cache(repo: &mut gix::Repository, var: &str, default_mb: usize) {
-    let mb: usize = std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default_mb);
+/// A memory-capped delta-base cache of `mb` MiB per thread (gix's default keeps 64 small
+/// entries), so delta chains of successive object versions are not re-inflated from their
+/// base each time (0 = gix's default cache).
+pub(crate) fn set_pack_cache(repo: &mut gix::Repository, mb: usize) {
     if mb > 0 {
         repo.objects.set_pack_cache(move || {
             Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
@@ -809,10 +846,10 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
     ts: &gix::ThreadSafeRepository,
     jobs: &[Job],
     ctx: &Ctx<'_, S>,
-) -> Outcome {
+) -> JobsOutcome {
     const CHUNK: usize = 16;
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Outcome>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<JobsOutcome>> = Mutex::new(Vec::new());
     let rename_cache = RenameCache::default();
     rayon::broadcast(|_| {
         let mut repo = ts.to_thread_local();
@@ -820,10 +857,18 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
         // rare candidates (copying every blob into a 4 MB cache cost ~1 s CPU on git.git).
         repo.object_cache_size(None);
         // 32 MB per thread: 64 MB saved no measurable CPU but cost ~110 MB of heap.
-        set_pack_cache(&mut repo, "PORTCULLIS_PACK_CACHE_MB", 32);
-        let mut renames = RenameResolver::new(ts, ctx.commits, &rename_cache);
-        let mut out = Outcome::default();
+        set_pack_cache(&mut repo, ctx.tuning.pack_cache_mb);
+        let mut renames = RenameResolver::new(
+            ts,
+            ctx.commits,
+            &rename_cache,
+            ctx.tuning.rename_pack_cache_mb,
+        );
+        let mut out = JobsOutcome::default();
         loop {
+            if ctx.interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                break;
+            }
             let start = next.fetch_add(CHUNK, Ordering::Relaxed);
             if start >= jobs.len() {
                 break;
@@ -840,7 +885,7 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
             r.push(out);
         }
     });
-    let mut all = Outcome::default();
+    let mut all = JobsOutcome::default();
     for o in results.into_inner().unwrap_or_default() {
         all.findings.extend(o.findings);
         all.errors.extend(o.errors);

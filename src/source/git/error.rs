@@ -61,4 +61,23 @@ pub enum GitError {
     /// Contradictory options.
     #[error("invalid git scan options: {0}")]
     Options(String),
+    /// The caller set the interrupt flag: the scan stopped early and is incomplete.
+    #[error("git scan of {repo} interrupted during {phase}: the scan is incomplete")]
+    Interrupted {
+        /// Repository path as given.
+        repo: PathBuf,
+        /// The phase that was running or about to start.
+        phase: &'static str,
+    },
+    /// A bug: the code of a phase panicked. The scan is not complete and its results are
+    /// not used.
+    #[error("internal error in the {phase} phase of the git scan of {repo}: {message}")]
+    Panic {
+        /// Repository path as given.
+        repo: PathBuf,
+        /// The phase that panicked.
+        phase: &'static str,
+        /// The panic message.
+        message: String,
+    },
 }

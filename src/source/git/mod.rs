@@ -3,7 +3,7 @@
 //! Semantics (gitleaks-compatible, plus merge resolutions):
 //! * a finding is a secret on a line a commit **adds** relative to its first parent (the `+`
 //!   lines of `git log -p -U0 --full-history --all --diff-filter=tuxdb`); each `-U0` hunk is one
-//!   [`Fragment`] whose `start_line` is the hunk's new start line;
+//!   [`Fragment`](crate::detect::Fragment) whose `start_line` is the hunk's new start line;
 //! * root commits (and commits at a shallow boundary) add every line of every file;
 //! * a merge commit adds the lines that are in **none** of its parents (conflict resolutions,
 //!   evil merges) — gitleaks scans no merge patches and misses these;
@@ -26,7 +26,7 @@
 //! thread-local repository per thread; on large scans trees come from an in-memory store of
 //! the packs' inflated tree entries, `trees.rs`); changes are grouped by `(old blobs, new
 //! blob)` and each distinct new blob is classified and prefiltered once
-//! ([`FragmentScanner::might_find`]), on large scans in one delta-order pass over the packs
+//! ([`FragmentScanner::might_find`](crate::source::FragmentScanner::might_find)), on large scans in one delta-order pass over the packs
 //! (`packs.rs`); only candidates get a line diff and a detector pass per added hunk, and the
 //! findings are mapped to every commit that introduces the change.
 
@@ -38,10 +38,14 @@ mod inflate;
 mod lines;
 mod meta;
 mod packs;
+pub(crate) mod phase;
 mod resident;
 mod revs;
+#[cfg(test)]
+mod scan_tests;
 mod stream;
 mod trees;
+mod tuning;
 mod walk;
 mod worktree;
 
@@ -66,74 +70,15 @@ pub(crate) mod test_support {
     }
 }
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 pub use error::GitError;
+pub use tuning::{GitTuning, PackPasses, PhaseTiming};
 
-use crate::detect::Fragment;
 use crate::report::finding::Finding;
-
-/// What the history engine needs from a detector: a cheap prefilter over whole blobs and a
-/// full scan of one fragment. [`crate::detect::Detector`] implements it; tests and tools may
-/// plug in their own.
-pub trait FragmentScanner: Sync {
-    /// `false` guarantees that [`scan`](Self::scan) finds nothing in any fragment whose text is
-    /// a substring of `bytes` (path-only rules excepted).
-    fn might_match(&self, bytes: &[u8]) -> bool;
-    /// Like [`might_match`](Self::might_match) (`false` guarantees that [`scan`](Self::scan)
-    /// finds nothing in any fragment made of whole lines of `bytes`), but as sharp as the
-    /// scanner can make it: the engine computes line diffs only for blobs where this is `true`.
-    fn might_find(&self, bytes: &[u8]) -> bool {
-        self.might_match(bytes)
-    }
-    /// Append every finding of `frag` to `out`.
-    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>);
-    /// Whether some rule matches on the path alone (then every changed file is offered to
-    /// [`scan`](Self::scan), with an empty fragment when its content cannot match).
-    fn has_path_rules(&self) -> bool {
-        false
-    }
-    /// Whether `path` matches a global allowlist path (archive members are then not scanned,
-    /// as for files on disk).
-    fn path_allowed_globally(&self, _path: &str) -> bool {
-        false
-    }
-    /// Whether findings depend on the commit id (commit allowlists): then each commit that
-    /// carries a change is scanned on its own instead of receiving a copy of the findings.
-    fn commit_sensitive(&self) -> bool {
-        false
-    }
-}
-
-impl FragmentScanner for crate::detect::Detector {
-    fn might_match(&self, bytes: &[u8]) -> bool {
-        crate::detect::Detector::might_match(self, bytes)
-    }
-    fn might_find(&self, bytes: &[u8]) -> bool {
-        crate::detect::Detector::might_find(self, bytes)
-    }
-    fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
-        crate::detect::Detector::scan(self, frag, out);
-    }
-    fn has_path_rules(&self) -> bool {
-        self.config()
-            .rules()
-            .iter()
-            .any(|r| r.regex.is_none() && r.path.is_some())
-    }
-    fn path_allowed_globally(&self, path: &str) -> bool {
-        crate::detect::Detector::path_allowed_globally(self, path)
-    }
-    fn commit_sensitive(&self) -> bool {
-        let cfg = self.config();
-        cfg.allowlists().iter().any(|a| !a.commits.is_empty())
-            || cfg
-                .rules()
-                .iter()
-                .any(|r| r.allowlists.iter().any(|a| !a.commits.is_empty()))
-    }
-}
+use crate::source::FragmentScanner;
 
 /// Scan the history (or index / work tree) of the repository at `repo` with the detector.
 pub fn scan_history(
@@ -172,6 +117,14 @@ pub struct GitScanOptions {
     /// line counted as added (no line diff, like git above `core.bigFileThreshold`). `None` =
     /// never stream. Default [`DEFAULT_STREAM_ABOVE_BYTES`].
     pub stream_above_bytes: Option<u64>,
+    /// Worker threads of the scan's own thread pool (0 = one per core).
+    pub threads: usize,
+    /// Set to `true` (from any thread) to stop the scan: it then ends with
+    /// [`GitError::Interrupted`] (an interrupted scan is incomplete, never a clean result).
+    /// Checked between jobs and between phases.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Cache sizes, memory budgets and pass choices.
+    pub tuning: GitTuning,
 }
 
 impl Default for GitScanOptions {
@@ -187,6 +140,9 @@ impl Default for GitScanOptions {
             uncommitted: false,
             since_commit: None,
             stream_above_bytes: Some(DEFAULT_STREAM_ABOVE_BYTES),
+            threads: 0,
+            interrupt: None,
+            tuning: GitTuning::default(),
         }
     }
 }
@@ -232,8 +188,10 @@ pub struct GitScanStats {
 pub struct GitScanReport {
     /// Findings (deduplicated when requested), newest commit first.
     pub findings: Vec<Finding>,
-    /// Objects that could not be read (id, path, commit): the scan is incomplete.
-    pub errors: Vec<String>,
+    /// Objects that could not be read and other problems met on the way, each naming its
+    /// object, path and commit in typed fields and rendering as a one-line message: the scan
+    /// is incomplete.
+    pub errors: Vec<crate::source::ScanError>,
     /// Commits walked.
     pub commits_scanned: u64,
     /// Bytes of blob content read and prefiltered.
@@ -247,439 +205,149 @@ pub struct GitScanReport {
     pub incomplete: Vec<String>,
     /// What was read and skipped.
     pub stats: GitScanStats,
+    /// How long each phase took, in the order they ran.
+    pub timings: Vec<PhaseTiming>,
 }
 
 /// [`scan_history`] with any [`FragmentScanner`].
+///
+/// The scan runs as a sequence of phases ([`phase`]), each timed in
+/// [`GitScanReport::timings`]: select the commits, open a pack session, walk the commits, diff
+/// their trees, settle the distinct new blobs, run the jobs, finish the report. Everything runs
+/// on a thread pool of its own with `opts.threads` threads.
 pub fn scan_history_with<S: FragmentScanner + ?Sized>(
     path: &Path,
     scanner: &S,
     opts: &GitScanOptions,
 ) -> Result<GitScanReport, GitError> {
-    if opts.staged && opts.uncommitted {
-        return Err(GitError::Options(
-            "--staged and --uncommitted exclude each other".into(),
-        ));
-    }
-    if (opts.staged || opts.uncommitted) && (!opts.revs.is_empty() || opts.since_commit.is_some()) {
-        return Err(GitError::Options(
-            "--staged/--uncommitted cannot be combined with revisions or --since-commit".into(),
-        ));
-    }
+    phase::select_commits::check_options(opts)?;
+    let setup = phase::Setup::new(path, opts)?;
     let mut repo = revs::open(path)?;
     repo.object_cache_size_if_unset(16 << 20);
-    let mut report = GitScanReport::default();
     let progress = crate::source::progress::Progress::new(opts.progress);
-    // 0 means no limit, as in gitleaks.
-    let max_bytes = opts
-        .max_target_megabytes
-        .filter(|&m| m > 0)
-        .map(|m| m.saturating_mul(1_000_000));
-    let stream_above = if max_bytes.is_none() {
-        opts.stream_above_bytes
-    } else {
-        None
-    };
-    let content_opts = crate::source::SourceOptions {
-        max_target_megabytes: opts.max_target_megabytes.filter(|&m| m > 0),
-        max_archive_depth: opts.max_archive_depth,
-        archive_limits: crate::source::archive::ArchiveLimits {
-            max_member_bytes: max_bytes,
-            ..opts.archive_limits
-        },
-        ..crate::source::SourceOptions::default()
-    };
-
     if opts.staged || opts.uncommitted {
-        let jobs = if opts.staged {
-            worktree::staged_jobs(&repo, path, &mut report.warnings)?
-        } else {
-            worktree::uncommitted_jobs(&repo, path, &mut report.errors)?
-        };
-        report.stats.changes = jobs.len() as u64;
-        let ts = repo.into_sync();
-        let ctx = engine::Ctx {
-            scanner,
-            commit_hex: &[],
-            commits: &[],
-            max_bytes,
-            stream_above,
-            progress: &progress,
-            path_rules: scanner.has_path_rules(),
-            per_commit: false,
-            verdicts: &HashMap::new(),
-            retained: &HashMap::new(),
-            content: &content_opts,
-        };
-        progress.plan(&["files"]);
-        progress.phase("files", jobs.len() as u64);
-        let out = engine::run(&ts, &jobs, &ctx);
-        progress.finish();
-        finish(&mut report, out, max_bytes);
-        report
-            .findings
-            .sort_by(crate::report::finding::report_order);
-        return Ok(report);
+        return scan_index_or_worktree(repo, scanner, opts, &setup, &progress);
     }
+    let mut report = GitScanReport::default();
+    let mut clock = phase::Clock::start();
 
-    // Which commits.
-    let tr = std::time::Instant::now();
-    let sel = if opts.revs.is_empty() && opts.since_commit.is_none() {
-        revs::Selection {
-            tips: revs::all_refs(&repo, path, &mut report.warnings, &mut report.errors)?,
-            hidden: Vec::new(),
-        }
-    } else {
-        let mut revs_list = opts.revs.clone();
-        if let Some(since) = &opts.since_commit {
-            revs::resolve_one(&repo, path, since)?;
-            revs_list.push(format!("^{since}"));
-        }
-        revs::select(&repo, path, &revs_list)?
-    };
-    let timing = std::env::var_os("PORTCULLIS_GIT_TIMING").is_some();
-    if timing {
-        eprintln!("timing: refs {:?}", tr.elapsed());
-    }
-    let t0 = std::time::Instant::now();
-    // The whole-pack passes (tree store, delta-order blob pass) pay for themselves on large
-    // scans only; they cost time proportional to the pack size, not to the range scanned.
-    // Opened before the page limiter starts or while it runs, dropped after it stops (see
-    // `PackSet`).
-    let passes = PackPasses::from_env();
-    let packs: std::cell::OnceCell<packs::PackSet> = std::cell::OnceCell::new();
-    // Declared after `packs`: on every path it stops before the packs are unmapped.
-    let limiter = resident::PackPageLimiter::start(&repo);
-    let early = match passes {
-        PackPasses::Always => true,
-        PackPasses::Never => false,
-        // All history of the tips: the tree store loads while the commits are walked.
-        PackPasses::Auto => sel.hidden.is_empty(),
-    };
-    // On the early path the root tree ids are also read while the commits are walked (the
-    // walk keeps one core busy), by a third thread fed with the walked ids.
-    let (commits, mut store, tree_ids) = if early {
-        let p = packs.get_or_init(|| packs::PackSet::open(&repo));
-        let reader_repo = repo.clone();
-        std::thread::scope(|scope| {
-            let loader = scope.spawn(|| {
-                let store = load_store(p);
-                if timing {
-                    eprintln!("timing: tree store loaded at {:?}", t0.elapsed());
-                }
-                store
-            });
-            // A panic in the in-memory walk only costs its speed-up.
-            let packed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                walk::walk_packed(&repo, p, &sel)
-            }))
-            .ok()
-            .flatten();
-            if let Some((walked, trees)) = packed {
-                return (Ok(walked), loader.join().ok().flatten(), Some(trees));
-            }
-            let (feed, batches) = std::sync::mpsc::channel::<Vec<gix::ObjectId>>();
-            let reader = scope.spawn(move || changes::read_tree_ids(&reader_repo, batches));
-            let walked = walk::walk_feeding(&repo, path, &sel, Some(feed));
-            (walked, loader.join().ok().flatten(), reader.join().ok())
-        })
-    } else {
-        (walk::walk(&repo, path, &sel), None, None)
-    };
-    let commits = commits?;
-    if timing {
-        eprintln!(
-            "timing: walk {} commits {:?} ({})",
-            commits.len(),
-            t0.elapsed(),
-            resident::memory_summary()
-        );
-    }
-    report.commits_scanned = commits.len() as u64;
+    let sel = phase::select_commits::select_commits(
+        &repo,
+        path,
+        opts,
+        &mut report.warnings,
+        &mut report.errors,
+    )?;
+    clock.lap("select commits", String::new());
+    setup.check_interrupt("select commits")?;
 
-    // Shallow boundary.
-    let shallow: HashSet<gix::ObjectId> = match repo.shallow_commits() {
-        Ok(Some(list)) => list.iter().copied().collect(),
-        _ => HashSet::new(),
-    };
-    let at_boundary: Vec<_> = commits.iter().filter(|c| shallow.contains(&c.id)).collect();
-    if !at_boundary.is_empty() {
-        report.warnings.push(format!(
-            "shallow clone: the scanned history reaches the shallow boundary at {} commit(s) (e.g. {}); \
-             their parents are not available, so every line of those commits is scanned as added \
-             and older history is not scanned (fetch with --unshallow for a complete scan)",
-            at_boundary.len(),
-            at_boundary[0].id
-        ));
-    }
+    // Stops its page limiter before it unmaps the packs, whenever it is dropped.
+    let session = phase::pack_session::PackSession::open(&repo, &setup.tuning);
+    let walked = phase::walk_commits::walk_commits(
+        &repo,
+        &sel,
+        &session,
+        &setup,
+        &mut clock,
+        &mut report.warnings,
+    )?;
+    report.commits_scanned = walked.commits.len() as u64;
+    setup.check_interrupt("walk")?;
 
-    if store.is_none() && passes.worth_it(commits.len()) {
-        store = load_store(packs.get_or_init(|| packs::PackSet::open(&repo)));
-    }
-
-    // Tree diffs.
     let ts = repo.into_sync();
     progress.plan(&["commits", "blobs", "files"]);
-    progress.phase("commits", commits.len() as u64);
-    let t1 = std::time::Instant::now();
-    if timing {
-        eprintln!(
-            "timing: tree store {} MB ({})",
-            store.as_ref().map_or(0, |s| s.bytes() >> 20),
-            resident::memory_summary()
-        );
-    }
-    let (changes, errors, counts) =
-        changes::collect(&ts, &commits, &shallow, store.as_ref(), tree_ids, &progress);
-    drop(store);
-    if timing {
-        eprintln!(
-            "timing: tree diffs {} changes {:?} ({})",
-            changes.len(),
-            t1.elapsed(),
-            resident::memory_summary()
-        );
-    }
-    report.errors.extend(errors);
-    report.stats.submodules_skipped = counts.submodules;
-    report.stats.changes = changes.len() as u64;
+    progress.phase("commits", walked.commits.len() as u64);
+    let (diffed, commits) =
+        phase::diff_trees::diff_trees(&ts, walked, &setup, &progress, &mut clock)?;
+    report.errors.extend(diffed.errors);
+    report.stats.submodules_skipped = diffed.submodules_skipped;
+    report.stats.changes = diffed.changes.len() as u64;
+    setup.check_interrupt("tree diffs")?;
 
-    // Blob-once scan. The delta-order pass (classify and prefilter every distinct new blob,
-    // inflating each pack entry once) needs only the distinct new blobs, so the changes are
-    // grouped into jobs on another thread meanwhile.
-    let wanted: Vec<gix::ObjectId> = {
-        let mut seen = HashSet::with_capacity(changes.len());
-        changes
-            .iter()
-            .filter_map(|c| seen.insert(c.new).then_some(c.new))
-            .collect()
-    };
-    progress.phase("blobs", wanted.len() as u64);
-    let t2 = std::time::Instant::now();
-    let (jobs, pass) = std::thread::scope(|scope| {
-        let grouping = scope.spawn(|| {
-            let jobs = engine::group(changes, &engine::PackOrder::load(&ts.to_thread_local()));
-            if timing {
-                eprintln!(
-                    "timing: grouped {} jobs {:?} ({})",
-                    jobs.len(),
-                    t2.elapsed(),
-                    resident::memory_summary()
-                );
-            }
-            jobs
-        });
-        let pass = if passes.worth_it(wanted.len()) {
-            packs::blob_verdicts(
-                packs.get_or_init(|| packs::PackSet::open(&ts.to_thread_local())),
-                &wanted,
-                max_bytes,
-                stream_above,
-                &|b| scanner.might_find(b),
-                &|bytes| progress.inc(1, bytes),
-            )
-        } else {
-            packs::PassOutcome::default()
-        };
-        let jobs = grouping
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (jobs, pass)
-    });
-    let verdicts = pass.verdicts;
-    engine::release_free_heap();
-    report.stats.blobs_in_delta_order = verdicts.len() as u64;
-    if timing {
-        eprintln!(
-            "timing: delta-order pass {} of {} blobs settled {:?} ({})",
-            verdicts.len(),
-            wanted.len(),
-            t2.elapsed(),
-            resident::memory_summary()
-        );
-    }
-    drop(wanted);
-    let commit_hex: Vec<String> = commits.iter().map(|c| c.id.to_string()).collect();
-    let ctx = engine::Ctx {
+    let settled = phase::settle_blobs::settle_blobs(
+        &ts,
+        diffed.changes,
+        &session,
         scanner,
-        commit_hex: &commit_hex,
-        commits: &commits,
-        max_bytes,
-        stream_above,
-        progress: &progress,
-        path_rules: scanner.has_path_rules(),
-        per_commit: scanner.commit_sensitive(),
-        verdicts: &verdicts,
-        retained: &pass.retained,
-        content: &content_opts,
-    };
-    progress.phase("files", jobs.len() as u64);
-    let t2 = std::time::Instant::now();
-    let out = engine::run(&ts, &jobs, &ctx);
-    progress.finish();
-    let releases = limiter.stop();
-    drop(packs);
-    if timing {
-        eprintln!(
-            "timing: blobs {} jobs, {} candidates, {:?} ({}; pack pages released {releases}x; {} pack entries refused by the decoder; {} commits diffed again for renames in {:?})",
-            jobs.len(),
+        &setup,
+        &progress,
+        &mut clock,
+    )?;
+    report.stats.blobs_in_delta_order = settled.pass.verdicts.len() as u64;
+    setup.check_interrupt("settle blobs")?;
+
+    let out = phase::run_jobs::run_jobs(
+        &ts,
+        &settled.jobs,
+        &commits,
+        &settled.pass,
+        scanner,
+        &setup,
+        &progress,
+    )?;
+    let releases = session.close();
+    clock.lap(
+        "jobs",
+        format!(
+            "{} jobs, {} candidates; {}; pack pages released {releases}x; {} pack entries refused by the decoder; {} commits diffed again for renames in {:?}",
+            settled.jobs.len(),
             out.counts.candidates,
-            t2.elapsed(),
-            resident::memory_summary(),
+            phase::memory(),
             packs::REFUSED.load(std::sync::atomic::Ordering::Relaxed),
             out.rename_diffs.0,
             out.rename_diffs.1
-        );
-    }
+        ),
+    );
+    drop(settled);
 
-    // Metadata, dedup, order.
-    let repo = ts.to_thread_local();
-    let mut metas: HashMap<u32, meta::CommitMeta> = HashMap::new();
-    for (idx, _) in &out.findings {
-        if *idx == engine::NO_COMMIT || metas.contains_key(idx) {
-            continue;
-        }
-        let Some(c) = commits.get(*idx as usize) else {
-            continue;
-        };
-        match meta::read(&repo, c.id) {
-            Ok(m) => {
-                metas.insert(*idx, m);
-            }
-            Err(e) => report.errors.push(e),
-        }
-    }
-    let mut findings = out.findings;
-    let rest = engine::Outcome {
-        findings: Vec::new(),
-        ..out
-    };
-    for (idx, f) in &mut findings {
-        if let Some(m) = metas.get(idx) {
-            f.author = m.author.clone();
-            f.email = m.email.clone();
-            f.date = m.date.clone();
-            f.message = m.message.clone();
-        }
-    }
-    if opts.dedup {
-        findings = dedup(findings, &commits);
-    }
-    findings.sort_by(|(ia, a), (ib, b)| {
-        ia.cmp(ib)
-            .then_with(|| crate::report::finding::report_order(a, b))
-    });
-    finish(&mut report, rest, max_bytes);
-    report.findings = findings.into_iter().map(|(_, f)| f).collect();
+    phase::finish::finish(
+        &mut report,
+        out,
+        &commits,
+        &ts.to_thread_local(),
+        opts.dedup,
+        setup.max_bytes,
+    );
+    clock.lap("finish", format!("{} findings", report.findings.len()));
+    report.timings = clock.into_timings();
     Ok(report)
 }
 
-/// Load the tree store of `packs`. A panic while loading only costs the speed-up: trees are
-/// then read by id.
-fn load_store(packs: &packs::PackSet) -> Option<trees::TreeStore<'_>> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        trees::TreeStore::load(packs)
-    }))
-    .ok()
-}
-
-/// When the whole-pack passes run (`PORTCULLIS_PACK_PASSES` = `always`, `never` or `auto`,
-/// the default): reading every entry of a pack pays off only when a scan touches a large part
-/// of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PackPasses {
-    Auto,
-    Always,
-    Never,
-}
-
-impl PackPasses {
-    /// Commits (tree store) or distinct blobs (delta-order pass) from which `auto` runs a pass.
-    const AUTO_MIN: usize = 5_000;
-
-    fn from_env() -> PackPasses {
-        match std::env::var("PORTCULLIS_PACK_PASSES").as_deref() {
-            Ok("always") => PackPasses::Always,
-            Ok("never") => PackPasses::Never,
-            _ => PackPasses::Auto,
-        }
-    }
-
-    /// Whether a pass over `n` commits or blobs should run.
-    fn worth_it(self, n: usize) -> bool {
-        match self {
-            PackPasses::Always => true,
-            PackPasses::Never => false,
-            PackPasses::Auto => n >= Self::AUTO_MIN,
-        }
-    }
-}
-
-/// Move the engine outcome into the report (findings are handled by the caller).
-fn finish(report: &mut GitScanReport, out: engine::Outcome, max_bytes: Option<u64>) {
-    if report.findings.is_empty() {
-        report.findings = out.findings.into_iter().map(|(_, f)| f).collect();
-    }
-    report.errors.extend(out.errors);
-    report.incomplete.extend(out.incomplete);
-    report.warnings.extend(out.warnings);
-    report.bytes_scanned = out.bytes;
-    let c = out.counts;
-    report.stats.distinct_changes = c.distinct_changes;
-    report.stats.blobs_read = c.blobs_read;
-    report.stats.candidates = c.candidates;
-    report.stats.binary_scanned = c.binary;
-    report.stats.archives_scanned = c.archives;
-    report.stats.archive_members_scanned = c.archive_members;
-    report.stats.lfs_pointers_skipped = c.lfs;
-    report.stats.oversize_skipped = c.oversize;
-    report.stats.blobs_streamed = c.streamed;
-    if c.oversize > 0 {
-        let limit = max_bytes.unwrap_or(0) / 1_000_000;
-        report.warnings.push(format!(
-            "{} blob(s) larger than {limit} MB were not scanned (--max-target-megabytes)",
-            c.oversize
-        ));
-    }
-    if c.lfs > 0 {
-        report.warnings.push(format!(
-            "{} Git LFS pointer file(s) skipped: LFS content is not stored in the repository",
-            c.lfs
-        ));
-    }
-}
-
-/// One finding per (rule, secret, file): the earliest commit (oldest commit time, then walk
-/// order), with `CommitCount` = number of distinct commits carrying it.
-fn dedup(findings: Vec<(u32, Finding)>, commits: &[walk::WalkedCommit]) -> Vec<(u32, Finding)> {
-    let time = |idx: u32| commits.get(idx as usize).map_or(i64::MAX, |c| c.time);
-    type Key = (String, String, String);
-    let mut groups: HashMap<Key, (u32, Finding, HashSet<u32>)> = HashMap::new();
-    for (idx, f) in findings {
-        let key = (f.rule_id.clone(), f.secret.clone(), f.file.clone());
-        match groups.get_mut(&key) {
-            None => {
-                groups.insert(key, (idx, f, HashSet::from([idx])));
-            }
-            Some((best, kept, set)) => {
-                set.insert(idx);
-                let earlier =
-                    (time(idx), std::cmp::Reverse(idx)) < (time(*best), std::cmp::Reverse(*best));
-                let same_commit_earlier_line = idx == *best
-                    && (f.start_line, f.start_column) < (kept.start_line, kept.start_column);
-                if earlier || same_commit_earlier_line {
-                    *best = idx;
-                    *kept = f;
-                }
-            }
-        }
-    }
-    groups
-        .into_values()
-        .map(|(idx, mut f, set)| {
-            f.commit_count = u32::try_from(set.len()).unwrap_or(u32::MAX);
-            (idx, f)
-        })
-        .collect()
+/// `--staged` / `--uncommitted`: the index or the work tree against `HEAD`, as jobs without
+/// commits.
+fn scan_index_or_worktree<S: FragmentScanner + ?Sized>(
+    repo: gix::Repository,
+    scanner: &S,
+    opts: &GitScanOptions,
+    setup: &phase::Setup<'_>,
+    progress: &crate::source::progress::Progress,
+) -> Result<GitScanReport, GitError> {
+    let mut report = GitScanReport::default();
+    let mut clock = phase::Clock::start();
+    let jobs = if opts.staged {
+        worktree::staged_jobs(&repo, setup.path, &mut report.warnings)?
+    } else {
+        worktree::uncommitted_jobs(&repo, setup.path, &mut report.errors)?
+    };
+    report.stats.changes = jobs.len() as u64;
+    let ts = repo.into_sync();
+    progress.plan(&["files"]);
+    let out = phase::run_jobs::run_jobs(
+        &ts,
+        &jobs,
+        &[],
+        &packs::PassOutcome::default(),
+        scanner,
+        setup,
+        progress,
+    )?;
+    clock.lap("files", format!("{} jobs", jobs.len()));
+    phase::finish::absorb(&mut report, out, setup.max_bytes);
+    report
+        .findings
+        .sort_by(crate::report::finding::report_order);
+    report.timings = clock.into_timings();
+    Ok(report)
 }
 
 /// Resolve a revision (branch, tag, `HEAD~3`, abbreviated id, …) of the repository at `repo`

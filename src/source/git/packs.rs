@@ -665,32 +665,19 @@ fn for_each_wanted<T: Send + Sync>(
         if left.is_empty() {
             break;
         }
-        // A panic in the walk (a bug, or a damaged pack nothing here expects) must not take
-        // the scan down: the objects are then read by id.
-        let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let t = std::time::Instant::now();
-            let forest = p.forest(&left);
-            let built = t.elapsed();
-            let results: Vec<OnceLock<T>> =
-                (0..forest.offsets.len()).map(|_| OnceLock::new()).collect();
-            walk_forest(p, &forest, kind, limit, &results, f);
-            if std::env::var_os("PORTCULLIS_GIT_TIMING").is_some() {
-                eprintln!(
-                    "timing: forest of {} entries built in {built:?}, walked in {:?}",
-                    forest.offsets.len(),
-                    t.elapsed() - built
-                );
-            }
+        // A panic in the walk (a bug, or a damaged pack nothing here expects) propagates:
+        // the caller turns it into a scan error.
+        let forest = p.forest(&left);
+        let results: Vec<OnceLock<T>> =
+            (0..forest.offsets.len()).map(|_| OnceLock::new()).collect();
+        walk_forest(p, &forest, kind, limit, &results, f);
+        out.extend(
             forest
                 .wanted
                 .iter()
                 .zip(results)
-                .filter_map(|(id, r)| Some(((*id)?, r.into_inner()?)))
-                .collect::<Vec<_>>()
-        }));
-        if let Ok(found) = walked {
-            out.extend(found);
-        }
+                .filter_map(|(id, r)| Some(((*id)?, r.into_inner()?))),
+        );
     }
 }
 

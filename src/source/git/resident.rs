@@ -100,8 +100,6 @@ unsafe fn dont_need(start: usize, len: usize) -> bool {
     unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
 }
 
-/// Default budget of file-backed resident memory before pack pages are released.
-const DEFAULT_BUDGET_MB: u64 = 128;
 /// How often the watcher looks at the process' resident memory.
 const INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
@@ -114,13 +112,9 @@ pub(crate) struct PackPageLimiter {
 }
 
 impl PackPageLimiter {
-    /// Start limiting the pack pages this process owns while scanning `repo` (no-op when
-    /// disabled or not on Linux).
-    pub(crate) fn start(repo: &gix::Repository) -> PackPageLimiter {
-        let budget_mb = std::env::var("PORTCULLIS_PACK_RESIDENT_MB")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(DEFAULT_BUDGET_MB);
+    /// Start limiting the pack pages this process owns while scanning `repo` to `budget_mb`
+    /// MiB of file-backed resident memory (no-op when 0 or not on Linux).
+    pub(crate) fn start(repo: &gix::Repository, budget_mb: u64) -> PackPageLimiter {
         let idle = PackPageLimiter {
             stop: None,
             thread: None,

@@ -6,6 +6,7 @@ use std::path::Path;
 use gix::ObjectId;
 
 use super::GitError;
+use crate::source::{ScanError, ScanErrorKind};
 
 /// Open the repository at (or above) `path` for scanning.
 pub(crate) fn open(path: &Path) -> Result<gix::Repository, GitError> {
@@ -205,7 +206,7 @@ pub(crate) fn all_refs(
     repo: &gix::Repository,
     path: &Path,
     warnings: &mut Vec<String>,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<ScanError>,
 ) -> Result<Vec<ObjectId>, GitError> {
     let walk_err = |e: &dyn std::fmt::Display| GitError::Walk {
         repo: path.to_path_buf(),
@@ -218,7 +219,10 @@ pub(crate) fn all_refs(
         let mut r = match r {
             Ok(r) => r,
             Err(e) => {
-                errors.push(format!("unreadable reference in {}: {e}", path.display()));
+                errors.push(ScanError::new(
+                    ScanErrorKind::Git,
+                    format!("unreadable reference in {}: {e}", path.display()),
+                ));
                 continue;
             }
         };
@@ -228,7 +232,10 @@ pub(crate) fn all_refs(
             None => match r.peel_to_id() {
                 Ok(id) => id.detach(),
                 Err(e) => {
-                    errors.push(format!("reference {name}: cannot resolve: {e}"));
+                    errors.push(ScanError::new(
+                        ScanErrorKind::Git,
+                        format!("reference {name}: cannot resolve: {e}"),
+                    ));
                     continue;
                 }
             },
@@ -238,7 +245,10 @@ pub(crate) fn all_refs(
             Ok(Err(other)) => warnings.push(format!(
                 "reference {name} points to {other}, which is not a commit; skipped"
             )),
-            Err(e) => errors.push(format!("reference {name}: {e}")),
+            Err(e) => errors.push(ScanError::new(
+                ScanErrorKind::Git,
+                format!("reference {name}: {e}"),
+            )),
         }
     }
     if let Ok(head) = repo.head_id() {
@@ -343,6 +353,8 @@ mod tests {
                 .any(|w| w.contains("refs/tags/blob-tag") && w.contains(blob.trim()))
         );
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].contains("refs/heads/broken") && errors[0].contains("missing"));
+        let e = &errors[0];
+        assert!(e.message.contains("refs/heads/broken") && e.message.contains("missing"));
+        assert_eq!(e.kind, ScanErrorKind::Git);
     }
 }

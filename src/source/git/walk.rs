@@ -175,15 +175,7 @@ pub(crate) fn walk_packed(
         return None;
     }
     let hash = repo.object_hash();
-    let tq = std::time::Instant::now();
     let mut known = packed_commits(packs, hash);
-    if std::env::var_os("PORTCULLIS_GIT_TIMING").is_some() {
-        eprintln!(
-            "timing: {} packed commits read in {:?}",
-            known.len(),
-            tq.elapsed()
-        );
-    }
     // Commits outside the packs (loose ones) are read by id.
     let mut buf = Vec::new();
     let mut info = |id: &ObjectId| -> Option<CommitInfo> {

@@ -11,6 +11,7 @@ use gix::index::entry::{Mode, Stage};
 
 use super::GitError;
 use super::engine::{Job, NO_COMMIT, NewSide, Use};
+use crate::source::{ScanError, ScanErrorKind};
 
 fn wt_err(repo: &Path, what: &'static str, e: impl std::fmt::Display) -> GitError {
     GitError::Worktree {
@@ -91,7 +92,7 @@ pub(crate) fn staged_jobs(
 pub(crate) fn uncommitted_jobs(
     repo: &gix::Repository,
     path: &Path,
-    errors: &mut Vec<String>,
+    errors: &mut Vec<ScanError>,
 ) -> Result<Vec<Job>, GitError> {
     let workdir = repo
         .workdir()
@@ -109,8 +110,10 @@ pub(crate) fn uncommitted_jobs(
             continue;
         }
         let Ok(rel) = p.to_path() else {
-            errors.push(format!(
-                "{p}: path is not valid on this platform; not scanned"
+            errors.push(ScanError::in_file(
+                ScanErrorKind::Read,
+                p.to_string(),
+                "path is not valid on this platform; not scanned",
             ));
             continue;
         };
@@ -118,22 +121,22 @@ pub(crate) fn uncommitted_jobs(
         let bytes = match std::fs::symlink_metadata(&full) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // deleted: nothing added
             Err(e) => {
-                errors.push(format!("{}: cannot read: {e}", full.display()));
+                errors.push(read_error(&full, format!("cannot read: {e}")));
                 continue;
             }
             Ok(md) if md.file_type().is_symlink() => match std::fs::read_link(&full) {
                 Ok(t) => match gix::path::into_bstr(t) {
                     Ok(b) => b.into_owned().into(),
                     Err(e) => {
-                        errors.push(format!(
-                            "{}: link target is not valid UTF-8: {e}",
-                            full.display()
+                        errors.push(read_error(
+                            &full,
+                            format!("link target is not valid UTF-8: {e}"),
                         ));
                         continue;
                     }
                 },
                 Err(e) => {
-                    errors.push(format!("{}: cannot read link: {e}", full.display()));
+                    errors.push(read_error(&full, format!("cannot read link: {e}")));
                     continue;
                 }
             },
@@ -141,7 +144,7 @@ pub(crate) fn uncommitted_jobs(
             Ok(_) => match std::fs::read(&full) {
                 Ok(b) => b,
                 Err(e) => {
-                    errors.push(format!("{}: cannot read: {e}", full.display()));
+                    errors.push(read_error(&full, format!("cannot read: {e}")));
                     continue;
                 }
             },
@@ -165,4 +168,9 @@ pub(crate) fn uncommitted_jobs(
         });
     }
     Ok(jobs)
+}
+
+/// A work-tree file that cannot be read: `"{full}: {detail}"`.
+fn read_error(full: &Path, detail: String) -> ScanError {
+    ScanError::in_file(ScanErrorKind::Read, full.display().to_string(), detail)
 }

@@ -58,6 +58,7 @@
 pub mod audit;
 pub mod cli;
 pub mod detect;
+pub mod finding;
 pub mod gate;
 pub mod lease;
 pub mod report;

@@ -16,7 +16,7 @@ use super::location::{location, newline_offsets};
 use super::plan::Plan;
 use super::verify::confidence_of;
 use super::{DetectOptions, Fragment};
-use crate::report::finding::{Finding, secret_fingerprint};
+use crate::finding::{Finding, secret_fingerprint};
 use crate::rules::{Condition, Config, ConfigError, RegexTarget};
 
 /// One keyword occurrence attributed to one rule.

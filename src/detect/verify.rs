@@ -11,7 +11,7 @@
 use base64::Engine as _;
 
 use super::entropy::shannon_entropy;
-use crate::report::Confidence;
+use crate::finding::Confidence;
 
 /// A structural check a rule can ask for (`verify` rule field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

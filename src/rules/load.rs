@@ -307,7 +307,7 @@ fn translate_rule(
     let confidence = match f.string("confidence").map_err(re)? {
         None => None,
         Some(c) => Some(
-            c.parse::<crate::report::Confidence>()
+            c.parse::<crate::finding::Confidence>()
                 .map_err(|m| rule_err(origin, &id, m))?,
         ),
     };

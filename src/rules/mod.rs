@@ -61,7 +61,7 @@ pub struct Rule {
     pub required: Vec<Required>,
     /// portcullis: confidence of this rule's findings (`confidence = "medium"`); `None` means
     /// `high`, so configurations that do not set it behave exactly as in gitleaks.
-    pub confidence: Option<crate::report::Confidence>,
+    pub confidence: Option<crate::finding::Confidence>,
     /// portcullis: structural check of the secret (`verify = "github-crc32"`, ...); a secret
     /// that fails it is reported with `low` confidence.
     pub verify: Option<crate::detect::Verification>,

@@ -24,11 +24,14 @@ mod relax;
 mod utf8;
 mod verify;
 
-pub use engine::{Detector, any_match_vs_full, windowed_vs_full};
+pub use crate::rules::Verification;
+pub use engine::Detector;
+#[cfg(any(test, feature = "testing"))]
+pub use engine::{WindowedComparison, any_match_vs_full, windowed_vs_full};
 pub use entropy::shannon_entropy;
 pub use filter::redact_finding;
 pub use ignore::Suppressions;
-pub use verify::{Verification, confidence_of};
+pub use verify::confidence_of;
 
 /// The input type, re-exported from its leaf module [`crate::finding`].
 pub use crate::finding::Fragment;

@@ -69,6 +69,8 @@ pub fn git_target(args: &GitArgs) -> Result<GitTarget, String> {
     } else {
         None
     };
+    // History-scan options the request does not set itself (streaming threshold, tuning from
+    // flags and environment) go into `target.options`.
     Ok(target)
 }
 

@@ -7,19 +7,24 @@
 //! Data flows in one direction:
 //!
 //! ```text
-//! source (git | dir | stdin)  →  detect::Detector  →  report::Finding  →  report writers  →  Verdict
+//! source (git | dir | stdin)  →  detect::Detector  →  finding::Finding  →  report writers  →  Verdict
 //! ```
 //!
+//! * [`scan`] is the one-call front door: a [`scan::ScanRequest`] (directory, stdin, bytes or
+//!   git; configuration discovery; `.gitleaksignore` and baselines) in, a [`scan::ScanReport`]
+//!   out, exactly as `portcullis scan` computes it.
+//! * [`finding`] holds the data passed between the stages: [`finding::Fragment`] (one input)
+//!   and [`finding::Finding`] (one secret found).
 //! * [`rules`] parses gitleaks v8 TOML configurations (with `[extend]`) and compiles them.
 //! * [`detect`] scans one input: keyword prefilter, windowed regex verification, entropy,
 //!   allowlists, decoding, `.gitleaksignore` and baselines.
 //! * [`source`] is where bytes come from: git history (gix, blob-once), directories, stdin.
 //! * [`audit`] parses lockfiles and matches them against RustSec / OSV advisories.
-//! * [`report`] holds the finding model, report writers and the fail-closed verdict file
-//!   reader/writer shared by both gates.
+//! * [`report`] holds the report writers and the fail-closed verdict file reader/writer shared
+//!   by both gates.
 //! * [`gate`] composes everything into the security gate and the merge gate; [`lease`] is the
 //!   crash-safe per-repository merge lease; [`settings`] reads `portcullis.toml`.
-//! * [`cli`] is the command-line front end (the binary's `main` only calls [`cli::main`]).
+//! * The command-line front end is private: the binary's `main` only calls [`run_cli`].
 //!
 //! ## Scan a string with the embedded default rules
 //!
@@ -38,6 +43,14 @@
 //! assert_eq!(findings.len(), 1);
 //! assert_eq!(findings[0].rule_id, "github-pat");
 //! assert_eq!((findings[0].file.as_str(), findings[0].start_line), ("ci.env", 1));
+//! ```
+//!
+//! ## Scan a directory as `portcullis scan dir` does
+//!
+//! ```no_run
+//! let report = portcullis::scan::run(&portcullis::scan::ScanRequest::dir("."))?;
+//! println!("{} findings, complete: {}", report.findings.len(), report.is_complete());
+//! # Ok::<(), portcullis::scan::ScanError>(())
 //! ```
 //!
 //! ## Run the security gate on a branch
@@ -59,11 +72,25 @@
 #![deny(unsafe_code)]
 
 pub mod audit;
-pub mod cli;
+mod cli;
 pub mod detect;
+pub mod finding;
 pub mod gate;
 pub mod lease;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod settings;
 pub mod source;
+
+/// Run the `portcullis` command line with `args` (the first item is the program name) and
+/// return the process exit status. The `portcullis` binary and the Python package's console
+/// script are this one call; the command-line layer itself is private, so programs use the
+/// library modules ([`scan`], [`gate`], [`audit`], ...) instead.
+pub fn run_cli<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    cli::main_with(args)
+}

@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(portcullis::cli::main());
+    std::process::exit(portcullis::run_cli(std::env::args_os()));
 }

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use portcullis::cli::output::verdict_json;
+use portcullis::report::verdict::verdict_json;
 use portcullis::gate::all::{AllRequest, all};
 use portcullis::gate::merge::{MergeRequest, SecurityCheck, merge};
 use portcullis::gate::security::{AuditInputs, SecurityRequest, report_path, security};
@@ -379,7 +379,7 @@ fn merge_audit(mut acc: Value, next: Value) -> Value {
 #[pyfunction]
 fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
     py.detach(move || {
-        catch_unwind(AssertUnwindSafe(|| portcullis::cli::main_with(argv))).unwrap_or(2)
+        catch_unwind(AssertUnwindSafe(|| portcullis::run_cli(argv))).unwrap_or(2)
     })
 }
 

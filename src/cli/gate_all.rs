@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::gate_merge::EXIT_DEFER;
+use super::gate_merge::{EXIT_DEFER, MergeFlags};
 use super::gate_security::SecurityOptions;
 use super::output::{OutputFormat, print_json, verdict_json};
 use crate::gate::all::{AllRequest, DEFAULT_MAX_ATTEMPTS, all};
@@ -25,42 +25,9 @@ use crate::settings::Settings;
 retry_after_s). Without --land the lease stays held after PASS, as after `gate merge`."
 )]
 pub struct AllArgs {
-    /// Repository (any worktree of it).
-    #[arg(long)]
-    pub repo: PathBuf,
-    /// Task branch.
-    #[arg(long)]
-    pub branch: String,
-    /// Main branch on the remote.
-    #[arg(long, default_value = "main")]
-    pub main: String,
-    /// Remote.
-    #[arg(long, default_value = "origin")]
-    pub remote: String,
-    /// Test command, run with `sh -c` in the branch's worktree (default: settings
-    /// `test_command`).
-    #[arg(long)]
-    pub test: Option<String>,
-    /// Test timeout in seconds (default: settings `test_timeout_s`).
-    #[arg(long)]
-    pub test_timeout: Option<u64>,
-    /// The branch's worktree (created if missing).
-    #[arg(long)]
-    pub worktree: Option<PathBuf>,
-    /// Lease directory (default: settings `lease_dir`, else the platform state dir).
-    #[arg(long)]
-    pub lease_dir: Option<PathBuf>,
-    /// PostgreSQL lease database, `postgres://USER@HOST:PORT/DB`, to serialise merges
-    /// across hosts (default: settings `lease_url` / `PORTCULLIS_LEASE_URL`; else file
-    /// leases). Password from `PGPASSFILE`/`~/.pgpass` or `PGPASSWORD`.
-    #[arg(long, conflicts_with = "lease_dir")]
-    pub lease_url: Option<String>,
-    /// Lease holder id (default `merge-gate:<branch>@<host>`).
-    #[arg(long)]
-    pub holder: Option<String>,
-    /// Lease TTL in seconds (default: settings `lease_ttl_s`).
-    #[arg(long)]
-    pub ttl: Option<u64>,
+    /// The flags `gate all` shares with `gate merge`.
+    #[command(flatten)]
+    pub merge: MergeFlags,
     /// Fast-forward the remote's main to the tested commit, then release the lease.
     #[arg(long)]
     pub land: bool,
@@ -97,17 +64,18 @@ impl AllArgs {
     /// The library request these flags describe.
     pub fn to_request(&self) -> AllRequest {
         let abs = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
-        let mut req = AllRequest::new(self.repo.clone(), self.branch.clone());
+        let f = &self.merge;
+        let mut req = AllRequest::new(f.repo.clone(), f.branch.clone());
         let m = &mut req.merge;
-        m.main = self.main.clone();
-        m.remote = self.remote.clone();
-        m.test_command = self.test.clone();
-        m.test_timeout = self.test_timeout.map(Duration::from_secs);
-        m.worktree = self.worktree.clone();
-        m.lease_dir = self.lease_dir.clone();
-        m.lease_url = self.lease_url.clone();
-        m.holder = self.holder.clone();
-        m.lease_ttl = self.ttl.map(Duration::from_secs);
+        m.main = f.main.clone();
+        m.remote = f.remote.clone();
+        m.test_command = f.test.clone();
+        m.test_timeout = f.test_timeout.map(Duration::from_secs);
+        m.worktree = f.worktree.clone();
+        m.lease_dir = f.lease_dir.clone();
+        m.lease_url = f.lease_url.clone();
+        m.holder = f.holder.clone();
+        m.lease_ttl = f.ttl.map(Duration::from_secs);
         m.report_file = self.merge_report.as_ref().map(abs);
         m.settings_file = self.settings.as_ref().map(abs);
         let o = &self.options;
@@ -140,11 +108,15 @@ impl AllArgs {
 
 /// Run `gate all`; returns the exit status (see the module docs).
 pub fn run(args: AllArgs) -> i32 {
-    let settings = match Settings::load(&args.repo, args.settings.as_deref()) {
+    let settings = match Settings::load(&args.merge.repo, args.settings.as_deref()) {
         Ok(s) => s.settings,
         Err(e) => return super::fail(e),
     };
-    let has_test = args.test.as_deref().is_some_and(|t| !t.trim().is_empty())
+    let has_test = args
+        .merge
+        .test
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty())
         || settings
             .test_command
             .as_deref()

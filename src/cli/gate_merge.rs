@@ -17,13 +17,9 @@ use crate::settings::Settings;
 /// Exit status for DEFER.
 pub const EXIT_DEFER: i32 = 3;
 
-/// `gate merge` flags.
+/// The merge flags shared by `gate merge` and `gate all`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Exit status: 0 PASS (lease left held), 1 FAIL, 2 usage error, \
-3 DEFER (lease busy; retry after retry_after_s). The verdict frontmatter is printed as YAML."
-)]
-pub struct MergeArgs {
+pub struct MergeFlags {
     /// Repository (any worktree of it).
     #[arg(long)]
     pub repo: PathBuf,
@@ -60,6 +56,18 @@ pub struct MergeArgs {
     /// Lease TTL in seconds (default: settings `lease_ttl_s`).
     #[arg(long)]
     pub ttl: Option<u64>,
+}
+
+/// `gate merge` flags.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit status: 0 PASS (lease left held), 1 FAIL, 2 usage error, \
+3 DEFER (lease busy; retry after retry_after_s). The verdict frontmatter is printed as YAML."
+)]
+pub struct MergeArgs {
+    /// The flags `gate merge` shares with `gate all`.
+    #[command(flatten)]
+    pub merge: MergeFlags,
     /// Report file (default `<repo>/merge-report.md`).
     #[arg(long)]
     pub report_file: Option<PathBuf>,
@@ -81,12 +89,20 @@ pub struct MergeArgs {
 
 /// Run the merge gate; returns the exit status (see the module docs).
 pub fn run(args: MergeArgs) -> i32 {
+    let MergeArgs {
+        merge: m,
+        report_file,
+        settings: settings_file,
+        security_report,
+        no_security,
+        format,
+    } = args;
     // Usage errors (exit 2) are decided before the gate runs; everything after is a verdict.
-    let settings = match Settings::load(&args.repo, args.settings.as_deref()) {
+    let settings = match Settings::load(&m.repo, settings_file.as_deref()) {
         Ok(s) => s.settings,
         Err(e) => return super::fail(e),
     };
-    let has_test = args.test.as_deref().is_some_and(|t| !t.trim().is_empty())
+    let has_test = m.test.as_deref().is_some_and(|t| !t.trim().is_empty())
         || settings
             .test_command
             .as_deref()
@@ -94,13 +110,13 @@ pub fn run(args: MergeArgs) -> i32 {
     if !has_test && settings.merge_gate_enabled {
         return super::fail("gate merge: no test command (--test or settings test_command)");
     }
-    let security = match (&args.security_report, args.no_security) {
+    let security = match (&security_report, no_security) {
         (_, true) => SecurityCheck::Skip,
         (Some(p), false) => SecurityCheck::Report(std::path::absolute(p).unwrap_or(p.clone())),
-        (None, false) => SecurityCheck::run_default(&args.repo),
+        (None, false) => SecurityCheck::run_default(&m.repo),
     };
 
-    let url = args.lease_url.as_deref().or(settings.lease_url.as_deref());
+    let url = m.lease_url.as_deref().or(settings.lease_url.as_deref());
     if let Some(url) = url
         && let Err(e) = crate::lease::LeaseBackend::from_url(url)
     {
@@ -108,19 +124,19 @@ pub fn run(args: MergeArgs) -> i32 {
     }
     let req = MergeRequest {
         security,
-        repo: args.repo,
-        branch: args.branch,
-        main: args.main,
-        remote: args.remote,
-        test_command: args.test,
-        test_timeout: args.test_timeout.map(Duration::from_secs),
-        worktree: args.worktree,
-        lease_dir: args.lease_dir,
-        lease_url: args.lease_url,
-        holder: args.holder,
-        report_file: args.report_file,
-        settings_file: args.settings,
-        lease_ttl: args.ttl.map(Duration::from_secs),
+        repo: m.repo,
+        branch: m.branch,
+        main: m.main,
+        remote: m.remote,
+        test_command: m.test,
+        test_timeout: m.test_timeout.map(Duration::from_secs),
+        worktree: m.worktree,
+        lease_dir: m.lease_dir,
+        lease_url: m.lease_url,
+        holder: m.holder,
+        report_file,
+        settings_file,
+        lease_ttl: m.ttl.map(Duration::from_secs),
     };
     // A report path that is not a regular file (device, FIFO, link) is a usage error: it is
     // refused before anything runs, and left untouched.
@@ -135,7 +151,7 @@ pub fn run(args: MergeArgs) -> i32 {
         Outcome::Fail => 1,
         Outcome::Defer => EXIT_DEFER,
     };
-    if args.format == OutputFormat::Json {
+    if format == OutputFormat::Json {
         let path = req.report_path();
         print_json(&verdict_json("gate merge", &verdict, Some(&path), code));
         for r in &verdict.reasons {

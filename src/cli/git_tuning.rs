@@ -13,7 +13,7 @@
 //!
 //! A value that does not parse leaves the default in place.
 
-use crate::source::git::{GitScanOptions, GitScanReport, GitTuning, PackPasses};
+use crate::source::git::{GitScanOptions, GitTuning, PackPasses, PhaseTiming};
 
 /// Fill the tuning of `opts` from the process environment.
 pub(crate) fn apply_env(opts: &mut GitScanOptions) {
@@ -43,11 +43,11 @@ fn tuning_from(var: impl Fn(&str) -> Option<String>) -> GitTuning {
     t
 }
 
-/// With `PORTCULLIS_GIT_TIMING` set, print the phase timings of `report` on stderr, one
+/// With `PORTCULLIS_GIT_TIMING` set, print the phase timings of a history scan on stderr, one
 /// `timing:` line per phase.
-pub(crate) fn print_timings(report: &GitScanReport) {
+pub(crate) fn print_timings(timings: &[PhaseTiming]) {
     if std::env::var_os("PORTCULLIS_GIT_TIMING").is_some() {
-        for t in &report.timings {
+        for t in timings {
             eprintln!("timing: {t}");
         }
     }

@@ -14,6 +14,7 @@ pub mod lease;
 pub mod output;
 pub mod rules;
 pub mod scan;
+pub mod scan_common;
 pub mod scan_git;
 pub mod verdict;
 
@@ -106,13 +107,8 @@ fn command(wants_version: bool) -> clap::Command {
     cmd.long_version(LONG_VERSION.get_or_init(long_version).as_str())
 }
 
-/// Parse the command line, run the command, and return the process exit status.
-pub fn main() -> i32 {
-    main_with(std::env::args_os())
-}
-
-/// [`main`] with an explicit argument list (the first item is the program name); used by
-/// embedders such as the Python package's `portcullis` console script.
+/// Parse the command line `args` (the first item is the program name), run the command, and
+/// return the process exit status.
 pub fn main_with<I, T>(args: I) -> i32
 where
     I: IntoIterator<Item = T>,

@@ -5,12 +5,11 @@
 //! that could not be read, and content not scanned: the scan is then incomplete).
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::Args;
 
-use super::scan::{self, ScanCommon, ScanOutcome};
-use crate::source::git::{GitScanOptions, GitScanReport, scan_history};
+use super::scan_common::{ScanCommon, emit, request, run_request};
+use crate::scan::{GitTarget, Target};
 
 /// `scan git` flags.
 #[derive(Debug, Args)]
@@ -53,55 +52,48 @@ pub struct GitArgs {
     pub common: Box<ScanCommon>,
 }
 
+/// The library target selected by the `scan git` flags (`--log-opts` parsed into revisions).
+pub fn git_target(args: &GitArgs) -> Result<GitTarget, String> {
+    let mut target = GitTarget::new(args.repo.clone());
+    target.revs = args.range.clone();
+    if let Some(text) = &args.log_opts {
+        target = target.with_log_opts(text).map_err(|e| e.to_string())?;
+    }
+    target.staged = args.staged;
+    target.uncommitted = args.uncommitted;
+    target.since_commit = args.since_commit.clone();
+    target.dedup = if args.no_dedup {
+        Some(false)
+    } else if args.dedup {
+        Some(true)
+    } else {
+        None
+    };
+    // History-scan tuning from the environment (cache sizes, pack passes, resident budget).
+    super::git_tuning::apply_env(&mut target.options);
+    Ok(target)
+}
+
 /// Run `scan git`.
 pub fn run(args: GitArgs) -> i32 {
-    let start = Instant::now();
     let common: &ScanCommon = &args.common;
-    let detector = match scan::load_detector(common, &args.repo) {
-        Ok(d) => d,
+    let target = match git_target(&args) {
+        Ok(t) => t,
         Err(e) => return super::fail(e),
     };
-    let suppressions = match scan::load_suppressions(common, &args.repo) {
-        Ok(s) => s,
-        Err(e) => return super::fail(e),
-    };
-    let mut revs = args.range.clone();
-    if let Some(text) = &args.log_opts {
-        match parse_log_opts(text) {
-            Ok(r) => revs = r,
-            Err(e) => return super::fail(e),
-        }
-    }
-    let history = !args.staged && !args.uncommitted;
-    let all_refs = history && revs.is_empty() && args.since_commit.is_none();
-    let mut opts = GitScanOptions {
-        revs,
-        dedup: if args.no_dedup {
-            false
-        } else {
-            args.dedup || all_refs
-        },
-        max_target_megabytes: common.max_target_megabytes,
-        max_archive_depth: common.max_archive_depth,
-        archive_limits: scan::source_options(common, false).archive_limits,
-        progress: scan::show_progress(common),
-        staged: args.staged,
-        uncommitted: args.uncommitted,
-        since_commit: args.since_commit.clone(),
-        ..GitScanOptions::default()
-    };
-    super::git_tuning::apply_env(&mut opts);
-    let report: GitScanReport = match scan_history(&args.repo, &detector, &opts) {
+    let req = request(common, Target::Git(target));
+    let report = match run_request(common, &req) {
         Ok(r) => r,
         Err(e) => return super::fail(e),
     };
-    super::git_tuning::print_timings(&report);
-    let s = &report.stats;
-    if !common.quiet {
+    super::git_tuning::print_timings(&report.stats.git_timings);
+    if !common.quiet
+        && let Some(s) = &report.stats.git
+    {
         eprintln!(
             "portcullis: git: {} commits scanned, {} bytes, {} changes ({} distinct), {} blobs read ({} binary, {} archives with {} members), {} candidates, {} streamed, skipped: {} LFS pointers, {} oversize, {} submodules",
-            report.commits_scanned,
-            report.bytes_scanned,
+            report.stats.commits_scanned,
+            report.stats.bytes_scanned,
             s.changes,
             s.distinct_changes,
             s.blobs_read,
@@ -115,77 +107,5 @@ pub fn run(args: GitArgs) -> i32 {
             s.submodules_skipped
         );
     }
-    let (items_scanned, noun) = if history {
-        (report.commits_scanned, "commits")
-    } else {
-        (s.changes, "changed files")
-    };
-    let mut errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
-    let mut warnings = report.warnings;
-    if let Some(line) = crate::source::incomplete_error(&report.incomplete) {
-        errors.push(line);
-        warnings.extend(report.incomplete);
-    }
-    let outcome = ScanOutcome {
-        findings: report.findings,
-        errors,
-        warnings,
-        target: format!("git repository {}", args.repo.display()),
-        items_scanned,
-        item_noun: noun.into(),
-        bytes_scanned: report.bytes_scanned,
-        elapsed: start.elapsed(),
-    };
-    scan::emit(common, detector.config(), &suppressions, outcome)
-}
-
-/// The revisions named by a gitleaks `--log-opts` string (empty = all refs), or an error naming
-/// the first unsupported option.
-fn parse_log_opts(text: &str) -> Result<Vec<String>, String> {
-    let mut revs = Vec::new();
-    let mut all = false;
-    for tok in text.split_whitespace() {
-        match tok {
-            "--all" => all = true,
-            "--full-history" | "-p" | "--patch" | "-U0" | "--unified=0" => {}
-            "--" => {
-                return Err(
-                    "--log-opts: path limiting (`-- PATH`) is not supported; scan the whole history or use --range".into(),
-                );
-            }
-            t if t.starts_with('-') => {
-                return Err(format!(
-                    "--log-opts: unsupported git-log option {t:?} (supported: revisions and ranges such as A..B, A...B, ^REV, and --all)"
-                ));
-            }
-            t => revs.push(t.to_string()),
-        }
-    }
-    if all && !revs.is_empty() {
-        return Err(format!(
-            "--log-opts: --all cannot be combined with revisions ({}); use --all alone or the revisions alone",
-            revs.join(" ")
-        ));
-    }
-    Ok(revs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_log_opts;
-
-    #[test]
-    fn log_opts_subset() {
-        assert_eq!(parse_log_opts("--all"), Ok(vec![]));
-        assert_eq!(parse_log_opts(""), Ok(vec![]));
-        assert_eq!(
-            parse_log_opts(" -p --full-history  main..feature ^old "),
-            Ok(vec!["main..feature".to_string(), "^old".to_string()])
-        );
-        assert!(
-            parse_log_opts("--since=2024-01-01").is_err_and(|e| e.contains("--since=2024-01-01"))
-        );
-        assert!(parse_log_opts("HEAD -- src").is_err_and(|e| e.contains("-- PATH")));
-        assert!(parse_log_opts("--all main").is_err_and(|e| e.contains("--all")));
-    }
+    emit(common, report)
 }

@@ -16,7 +16,7 @@ use super::location::{location, newline_offsets};
 use super::plan::Plan;
 use super::verify::confidence_of;
 use super::{DetectOptions, Fragment};
-use crate::report::finding::{Finding, secret_fingerprint};
+use crate::finding::{Finding, secret_fingerprint};
 use crate::rules::{Condition, Config, ConfigError, RegexTarget};
 
 /// One keyword occurrence attributed to one rule.
@@ -880,10 +880,12 @@ fn for_each_window(
 }
 
 /// `(windowed_was_used, strategy_matches, full_matches)`.
+#[cfg(any(test, feature = "testing"))]
 pub type WindowedComparison = (bool, Vec<(usize, usize)>, Vec<(usize, usize)>);
 
 /// The keyword hits of `keywords` (one rule) in `text`, sorted: for the test-support
 /// comparisons below.
+#[cfg(any(test, feature = "testing"))]
 fn test_hits(keywords: &[String], text: &[u8]) -> Vec<Hit> {
     let kws: Vec<&String> = keywords.iter().filter(|k| !k.is_empty()).collect();
     let mut hits = Vec::new();
@@ -900,12 +902,12 @@ fn test_hits(keywords: &[String], text: &[u8]) -> Vec<Hit> {
     hits
 }
 
-/// Test support for the candidate test's regex check: whether a Go pattern for a rule with
+/// Test support (feature `testing`) for the candidate test's regex check: whether a Go pattern for a rule with
 /// `keywords` matches in `text`, answered (a) as the candidate test does (searches anchored at
 /// keyword hits when every match starts with a keyword, else windows around hits) and (b) by
 /// a plain whole-text search. Returns `(anchored_was_used, strategy_answer, full_answer)`, or
 /// `None` for an invalid pattern.
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub fn any_match_vs_full(
     pattern: &str,
     keywords: &[String],
@@ -928,11 +930,11 @@ pub fn any_match_vs_full(
     ))
 }
 
-/// Test support for the windowed-verification property test: the matches of a Go pattern
+/// Test support (feature `testing`) for the windowed-verification property test: the matches of a Go pattern
 /// for a rule with `keywords` in `text`, found (a) by the detector's strategy (windows around
 /// keyword hits when the plan allows it) and (b) by a plain whole-text search. Returns
 /// `(windowed_was_used, strategy_matches, full_matches)`, or `None` for an invalid pattern.
-#[doc(hidden)]
+#[cfg(any(test, feature = "testing"))]
 pub fn windowed_vs_full(
     pattern: &str,
     keywords: &[String],

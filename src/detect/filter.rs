@@ -1,6 +1,6 @@
 //! Post-processing of one fragment's findings (gitleaks `filter` and `Finding.Redact`).
 
-use crate::report::finding::Finding;
+use crate::finding::Finding;
 
 /// Drop a finding of a rule whose id contains "generic" (case-insensitive) when a non-generic
 /// rule found, on the same line and commit, a secret that contains its secret.

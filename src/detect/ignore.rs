@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use crate::report::finding::Finding;
+use crate::finding::Finding;
 use crate::rules::ConfigError;
 
 /// Loaded `.gitleaksignore` entries and baseline.

@@ -24,26 +24,17 @@ mod relax;
 mod utf8;
 mod verify;
 
-pub use engine::{Detector, any_match_vs_full, windowed_vs_full};
+pub use crate::rules::Verification;
+pub use engine::Detector;
+#[cfg(any(test, feature = "testing"))]
+pub use engine::{WindowedComparison, any_match_vs_full, windowed_vs_full};
 pub use entropy::shannon_entropy;
 pub use filter::redact_finding;
 pub use ignore::Suppressions;
-pub use verify::{Verification, confidence_of};
+pub use verify::confidence_of;
 
-/// One input to scan: a byte slice and where it came from.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Fragment<'a> {
-    /// The text to scan (raw bytes; need not be UTF-8).
-    pub text: &'a [u8],
-    /// The file path reported in findings (`File`); empty for stdin.
-    pub path: &'a str,
-    /// The symlink that led to `path`, if any (`SymlinkFile`).
-    pub symlink_file: &'a str,
-    /// Full commit id, empty outside git history.
-    pub commit: &'a str,
-    /// 1-based line number of the first line of `text` in its file.
-    pub start_line: u32,
-}
+/// The input type, re-exported from its leaf module [`crate::finding`].
+pub use crate::finding::Fragment;
 
 /// Detection options (the scan flags that change what the detector reports).
 #[derive(Debug, Clone, PartialEq, Eq)]

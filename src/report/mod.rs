@@ -7,6 +7,7 @@
 
 pub mod finding;
 pub mod frontmatter;
+pub mod read;
 pub mod redact;
 
 pub mod schema_all;
@@ -15,7 +16,8 @@ pub mod schema_security;
 pub mod verdict;
 
 pub use finding::{Confidence, Finding};
-pub use verdict::{Outcome, Verdict, read_verdict, read_verdict_for_head};
+pub use read::{read_verdict, read_verdict_for_head, report_head};
+pub use verdict::{Outcome, Verdict};
 
 // Scan report writers (scanio).
 pub mod csv;

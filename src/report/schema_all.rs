@@ -15,8 +15,18 @@ use serde_norway::{Mapping, Value};
 
 use super::frontmatter::read_frontmatter;
 use super::verdict::{
-    MERGE_SCHEMA, Outcome, SECURITY_SCHEMA, SchemaError, read_verdict, reasons_field, verdict_field,
+    MERGE_SCHEMA, Outcome, SECURITY_SCHEMA, SchemaError, read_verdict_checked, reasons_field,
+    verdict_field,
 };
+
+/// Read a sub-report (a security or merge report) as the reader does.
+fn read_verdict(path: &Path) -> super::Verdict {
+    read_verdict_checked(path, &|schema, fm| match schema {
+        SECURITY_SCHEMA => super::schema_security::validate(fm),
+        MERGE_SCHEMA => super::schema_merge::validate(fm),
+        other => Err(SchemaError::from(format!("unknown schema '{other}'"))),
+    })
+}
 
 fn get<'a>(fm: &'a Mapping, key: &str) -> Option<&'a Value> {
     match fm.get(key) {

@@ -1,7 +1,7 @@
 //! Verdicts and the fail-closed verdict reader shared by both gates.
 //!
 //! The verdict of a gate lives only in the YAML frontmatter of its Markdown report. Programs
-//! that consume the report call [`read_verdict`], which returns [`Outcome::Fail`] for anything
+//! that consume the report call [`read_verdict`](super::read_verdict), which returns [`Outcome::Fail`] for anything
 //! it cannot fully trust: a missing file, broken fences, YAML that does not parse, an unknown
 //! schema, a missing or unknown `verdict`, or fields that contradict the verdict.
 
@@ -18,6 +18,9 @@ pub const SECURITY_SCHEMA: &str = "portcullis/security-report/v1";
 pub const MERGE_SCHEMA: &str = "portcullis/merge-report/v1";
 /// Schema id of `gate all` reports.
 pub const ALL_SCHEMA: &str = "portcullis/gate-all-report/v1";
+
+/// Schema id of the JSON object the gates and `verdict` print with `--format json`.
+pub const GATE_OUTPUT_SCHEMA: &str = "portcullis/gate-output/v1";
 
 /// A gate outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -88,29 +91,14 @@ impl Verdict {
     }
 }
 
-/// Read the verdict of any portcullis report, failing closed.
-///
-/// ```
-/// use portcullis::report::{read_verdict, Outcome};
-/// let v = read_verdict(std::path::Path::new("/nonexistent/report.md"));
-/// assert_eq!(v.outcome, Outcome::Fail);
-///
-/// // A security report whose PASS its own counts contradict reads back as FAIL.
-/// let dir = tempfile::tempdir().unwrap();
-/// let path = dir.path().join("security-report.md");
-/// let report = "---\nschema: portcullis/security-report/v1\nverdict: PASS\nreasons: []\n\
-///     skipped: false\nsecrets: {status: ok, findings: 2, errors: []}\n\
-///     dependencies: {status: ok, vulnerabilities: 0, warnings: []}\n\
-///     policy: {dep_audit_fail_closed: false}\n---\n\n# Security gate: PASS\n";
-/// std::fs::write(&path, report).unwrap();
-/// let v = read_verdict(&path);
-/// assert_eq!(v.outcome, Outcome::Fail);
-/// assert!(v.reasons[0].contains("secrets.findings = 2"));
-///
-/// std::fs::write(&path, report.replace("findings: 2", "findings: 0")).unwrap();
-/// assert_eq!(read_verdict(&path).outcome, Outcome::Pass);
-/// ```
-pub fn read_verdict(path: &Path) -> Verdict {
+/// The check of a report's frontmatter for its schema id: the outcome and reasons, or why the
+/// frontmatter cannot be trusted (an unknown schema included).
+pub type SchemaCheck =
+    dyn Fn(&str, &serde_norway::Mapping) -> Result<(Outcome, Vec<String>), SchemaError>;
+
+/// Read a report's verdict, failing closed, with `validate` as the schema check: everything
+/// [`read_verdict`](super::read_verdict) does except choosing the schema's validator.
+pub fn read_verdict_checked(path: &Path, validate: &SchemaCheck) -> Verdict {
     let (fm, yaml) = match read_frontmatter_raw(path) {
         Ok(m) => m,
         Err(e) => return Verdict::fail(format!("unreadable report: {e}")),
@@ -130,13 +118,7 @@ pub fn read_verdict(path: &Path) -> Verdict {
             ));
         }
     };
-    let checked = match schema.as_str() {
-        SECURITY_SCHEMA => super::schema_security::validate(&fm),
-        MERGE_SCHEMA => super::schema_merge::validate(&fm),
-        ALL_SCHEMA => super::schema_all::validate(&fm),
-        other => Err(SchemaError::from(format!("unknown schema '{other}'"))),
-    }
-    .and_then(|(outcome, reasons)| {
+    let checked = validate(&schema, &fm).and_then(|(outcome, reasons)| {
         // The verdict must be written as the writer writes it: a plain scalar on its own
         // top-level line (not quoted, not a block scalar, not built from an alias).
         let line = format!("verdict: {}", outcome.as_str());
@@ -187,64 +169,6 @@ fn find_tag(v: &serde_norway::Value, at: &str) -> Option<String> {
             find_tag(k, &here).or_else(|| find_tag(val, &here))
         }),
         Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => None,
-    }
-}
-
-/// The commit a report vouches for: `head_commit` of a security report, `tested_sha` of a
-/// merge report (the commit to merge).
-pub fn report_head(v: &Verdict) -> Option<&str> {
-    let fm = v.frontmatter.as_ref()?;
-    let key = match v.schema.as_str() {
-        SECURITY_SCHEMA => "head_commit",
-        MERGE_SCHEMA => "tested_sha",
-        _ => return None,
-    };
-    fm.get(key).and_then(|h| h.as_str())
-}
-
-/// [`read_verdict`] bound to a commit: a PASS counts only if the report names `head` (a full
-/// commit id, or an abbreviation of at least 7 hex digits) as the commit it checked;
-/// otherwise the verdict is FAIL. A pipeline that gates commit X reads the report with X,
-/// so a report left over from an earlier run on another commit never passes it.
-///
-/// ```
-/// use portcullis::report::{read_verdict_for_head, Outcome};
-/// let v = read_verdict_for_head(std::path::Path::new("/nonexistent.md"), "0123456");
-/// assert_eq!(v.outcome, Outcome::Fail);
-/// ```
-pub fn read_verdict_for_head(path: &Path, head: &str) -> Verdict {
-    let v = read_verdict(path);
-    if v.outcome != Outcome::Pass {
-        return v;
-    }
-    let wanted = head.trim().to_ascii_lowercase();
-    if wanted.len() < 7 || wanted.len() > 64 || !wanted.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Verdict {
-            outcome: Outcome::Fail,
-            reasons: vec![format!(
-                "--head '{head}' is not a commit id (at least 7 hex digits)"
-            )],
-            ..v
-        };
-    }
-    match report_head(&v).map(str::to_ascii_lowercase) {
-        Some(named) if named.starts_with(&wanted) => v,
-        Some(named) => Verdict {
-            outcome: Outcome::Fail,
-            reasons: vec![format!(
-                "{}: the report is for commit {named}, not {wanted}",
-                path.display()
-            )],
-            ..v
-        },
-        None => Verdict {
-            outcome: Outcome::Fail,
-            reasons: vec![format!(
-                "{}: the report names no commit it checked, so it cannot vouch for {wanted}",
-                path.display()
-            )],
-            ..v
-        },
     }
 }
 
@@ -329,5 +253,47 @@ pub fn reasons_field(fm: &serde_norway::Mapping) -> Result<Vec<String>, SchemaEr
             })
             .collect(),
         Some(_) => Err(SchemaError::not_a("reasons", "list")),
+    }
+}
+/// The `--format json` object of a gate or `verdict` run (schema [`GATE_OUTPUT_SCHEMA`]): the
+/// verdict as read back from the report, so it says exactly what the report file says;
+/// `frontmatter` is `null` when no report could be read.
+pub fn verdict_json(
+    command: &str,
+    verdict: &Verdict,
+    report_file: Option<&Path>,
+    exit_code: i32,
+) -> serde_json::Value {
+    let frontmatter = verdict
+        .frontmatter
+        .as_ref()
+        .and_then(|fm| serde_json::to_value(fm).ok())
+        .unwrap_or(serde_json::Value::Null);
+    serde_json::json!({
+        "schema": GATE_OUTPUT_SCHEMA,
+        "command": command,
+        "verdict": verdict.outcome.as_str(),
+        "exit_code": exit_code,
+        "report_file": report_file.map(|p| p.display().to_string()),
+        "report_schema": if verdict.schema.is_empty() { serde_json::Value::Null } else { serde_json::Value::from(verdict.schema.clone()) },
+        "reasons": verdict.reasons,
+        "frontmatter": frontmatter,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_report_prints_fail_with_null_frontmatter() {
+        let v = Verdict::fail("boom");
+        let j = verdict_json("verdict", &v, Some(Path::new("/x/r.md")), 1);
+        assert_eq!(j["schema"], GATE_OUTPUT_SCHEMA);
+        assert_eq!(j["verdict"], "FAIL");
+        assert_eq!(j["exit_code"], 1);
+        assert_eq!(j["report_schema"], serde_json::Value::Null);
+        assert_eq!(j["frontmatter"], serde_json::Value::Null);
+        assert_eq!(j["reasons"][0], "boom");
     }
 }

@@ -5,61 +5,24 @@
 //! starting point and the child overrides `description`, `entropy`, `secretGroup`, `regex`
 //! and `path` when its value is non-zero/non-empty, and appends `tags`, `keywords` and
 //! allowlists (base first). Base global allowlists are appended after the child's. After a
-//! merge the rules are sorted by id. The chain stops at depth 2.
+//! merge the rules are sorted by id. The chain stops at depth 2. Loading the base (and its
+//! own bases) is [`super::load`]'s part.
 
 use std::path::Path;
 
-use super::load::{ExtendSpec, load_at_depth, resolve_extend_path};
-use super::{Config, ConfigError};
+use super::Config;
 
 /// Maximum `[extend]` depth: root → base → base-of-base.
 pub(crate) const MAX_EXTEND_DEPTH: u32 = 2;
 
-/// Load the base named by `spec` (if any) and merge it into `child`.
-pub(crate) fn apply(
+/// Merge `base` (named `name` in warnings) into `child`, leaving out `disabled` rules.
+pub(crate) fn merge(
     child: &mut Config,
-    spec: &ExtendSpec,
+    base: Config,
+    disabled: &[String],
+    name: &str,
     origin: &Path,
-    depth: u32,
-) -> Result<(), ConfigError> {
-    let (base, name) = if spec.use_default {
-        let base = load_at_depth(
-            super::DEFAULT_CONFIG_TOML,
-            Path::new("<embedded default>"),
-            depth + 1,
-            true,
-        )?;
-        (base, "default".to_string())
-    } else if let Some(p) = &spec.path {
-        let (resolved, fallback) = resolve_extend_path(p, origin);
-        let text = std::fs::read_to_string(&resolved).map_err(|e| ConfigError::Invalid {
-            path: origin.to_path_buf(),
-            message: format!("[extend] path `{p}` cannot be read: {e}"),
-        })?;
-        if fallback {
-            child.warnings.push(format!(
-                "{}: [extend] path `{p}` was not found relative to the working directory \
-                 (gitleaks' rule); used `{}` instead",
-                origin.display(),
-                resolved.display()
-            ));
-        }
-        let base = load_at_depth(&text, &resolved, depth + 1, false)?;
-        (base, p.clone())
-    } else {
-        if !spec.disabled_rules.is_empty() {
-            child.warnings.push(format!(
-                "{}: [extend] disabledRules has no effect without `useDefault` or `path`",
-                origin.display()
-            ));
-        }
-        return Ok(());
-    };
-    merge(child, base, &spec.disabled_rules, &name, origin);
-    Ok(())
-}
-
-fn merge(child: &mut Config, base: Config, disabled: &[String], name: &str, origin: &Path) {
+) {
     for id in disabled {
         if !base.rules.iter().any(|r| &r.id == id) {
             child.warnings.push(format!(

@@ -63,7 +63,7 @@ pub(crate) fn load_at_depth(
                 message: "[extend] sets both `path` and `useDefault`; use one".into(),
             });
         }
-        extend::apply(&mut config, &spec, origin, depth)?;
+        apply_extend(&mut config, &spec, origin, depth)?;
     } else if spec.use_default || spec.path.is_some() {
         config.warnings.push(format!(
             "{}: [extend] ignored: extend chains are limited to depth {MAX_EXTEND_DEPTH} (as in gitleaks)",
@@ -307,19 +307,19 @@ fn translate_rule(
     let confidence = match f.string("confidence").map_err(re)? {
         None => None,
         Some(c) => Some(
-            c.parse::<crate::report::Confidence>()
+            c.parse::<crate::finding::Confidence>()
                 .map_err(|m| rule_err(origin, &id, m))?,
         ),
     };
     let verify = match f.string("verify").map_err(re)? {
         None => None,
-        Some(v) => Some(crate::detect::Verification::parse(&v).ok_or_else(|| {
+        Some(v) => Some(super::Verification::parse(&v).ok_or_else(|| {
             rule_err(
                 origin,
                 &id,
                 format!(
                     "unknown verify `{v}` (expected one of: {})",
-                    crate::detect::Verification::NAMES.join(", ")
+                    super::Verification::NAMES.join(", ")
                 ),
             )
         })?),
@@ -469,6 +469,50 @@ fn translate_allowlist(f: &mut Fields<'_>, trusted: bool) -> Result<Allowlist, S
         regex_target,
         stopwords,
     })
+}
+
+/// Load the base named by `spec` (if any) and merge it into `child`.
+fn apply_extend(
+    child: &mut Config,
+    spec: &ExtendSpec,
+    origin: &Path,
+    depth: u32,
+) -> Result<(), ConfigError> {
+    let (base, name) = if spec.use_default {
+        let base = load_at_depth(
+            super::DEFAULT_CONFIG_TOML,
+            Path::new("<embedded default>"),
+            depth + 1,
+            true,
+        )?;
+        (base, "default".to_string())
+    } else if let Some(p) = &spec.path {
+        let (resolved, fallback) = resolve_extend_path(p, origin);
+        let text = std::fs::read_to_string(&resolved).map_err(|e| ConfigError::Invalid {
+            path: origin.to_path_buf(),
+            message: format!("[extend] path `{p}` cannot be read: {e}"),
+        })?;
+        if fallback {
+            child.warnings.push(format!(
+                "{}: [extend] path `{p}` was not found relative to the working directory \
+                 (gitleaks' rule); used `{}` instead",
+                origin.display(),
+                resolved.display()
+            ));
+        }
+        let base = load_at_depth(&text, &resolved, depth + 1, false)?;
+        (base, p.clone())
+    } else {
+        if !spec.disabled_rules.is_empty() {
+            child.warnings.push(format!(
+                "{}: [extend] disabledRules has no effect without `useDefault` or `path`",
+                origin.display()
+            ));
+        }
+        return Ok(());
+    };
+    extend::merge(child, base, &spec.disabled_rules, &name, origin);
+    Ok(())
 }
 
 /// Resolve an `[extend] path`: relative to the working directory (gitleaks), else relative

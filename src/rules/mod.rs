@@ -13,11 +13,13 @@ mod extend;
 pub mod goregex;
 mod load;
 mod value;
+mod verification;
 
 use std::path::{Path, PathBuf};
 
 pub use discover::{ConfigOrigin, discover_config};
 pub use error::ConfigError;
+pub use verification::Verification;
 
 /// The default ruleset, embedded in the binary.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../rules/default.toml");
@@ -61,10 +63,10 @@ pub struct Rule {
     pub required: Vec<Required>,
     /// portcullis: confidence of this rule's findings (`confidence = "medium"`); `None` means
     /// `high`, so configurations that do not set it behave exactly as in gitleaks.
-    pub confidence: Option<crate::report::Confidence>,
+    pub confidence: Option<crate::finding::Confidence>,
     /// portcullis: structural check of the secret (`verify = "github-crc32"`, ...); a secret
     /// that fails it is reported with `low` confidence.
-    pub verify: Option<crate::detect::Verification>,
+    pub verify: Option<Verification>,
     /// Number of capture groups of `regex`, when it was checked at load time.
     pub(crate) regex_groups: Option<usize>,
 }

@@ -21,7 +21,7 @@ use super::archive::{self, ArchiveError, ArchiveKind, Budget, Member};
 use super::binary;
 use super::chunk::{self, CHUNK_SIZE};
 use super::{FragmentScanner, ScanError, ScanErrorKind, SourceOptions, SourceReport};
-use crate::detect::Fragment;
+use crate::finding::Fragment;
 
 /// What the pipeline does with one file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,8 +21,8 @@ pub mod stdin;
 
 pub use scan_error::{ScanError, ScanErrorKind};
 
-use crate::detect::Fragment;
-use crate::report::Finding;
+use crate::finding::Finding;
+use crate::finding::Fragment;
 
 /// What a source needs from the detector.
 pub trait FragmentScanner: Sync {
@@ -146,7 +146,7 @@ impl SourceReport {
 
     /// Sort findings into a stable order (file, line, column, rule id).
     pub fn sort(&mut self) {
-        self.findings.sort_by(crate::report::finding::report_order);
+        self.findings.sort_by(crate::finding::report_order);
         self.incomplete.sort();
     }
 }

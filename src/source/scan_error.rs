@@ -26,6 +26,9 @@ pub enum ScanErrorKind {
     Git,
     /// The scan was interrupted before it finished.
     Interrupted,
+    /// Content was not scanned (too large, an encrypted archive member, nested deeper than
+    /// the archive depth): the one line that lists it.
+    Incomplete,
     /// A bug: scanning panicked or broke an internal invariant; the input it was working on
     /// was not (fully) scanned.
     Internal,
@@ -41,6 +44,7 @@ impl ScanErrorKind {
             ScanErrorKind::Object => "object",
             ScanErrorKind::Git => "git",
             ScanErrorKind::Interrupted => "interrupted",
+            ScanErrorKind::Incomplete => "incomplete",
             ScanErrorKind::Internal => "internal",
         }
     }

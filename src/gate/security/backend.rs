@@ -12,9 +12,10 @@ use super::{
     WorkInput, WorkOutput,
 };
 use crate::audit::{AuditOptions, AuditReport, AuditStatus, audit_range};
-use crate::detect::{DetectOptions, Detector, Suppressions};
+use crate::detect::Suppressions;
 use crate::rules::{Config, ConfigOrigin, discover_config};
-use crate::source::git::{GitScanOptions, merge_base, resolve_rev, scan_history};
+use crate::scan::{ConfigChoice, GitTarget, RunError, ScanRequest, SuppressionChoice, Target};
+use crate::source::git::{merge_base, resolve_rev};
 
 /// The gitleaks configuration file looked up in the merge-base commit.
 const CONFIG_FILE: &str = ".gitleaks.toml";
@@ -283,48 +284,38 @@ fn scan_secrets(
         .iter()
         .map(|w| format!("config {}: {w}", chosen.desc))
         .collect();
-    let opts = DetectOptions {
-        max_target_megabytes: input.max_target_megabytes,
-        redact: None,
-        ..DetectOptions::default()
+    let suppressions = match load_ignore(&mb_files, &input.ignore_files) {
+        Ok(s) => s,
+        Err(e) => return (SecretsPart::error(e), desc, sha),
     };
-    let detector = match Detector::new(chosen.config, opts) {
-        Ok(d) => d,
-        Err(e) => {
+    // The scan the CLI's `scan git --range head ^merge-base` runs, with the merge-base's
+    // configuration and ignore file.
+    let mut target = GitTarget::new(repo);
+    target.revs = vec![head.to_string(), format!("^{mb}")];
+    target.dedup = Some(false);
+    let mut req = ScanRequest::new(Target::Git(target));
+    req.config = ConfigChoice::Loaded(Box::new(chosen.config));
+    req.suppressions = match suppressions {
+        Some(s) => SuppressionChoice::Given(Box::new(s)),
+        None => SuppressionChoice::None,
+    };
+    req.limits.max_target_megabytes = input.max_target_megabytes;
+    let rep = match crate::scan::run(&req) {
+        Ok(r) => r,
+        Err(RunError::Config(e)) => {
             return (
                 SecretsPart::error(format!("config {}: {e}", chosen.desc)),
                 desc,
                 sha,
             );
         }
-    };
-    let suppressions = match load_ignore(&mb_files, &input.ignore_files) {
-        Ok(s) => s,
-        Err(e) => return (SecretsPart::error(e), desc, sha),
-    };
-    let gopts = GitScanOptions {
-        revs: vec![head.to_string(), format!("^{mb}")],
-        dedup: false,
-        max_target_megabytes: input.max_target_megabytes,
-        progress: false,
-        ..GitScanOptions::default()
-    };
-    let rep = match scan_history(repo, &detector, &gopts) {
-        Ok(r) => r,
         Err(e) => return (SecretsPart::error(e.to_string()), desc, sha),
     };
+    // Content the scan could not read makes the secrets part incomplete: a FAIL like an error
+    // (the report's errors say so, and its warnings list every item).
     warnings.extend(rep.warnings);
-    let findings: Vec<_> = rep
-        .findings
-        .into_iter()
-        .filter(|f| !suppressions.as_ref().is_some_and(|s| s.is_suppressed(f)))
-        .collect();
-    // Content the scan could not read makes the secrets part incomplete: a FAIL like an error.
-    let mut errors: Vec<String> = rep.errors.iter().map(ToString::to_string).collect();
-    if let Some(line) = crate::source::incomplete_error(&rep.incomplete) {
-        errors.push(line);
-        warnings.extend(rep.incomplete);
-    }
+    let findings = rep.findings;
+    let errors: Vec<String> = rep.errors.iter().map(ToString::to_string).collect();
     let status = if errors.is_empty() {
         SecretsStatus::Ok
     } else {
@@ -336,8 +327,8 @@ fn scan_secrets(
             findings,
             errors,
             warnings,
-            commits_scanned: rep.commits_scanned,
-            bytes_scanned: rep.bytes_scanned,
+            commits_scanned: rep.stats.commits_scanned,
+            bytes_scanned: rep.stats.bytes_scanned,
         },
         desc,
         sha,

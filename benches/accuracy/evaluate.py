@@ -110,6 +110,7 @@ def main():
     ap.add_argument("--peers", default=os.path.join(ROOT, ".peers"))
     ap.add_argument("--corpus", choices=["default", "heldout", "all"], default="default",
                     help="which labelled corpus to evaluate (default: the corpus written with the rules)")
+    ap.add_argument("--seed", type=int, help="seed of the held-out corpus' values (default: the generator's fixed seed)")
     ap.add_argument("--keep", help="write the corpus and reports here instead of a temporary directory")
     a = ap.parse_args()
     corpora = ["default", "heldout"] if a.corpus == "all" else [a.corpus]
@@ -117,7 +118,7 @@ def main():
         if len(corpora) > 1:
             print(f"===== corpus: {name} =====\n")
         keep = os.path.join(a.keep, name) if a.keep and len(corpora) > 1 else a.keep
-        evaluate(name, a.bin, a.peers, keep)
+        evaluate(name, a.bin, a.peers, keep, a.seed)
         if len(corpora) > 1:
             print()
 
@@ -201,12 +202,13 @@ def report_heldout(results, labels):
         print(f"  {n.ljust(wn)}  {len(results[n]):8d} {t:3d} {F:3d}  {pr:9.3f}  {rc:6.3f}  {f1:5.3f}")
 
 
-def evaluate(corpus, binary, peers, keep):
+def evaluate(corpus, binary, peers, keep, seed=None):
     work = keep or tempfile.mkdtemp(prefix="portcullis-accuracy-")
     if keep:
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
-    subprocess.run([sys.executable, GENERATORS[corpus], work], check=True)
+    extra = ["--seed", str(seed)] if seed is not None and corpus == "heldout" else []
+    subprocess.run([sys.executable, GENERATORS[corpus], work] + extra, check=True)
     labels = json.load(open(os.path.join(work, "labels.json")))
     if corpus == "heldout":
         report_heldout(run_scanners(binary, peers, work, labels), labels)

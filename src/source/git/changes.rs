@@ -634,7 +634,7 @@ impl<'a> RenameResolver<'a> {
         if self.differ.is_none() {
             let mut repo = self.ts.to_thread_local();
             repo.object_cache_size_if_unset(4 << 20);
-            super::engine::set_pack_cache(&mut repo, self.pack_cache_mb);
+            super::tuning::set_pack_cache(&mut repo, self.pack_cache_mb);
             self.differ = Some(Differ::new(repo, None, 0)?);
         }
         let differ = self
@@ -874,7 +874,7 @@ pub(crate) fn collect(
         // Trees are deeply delta-chained: a 32 MB delta-base cache per thread cut the CPU time
         // of a 16k-commit git.git range by 7 % (gix's default keeps 64 small entries).
         if store.is_none() {
-            super::engine::set_pack_cache(&mut repo, tuning.tree_pack_cache_mb);
+            super::tuning::set_pack_cache(&mut repo, tuning.tree_pack_cache_mb);
         }
         match Differ::new(repo, store, budget).map(|d| d.with_tree_ids(&ids)) {
             Err(e) => errors.push(ScanError::new(ScanErrorKind::Git, e)),

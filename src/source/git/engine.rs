@@ -818,19 +818,6 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
     }
 }
 
-/// A memory-capped delta-base cache of `mb` MiB per thread (gix's default keeps 64 small
-/// entries), so delta chains of successive object versions are not re-inflated from their
-/// base each time (0 = gix's default cache).
-pub(crate) fn set_pack_cache(repo: &mut gix::Repository, mb: usize) {
-    if mb > 0 {
-        repo.objects.set_pack_cache(move || {
-            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-                mb << 20,
-            ))
-        });
-    }
-}
-
 /// Give the heap pages freed by the tree-diff phase back to the system before the blob phase
 /// (glibc keeps freed memory in its per-thread arenas otherwise).
 #[cfg_attr(
@@ -861,7 +848,7 @@ pub(crate) fn run<S: FragmentScanner + ?Sized>(
         // rare candidates (copying every blob into a 4 MB cache cost ~1 s CPU on git.git).
         repo.object_cache_size(None);
         // 32 MB per thread: 64 MB saved no measurable CPU but cost ~110 MB of heap.
-        set_pack_cache(&mut repo, ctx.tuning.pack_cache_mb);
+        super::tuning::set_pack_cache(&mut repo, ctx.tuning.pack_cache_mb);
         let mut renames = RenameResolver::new(
             ts,
             ctx.commits,

@@ -93,3 +93,16 @@ impl std::fmt::Display for PhaseTiming {
         Ok(())
     }
 }
+
+/// A memory-capped delta-base cache of `mb` MiB per thread (gix's default keeps 64 small
+/// entries), so delta chains of successive object versions are not re-inflated from their
+/// base each time (0 = gix's default cache).
+pub(crate) fn set_pack_cache(repo: &mut gix::Repository, mb: usize) {
+    if mb > 0 {
+        repo.objects.set_pack_cache(move || {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                mb << 20,
+            ))
+        });
+    }
+}

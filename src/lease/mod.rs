@@ -355,9 +355,9 @@ fn read_current(loc: &LeaseLocation) -> Result<Option<Current>, LeaseError> {
     let md = f.metadata().map_err(io_err(&path))?;
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(io_err(&path))?;
-    let record = LeaseRecord::from_bytes(&bytes).map_err(|message| LeaseError::Corrupt {
+    let record = LeaseRecord::from_bytes(&bytes).map_err(|e| LeaseError::Corrupt {
         path: path.clone(),
-        message,
+        message: e.to_string(),
     })?;
     Ok(Some(Current {
         record,

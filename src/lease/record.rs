@@ -59,16 +59,30 @@ impl LeaseRecord {
         self.holder == holder || self.holder == stored_name(holder)
     }
 
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<LeaseRecord, String> {
-        let rec: LeaseRecord = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<LeaseRecord, RecordError> {
+        let rec: LeaseRecord = serde_json::from_slice(bytes).map_err(RecordError::Json)?;
         if rec.version != RECORD_VERSION {
-            return Err(format!("unsupported lease record version {}", rec.version));
+            return Err(RecordError::Version(rec.version));
         }
         if rec.nonce.is_empty() || rec.holder.is_empty() {
-            return Err("lease record has an empty holder or nonce".into());
+            return Err(RecordError::Empty);
         }
         Ok(rec)
     }
+}
+
+/// Why a lease file's content is not a usable record.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RecordError {
+    /// Not the JSON of a record.
+    #[error(transparent)]
+    Json(serde_json::Error),
+    /// Written by a version with another record format.
+    #[error("unsupported lease record version {0}")]
+    Version(u32),
+    /// A record without holder or nonce.
+    #[error("lease record has an empty holder or nonce")]
+    Empty,
 }
 
 /// How a holder or branch name is stored: secrets the default rules find in it replaced.

@@ -25,11 +25,50 @@
 
 use regex_syntax::hir::{Hir, HirKind};
 
+/// Why a Go pattern cannot be used; the message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum GoRegexError {
+    /// Go syntax with no translation, or that Go rejects too (a backreference, a repeat count
+    /// over 1000, an unclosed class).
+    #[error("{0}")]
+    Syntax(String),
+    /// The translated pattern does not parse.
+    #[error("{message}")]
+    Parse {
+        /// The parser's message collapsed to one line.
+        message: String,
+        /// The parse error.
+        #[source]
+        source: Box<regex_syntax::Error>,
+    },
+    /// The pattern parses but cannot be built (it exceeds the engine's size limits).
+    #[error("{message}")]
+    Build {
+        /// The builder's message collapsed to one line.
+        message: String,
+        /// The build error.
+        #[source]
+        source: Box<regex_automata::meta::BuildError>,
+    },
+}
+
+impl From<String> for GoRegexError {
+    fn from(message: String) -> Self {
+        GoRegexError::Syntax(message)
+    }
+}
+
+impl From<&str> for GoRegexError {
+    fn from(message: &str) -> Self {
+        GoRegexError::Syntax(message.to_string())
+    }
+}
+
 /// Go's `regexp/syntax` limit on `{n,m}` counts.
 const GO_MAX_REPEAT: u32 = 1000;
 
 /// Translate a Go RE2 pattern into the Rust `regex-syntax` dialect.
-pub fn translate(go: &str) -> Result<String, String> {
+pub fn translate(go: &str) -> Result<String, GoRegexError> {
     let chars: Vec<char> = go.chars().collect();
     let mut out = String::with_capacity(go.len() + 16);
     let mut i = 0;
@@ -41,7 +80,9 @@ pub fn translate(go: &str) -> Result<String, String> {
         match c {
             '\\' => {
                 let Some(&n) = chars.get(i + 1) else {
-                    return Err("trailing backslash at end of expression".into());
+                    return Err(GoRegexError::from(
+                        "trailing backslash at end of expression",
+                    ));
                 };
                 i += 2;
                 match n {
@@ -72,7 +113,7 @@ pub fn translate(go: &str) -> Result<String, String> {
                     }),
                     'S' => out.push_str(r"[^\t\n\x0C\r ]"),
                     '<' | '>' => out.push(n),
-                    'Z' => return Err(r"invalid escape sequence: `\Z`".into()),
+                    'Z' => return Err(GoRegexError::from(r"invalid escape sequence: `\Z`")),
                     'C' => out.push_str(if class_start.is_some() {
                         r"\x00-\xFF"
                     } else {
@@ -96,7 +137,11 @@ pub fn translate(go: &str) -> Result<String, String> {
                                 esc.push(ch);
                                 i += 1;
                             }
-                            None => return Err("invalid character class range: `\\p`".into()),
+                            None => {
+                                return Err(GoRegexError::from(
+                                    "invalid character class range: `\\p`",
+                                ));
+                            }
                         }
                         if class_start.is_some() {
                             out.push_str(&esc);
@@ -120,11 +165,12 @@ pub fn translate(go: &str) -> Result<String, String> {
                             i += 1;
                         }
                         if n != '0' && digits.len() == 1 {
-                            return Err(format!(
+                            return Err(GoRegexError::from(format!(
                                 "invalid escape sequence: `\\{n}` (backreferences are not supported)"
-                            ));
+                            )));
                         }
-                        let v = u32::from_str_radix(&digits, 8).map_err(|e| e.to_string())?;
+                        let v = u32::from_str_radix(&digits, 8)
+                            .map_err(|e| GoRegexError::Syntax(e.to_string()))?;
                         out.push_str(&format!("\\x{{{v:X}}}"));
                     }
                     _ => {
@@ -189,7 +235,7 @@ pub fn translate(go: &str) -> Result<String, String> {
         i += 1;
     }
     if class_start.is_some() {
-        return Err("missing closing ]".into());
+        return Err(GoRegexError::from("missing closing ]"));
     }
     Ok(out)
 }
@@ -231,7 +277,7 @@ fn valid_repeat_end(chars: &[char], open: usize) -> Option<usize> {
     (chars.get(j) == Some(&'}')).then_some(j)
 }
 
-fn check_repeat_counts(inner: &[char]) -> Result<(), String> {
+fn check_repeat_counts(inner: &[char]) -> Result<(), GoRegexError> {
     let s: String = inner.iter().collect();
     for part in s.split(',') {
         if part.is_empty() {
@@ -240,9 +286,9 @@ fn check_repeat_counts(inner: &[char]) -> Result<(), String> {
         match part.parse::<u64>() {
             Ok(v) if v <= u64::from(GO_MAX_REPEAT) => {}
             _ => {
-                return Err(format!(
+                return Err(GoRegexError::from(format!(
                     "invalid repeat count: `{{{s}}}` (Go allows at most 1000)"
-                ));
+                )));
             }
         }
     }
@@ -250,35 +296,42 @@ fn check_repeat_counts(inner: &[char]) -> Result<(), String> {
     if let [a, b] = nums[..]
         && b < a
     {
-        return Err(format!("invalid repeat count: `{{{s}}}`"));
+        return Err(GoRegexError::from(format!(
+            "invalid repeat count: `{{{s}}}`"
+        )));
     }
     Ok(())
 }
 
 /// Translate and parse a Go pattern into a HIR (Unicode off, UTF-8 mode off).
-pub fn parse(go: &str) -> Result<Hir, String> {
+pub fn parse(go: &str) -> Result<Hir, GoRegexError> {
     let rust = translate(go)?;
     parse_translated(&rust)
 }
 
 /// Parse an already translated pattern.
-pub fn parse_translated(rust: &str) -> Result<Hir, String> {
+pub fn parse_translated(rust: &str) -> Result<Hir, GoRegexError> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .nest_limit(1000)
         .build()
         .parse(rust)
-        .map_err(|e| one_line(&e.to_string()))?;
+        .map_err(|e| GoRegexError::Parse {
+            message: one_line(&e.to_string()),
+            source: Box::new(e),
+        })?;
     check_hir_repeats(&hir)?;
     Ok(hir)
 }
 
-fn check_hir_repeats(hir: &Hir) -> Result<(), String> {
+fn check_hir_repeats(hir: &Hir) -> Result<(), GoRegexError> {
     match hir.kind() {
         HirKind::Repetition(r) => {
             if r.min > GO_MAX_REPEAT || r.max.is_some_and(|m| m > GO_MAX_REPEAT) {
-                return Err("invalid repeat count (Go allows at most 1000)".into());
+                return Err(GoRegexError::from(
+                    "invalid repeat count (Go allows at most 1000)",
+                ));
             }
             check_hir_repeats(&r.sub)
         }
@@ -289,7 +342,7 @@ fn check_hir_repeats(hir: &Hir) -> Result<(), String> {
 }
 
 /// Compile a parsed pattern into a searchable regex.
-pub fn compile(hir: &Hir) -> Result<regex_automata::meta::Regex, String> {
+pub fn compile(hir: &Hir) -> Result<regex_automata::meta::Regex, GoRegexError> {
     let cfg = regex_automata::meta::Config::new()
         .utf8_empty(false)
         .nfa_size_limit(Some(64 << 20))
@@ -302,11 +355,14 @@ pub fn compile(hir: &Hir) -> Result<regex_automata::meta::Regex, String> {
     regex_automata::meta::Builder::new()
         .configure(cfg)
         .build_from_hir(hir)
-        .map_err(|e| one_line(&e.to_string()))
+        .map_err(|e| GoRegexError::Build {
+            message: one_line(&e.to_string()),
+            source: Box::new(e),
+        })
 }
 
 /// Translate, parse and compile a Go pattern.
-pub fn compile_go(go: &str) -> Result<regex_automata::meta::Regex, String> {
+pub fn compile_go(go: &str) -> Result<regex_automata::meta::Regex, GoRegexError> {
     compile(&parse(go)?)
 }
 
@@ -390,7 +446,12 @@ mod tests {
     #[test]
     fn errors_are_one_line() {
         let e = parse("a(b").unwrap_err();
-        assert!(!e.contains('\n'), "{e}");
-        assert!(parse(r"\Z").is_err());
+        assert!(!e.to_string().contains('\n'), "{e}");
+        // The parser's own (multi-line) error stays reachable as the source.
+        assert!(std::error::Error::source(&e).is_some(), "{e:?}");
+        assert!(matches!(
+            parse(r"\Z"),
+            Err(GoRegexError::Syntax(m)) if m == r"invalid escape sequence: `\Z`"
+        ));
     }
 }

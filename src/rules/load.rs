@@ -406,18 +406,44 @@ fn translate_rule(
     })
 }
 
+/// Why an allowlist table is invalid (the caller prefixes which allowlist).
+#[derive(Debug, thiserror::Error)]
+enum AllowlistError {
+    /// A field of the wrong type, an unknown value, or no check at all.
+    #[error("{0}")]
+    Invalid(String),
+    /// A path pattern that does not compile.
+    #[error("invalid path pattern `{pattern}`: {source}")]
+    Path {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        #[source]
+        source: goregex::GoRegexError,
+    },
+    /// A regex that does not compile.
+    #[error("invalid regex `{pattern}`: {source}")]
+    Regex {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        #[source]
+        source: goregex::GoRegexError,
+    },
+}
+
 /// One allowlist (without `targetRules`, which only global allowlists read).
-fn translate_allowlist(f: &mut Fields<'_>, trusted: bool) -> Result<Allowlist, String> {
-    let e = |e: (String, String)| e.1;
+fn translate_allowlist(f: &mut Fields<'_>, trusted: bool) -> Result<Allowlist, AllowlistError> {
+    let e = |e: (String, String)| AllowlistError::Invalid(e.1);
     let description = f.string("description").map_err(e)?.unwrap_or_default();
     let cond = f.string("condition").map_err(e)?.unwrap_or_default();
     let condition = match cond.to_uppercase().as_str() {
         "AND" | "&&" => Condition::And,
         "" | "OR" | "||" => Condition::Or,
         _ => {
-            return Err(format!(
+            return Err(AllowlistError::Invalid(format!(
                 "unknown condition `{cond}` (expected \"AND\" or \"OR\")"
-            ));
+            )));
         }
     };
     let target = f.string("regextarget").map_err(e)?.unwrap_or_default();
@@ -426,9 +452,9 @@ fn translate_allowlist(f: &mut Fields<'_>, trusted: bool) -> Result<Allowlist, S
         "match" => RegexTarget::Match,
         "line" => RegexTarget::Line,
         _ => {
-            return Err(format!(
+            return Err(AllowlistError::Invalid(format!(
                 "unknown regexTarget `{target}` (expected \"secret\", \"match\" or \"line\")"
-            ));
+            )));
         }
     };
     let mut commits: Vec<String> = Vec::new();
@@ -449,16 +475,22 @@ fn translate_allowlist(f: &mut Fields<'_>, trusted: bool) -> Result<Allowlist, S
     }
     if !trusted {
         for p in &paths {
-            goregex::compile_go(p).map_err(|m| format!("invalid path pattern `{p}`: {m}"))?;
+            goregex::compile_go(p).map_err(|source| AllowlistError::Path {
+                pattern: p.clone(),
+                source,
+            })?;
         }
         for r in &regexes {
-            goregex::compile_go(r).map_err(|m| format!("invalid regex `{r}`: {m}"))?;
+            goregex::compile_go(r).map_err(|source| AllowlistError::Regex {
+                pattern: r.clone(),
+                source,
+            })?;
         }
     }
     if commits.is_empty() && paths.is_empty() && regexes.is_empty() && stopwords.is_empty() {
-        return Err(
+        return Err(AllowlistError::Invalid(
             "must contain at least one check for: commits, paths, regexes, or stopwords".into(),
-        );
+        ));
     }
     Ok(Allowlist {
         description,

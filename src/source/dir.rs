@@ -186,7 +186,9 @@ fn collect_targets(
             match resolve_link(root, root_clean) {
                 Ok(Some(t)) => targets.push(t),
                 Ok(None) => {}
-                Err(msg) => report.warnings.push(msg),
+                Err(e) => report
+                    .warnings
+                    .push(format!("{root_clean}: symlink not followed: {e}")),
             }
         }
         return (targets, report);
@@ -247,9 +249,10 @@ fn collect_targets(
                 match resolve_link(entry.path(), &file) {
                     Ok(Some(t)) => t,
                     Ok(None) => return ignore::WalkState::Continue,
-                    Err(msg) => {
+                    Err(e) => {
                         let mut g = found.lock().unwrap_or_else(|p| p.into_inner());
-                        g.1.warnings.push(msg);
+                        g.1.warnings
+                            .push(format!("{file}: symlink not followed: {e}"));
                         return ignore::WalkState::Continue;
                     }
                 }
@@ -286,9 +289,10 @@ fn collect_targets(
     (targets, report)
 }
 
-/// Resolve a followed symlink: `Ok(None)` for links to directories.
-fn resolve_link(link: &Path, file: &str) -> Result<Option<Target>, String> {
-    let md = std::fs::metadata(link).map_err(|e| format!("{file}: symlink not followed: {e}"))?;
+/// Resolve a followed symlink: `Ok(None)` for links to directories; `Err` when the link's
+/// target cannot be read (a warning: the link is not followed).
+fn resolve_link(link: &Path, file: &str) -> std::io::Result<Option<Target>> {
+    let md = std::fs::metadata(link)?;
     if !md.is_file() {
         return Ok(None);
     }

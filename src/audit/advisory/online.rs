@@ -64,12 +64,13 @@ pub enum OnlineError {
         problem: String,
     },
     /// A fetched record is not a usable OSV record.
-    #[error("{id}: {message}")]
+    #[error("{id}: {source}")]
     Record {
         /// The advisory id.
         id: String,
         /// What is wrong.
-        message: String,
+        #[source]
+        source: osv::InvalidRecord,
     },
 }
 
@@ -227,9 +228,9 @@ fn run(
     let mut count = 0;
     for (id, affected) in &hits {
         let doc = get(&client, &format!("{base}/v1/vulns/{id}"))?;
-        let mut advisories = osv::parse_record(&doc).map_err(|message| OnlineError::Record {
+        let mut advisories = osv::parse_record(&doc).map_err(|source| OnlineError::Record {
             id: id.clone(),
-            message,
+            source,
         })?;
         for a in &mut advisories {
             a.source_name = "osv-api".into();

@@ -105,13 +105,32 @@ fn value_str(v: &Value) -> Option<String> {
     }
 }
 
+/// Why an OSV document is not a usable record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidRecord {
+    /// No `id` string.
+    #[error("missing `id`")]
+    MissingId,
+    /// No `affected` list.
+    #[error("missing `affected`")]
+    MissingAffected,
+    /// A range event whose version is not a string.
+    #[error("{id}: event {event} is not a string")]
+    EventNotString {
+        /// The advisory id.
+        id: String,
+        /// The event (`introduced`, `fixed`, ...).
+        event: String,
+    },
+}
+
 /// Parse one OSV document into advisories, one per (ecosystem, package) it names.
 /// Unknown ecosystems are skipped; `GIT` ranges are dropped (not evaluable offline).
-pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
+pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, InvalidRecord> {
     let id = doc
         .get("id")
         .and_then(Value::as_str)
-        .ok_or("missing `id`")?
+        .ok_or(InvalidRecord::MissingId)?
         .to_string();
     let aliases: Vec<String> = doc
         .get("aliases")
@@ -162,7 +181,7 @@ pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
     let affected = doc
         .get("affected")
         .and_then(Value::as_array)
-        .ok_or("missing `affected`")?;
+        .ok_or(InvalidRecord::MissingAffected)?;
     let mut per_package: BTreeMap<(Ecosystem, String), PackageEntries> = BTreeMap::new();
     for a in affected {
         let Some(pkg) = a.get("package") else {
@@ -198,7 +217,10 @@ pub fn parse_record(doc: &Value) -> Result<Vec<Advisory>, String> {
                 let Some(obj) = e.as_object() else { continue };
                 for (k, v) in obj {
                     let Some(v) = value_str(v) else {
-                        return Err(format!("{id}: event {k} is not a string"));
+                        return Err(InvalidRecord::EventNotString {
+                            id: id.clone(),
+                            event: k.clone(),
+                        });
                     };
                     events.push(match k.as_str() {
                         "introduced" => OsvEvent::Introduced(v),
@@ -273,8 +295,8 @@ pub enum RecordError {
     #[error(transparent)]
     Json(serde_json::Error),
     /// The document is not a usable OSV record.
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidRecord),
 }
 
 fn absorb(out: &mut Loaded, origin: &str, doc: Result<Value, RecordError>) {

@@ -33,7 +33,7 @@ pub(crate) enum GitCmdError {
         command: String,
         /// Why.
         #[source]
-        source: ProcError,
+        source: Box<ProcError>,
     },
     /// git ran longer than its bound and was killed.
     #[error("{command}: timed out after {secs}s")]
@@ -148,7 +148,7 @@ impl Git {
         let run = run_bounded(cmd, GIT_TIMEOUT, &mut || true, record).map_err(|source| {
             GitCmdError::Run {
                 command: what.clone(),
-                source,
+                source: Box::new(source),
             }
         })?;
         let code = match run.end {

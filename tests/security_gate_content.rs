@@ -68,3 +68,31 @@ fn a_blob_over_the_size_limit_makes_the_gate_fail_as_incomplete() {
     let status = fm.get("secrets").unwrap().get("status").unwrap().as_str();
     assert_eq!(status, Some("error"));
 }
+
+#[test]
+fn an_archive_member_over_the_size_limit_makes_the_gate_fail_as_incomplete() {
+    // The gate scans as `scan git` does: a member larger than the limit inside a small
+    // (well-compressed) archive is content not scanned, not a member scanned whole.
+    use std::io::Write as _;
+    let r = Repo::with_test_config();
+    r.checkout_new("task");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("inner/big.txt", opts).unwrap();
+    zip.write_all("z".repeat(1_500_000).as_bytes()).unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    assert!(
+        bytes.len() < 1_000_000,
+        "the archive itself is under the limit"
+    );
+    std::fs::write(r.path().join("data.zip"), bytes).unwrap();
+    r.commit("add archive");
+    let v = gate(&r, Some(1));
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let all = v.reasons.join(" | ");
+    assert!(
+        all.contains("incomplete") && all.contains("data.zip!inner/big.txt"),
+        "{all}"
+    );
+}

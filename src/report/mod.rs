@@ -17,7 +17,7 @@ pub mod verdict;
 
 pub use finding::{Confidence, Finding};
 pub use read::{read_verdict, read_verdict_for_head, report_head};
-pub use verdict::{Outcome, Verdict};
+pub use verdict::{GateOutcome, GateVerdict, Outcome, Verdict};
 
 // Scan report writers (scanio).
 pub mod csv;

@@ -22,10 +22,16 @@ pub const ALL_SCHEMA: &str = "portcullis/gate-all-report/v1";
 /// Schema id of the JSON object the gates and `verdict` print with `--format json`.
 pub const GATE_OUTPUT_SCHEMA: &str = "portcullis/gate-output/v1";
 
-/// A gate outcome.
+/// Short name of [`GateOutcome`] (the gates' own code and reports say "outcome").
+pub type Outcome = GateOutcome;
+
+/// Short name of [`GateVerdict`].
+pub type Verdict = GateVerdict;
+
+/// The outcome of a gate: PASS, FAIL or DEFER.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Outcome {
+pub enum GateOutcome {
     /// The gate passed.
     Pass,
     /// The gate failed (also: anything unreadable or contradictory).
@@ -34,7 +40,7 @@ pub enum Outcome {
     Defer,
 }
 
-impl Outcome {
+impl GateOutcome {
     /// The upper-case spelling used in reports (`PASS`, `FAIL`, `DEFER`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,15 +61,15 @@ impl Outcome {
     }
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for GateOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// A verdict as read back from a report file.
+/// A gate's verdict as read back from its report file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
+pub struct GateVerdict {
     /// PASS, FAIL or DEFER.
     pub outcome: Outcome,
     /// The report schema id (empty when the file could not be read).
@@ -74,7 +80,7 @@ pub struct Verdict {
     pub frontmatter: Option<serde_norway::Mapping>,
 }
 
-impl Verdict {
+impl GateVerdict {
     /// A FAIL verdict with one reason and no frontmatter.
     pub fn fail(reason: impl Into<String>) -> Verdict {
         Verdict {

@@ -249,6 +249,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "memory-maps a file and calls madvise")]
     fn released_pages_read_back_unchanged() {
         // A real read-only file mapping: release its pages and read it again.
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -272,6 +273,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "memory-maps a file and calls madvise")]
     fn the_watcher_advises_only_mappings_it_owns() {
         // A read-only mapping of a pack file that another object store made: never advised,
         // as that store may unmap it (and the range be reused) at any time.

@@ -412,6 +412,7 @@ mod tests {
     /// Every tree of a repository packed with deep delta chains reads the same from the store
     /// as from gix, and the store (not the fallback) serves the packed ones.
     #[test]
+    #[cfg_attr(miri, ignore = "runs git and memory-maps packs")]
     fn store_resolves_every_packed_tree_like_gix() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();

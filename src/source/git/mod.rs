@@ -89,6 +89,12 @@ pub trait FragmentScanner: Sync {
     }
     /// Append every finding of `frag` to `out`.
     fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>);
+    /// Whether rules that [`might_find`](Self::might_find) leaves out (rules restricted to
+    /// some paths) apply to a file at `path`: then its content is scanned whatever
+    /// `might_find` answers.
+    fn path_gated_content(&self, _path: &str) -> bool {
+        false
+    }
     /// Whether some rule matches on the path alone (then every changed file is offered to
     /// [`scan`](Self::scan), with an empty fragment when its content cannot match).
     fn has_path_rules(&self) -> bool {
@@ -115,6 +121,9 @@ impl FragmentScanner for crate::detect::Detector {
     }
     fn scan(&self, frag: &Fragment<'_>, out: &mut Vec<Finding>) {
         crate::detect::Detector::scan(self, frag, out);
+    }
+    fn path_gated_content(&self, path: &str) -> bool {
+        crate::detect::Detector::path_gated_content(self, path)
     }
     fn has_path_rules(&self) -> bool {
         self.config()

@@ -6,7 +6,9 @@
 //!   prints a plain `MB/s` line from one timed pass.
 //! * `startup`: load the embedded default config, build a detector and scan 1 KB.
 //!
-//! Run: `cargo bench --bench detector`.
+//! Run: `cargo bench --bench detector`. `PORTCULLIS_BENCH_RULES=FILE` runs another ruleset
+//! (e.g. an earlier version of `rules/default.toml`), parsed as the embedded one is (patterns
+//! compiled on first use), so that rulesets compare side by side on one engine.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -54,6 +56,24 @@ const SECRETS: &[&str] = &[
     "GITHUB_TOKEN=ghp_R2d2C3p0L1k3Sk7w4lk3rH4nS0l0Ch3wb4cc4",
     "password = \"Tr0ub4dor&3xyzQ9\"",
 ];
+
+/// The text of the ruleset named by `PORTCULLIS_BENCH_RULES`, read once.
+fn ruleset_text() -> Option<&'static str> {
+    static TEXT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        std::env::var_os("PORTCULLIS_BENCH_RULES")
+            .map(|p| std::fs::read_to_string(p).expect("read PORTCULLIS_BENCH_RULES"))
+    })
+    .as_deref()
+}
+
+/// The ruleset under test: `PORTCULLIS_BENCH_RULES`, else the embedded default.
+fn ruleset() -> Config {
+    match ruleset_text() {
+        Some(text) => Config::from_trusted_toml_str(text).expect("valid PORTCULLIS_BENCH_RULES"),
+        None => Config::embedded_default(),
+    }
+}
 
 /// Deterministic corpus of about `mb` megabytes.
 fn corpus(mb: usize) -> Vec<u8> {
@@ -134,7 +154,7 @@ fn bench(c: &mut Criterion) {
         .unwrap_or(100);
     let data = corpus(mb);
     let cuts = fragments(&data);
-    let cfg = Config::embedded_default();
+    let cfg = ruleset();
     let rules = cfg.rules().len();
     let d = Detector::new(cfg, DetectOptions::default()).expect("default detector");
     // Warm up (lazy regex compilation), then one plain timed pass.
@@ -173,7 +193,7 @@ fn bench(c: &mut Criterion) {
 
     let kb = &data[..1024];
     let start_once = || {
-        let d = Detector::new(Config::embedded_default(), DetectOptions::default()).unwrap();
+        let d = Detector::new(ruleset(), DetectOptions::default()).unwrap();
         let mut out = Vec::new();
         d.scan(
             &Fragment {
@@ -209,7 +229,7 @@ fn bench(c: &mut Criterion) {
 fn profile(data: &[u8], cuts: &[(usize, u32)]) {
     // Best of three passes (the machine may be shared).
     let time = |opts: DetectOptions| {
-        let d = Detector::new(Config::embedded_default(), opts).unwrap();
+        let d = Detector::new(ruleset(), opts).unwrap();
         scan_all(&d, data, cuts);
         (0..3)
             .map(|_| {
@@ -220,7 +240,7 @@ fn profile(data: &[u8], cuts: &[(usize, u32)]) {
             .fold(f64::INFINITY, f64::min)
     };
     let t = Instant::now();
-    let cfg = Config::embedded_default();
+    let cfg = ruleset();
     let t_cfg = t.elapsed();
     let d = Detector::new(cfg, DetectOptions::default()).unwrap();
     let t_new = t.elapsed();
@@ -252,7 +272,7 @@ fn profile(data: &[u8], cuts: &[(usize, u32)]) {
         mb / no_decode,
         mb / with_decode
     );
-    let mut per_rule: Vec<(f64, String)> = Config::embedded_default()
+    let mut per_rule: Vec<(f64, String)> = ruleset()
         .rules()
         .iter()
         .map(|r| {

@@ -20,6 +20,7 @@ mod git_differential;
 mod git_history;
 mod git_merges_renames;
 mod git_messages;
+mod git_path_gated;
 mod git_stream;
 mod gitleaks_diff;
 mod might_find_superset;

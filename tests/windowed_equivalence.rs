@@ -22,6 +22,11 @@ const TEMPLATES: &[&str] = &[
     r"(?i:K)[^\s]{1,4}$",
     r"(?:K)?[0-9]{2}",
     r"K|J",
+    // A bounded lead before the keyword (one character or the text start, an assertion).
+    r"(?i)(?:^|[^A-Za-z])(?:K|J)[\w.-]{0,4}?[=:]([a-z0-9_]{1,8})(?:[\s;]|$)",
+    r"(?:^|[\s=:])K[a-z0-9]{1,6}",
+    r"[^a-z]x?K\b",
+    r"\b(?:x|\n)?K.{0,3}",
 ];
 
 const TOKENS: &[&str] = &[
@@ -101,7 +106,12 @@ fn anchored_search_is_used_where_every_match_starts_with_a_keyword() {
     // A match found only by a search that starts at the hit, not before it.
     let (a, s, f) = any_match_vs_full(r"key=[a-z]{3}\b", &kws, b"xkey=abc").unwrap();
     assert!(a && s && f);
+    // A bounded lead before the keyword: searches anchored up to that many bytes before
+    // the hit find the match that starts before it.
     let (a, s, f) = any_match_vs_full(r"[a-z]{0,3}key=[a-z]{3}", &kws, b"xkey=abc").unwrap();
+    assert!(a && s && f);
+    // An unbounded lead: windows.
+    let (a, s, f) = any_match_vs_full(r"[a-z]*key=[a-z]{3}", &kws, b"xkey=abc").unwrap();
     assert!(!a && s && f);
 }
 

@@ -31,6 +31,59 @@ thread_local! {
     static HITS: RefCell<Vec<Hit>> = const { RefCell::new(Vec::new()) };
 }
 
+/// A keyword searcher for a set of rules: each distinct keyword once, with the rules that
+/// have it.
+#[derive(Debug)]
+struct KeywordIndex {
+    set: KeywordSet,
+    /// The rules (indexes into the config) of each keyword.
+    rules: Vec<Vec<u32>>,
+}
+
+impl KeywordIndex {
+    /// The keywords of `rules` (indexes into `config`'s rules); `None` without any.
+    fn new(config: &Config, rules: &[u32]) -> Option<KeywordIndex> {
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut patterns: Vec<&str> = Vec::new();
+        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
+        for &i in rules {
+            for k in &config.rules()[i as usize].keywords {
+                if k.is_empty() {
+                    continue;
+                }
+                let idx = *index.entry(k.as_str()).or_insert_with(|| {
+                    patterns.push(k.as_str());
+                    pattern_rules.push(Vec::new());
+                    patterns.len() - 1
+                });
+                if !pattern_rules[idx].contains(&i) {
+                    pattern_rules[idx].push(i);
+                }
+            }
+        }
+        (!patterns.is_empty()).then(|| KeywordIndex {
+            set: KeywordSet::new(&patterns),
+            rules: pattern_rules,
+        })
+    }
+
+    /// Append the hits in `text` (at offset `at` of a larger text) of the rules `keep`
+    /// accepts, unsorted.
+    fn push_hits(&self, text: &[u8], at: usize, keep: impl Fn(u32) -> bool, hits: &mut Vec<Hit>) {
+        self.set.for_each(text, |pid, start, end| {
+            for &rule in &self.rules[pid] {
+                if keep(rule) {
+                    hits.push(Hit {
+                        rule,
+                        start: at + start,
+                        end: at + end,
+                    });
+                }
+            }
+        });
+    }
+}
+
 /// The marker that suppresses a finding on its line.
 const ALLOW_MARKER: &[u8] = b"gitleaks:allow";
 
@@ -46,8 +99,12 @@ pub struct Detector {
     rules: Vec<RuleRt>,
     active: Vec<bool>,
     by_id: HashMap<String, usize>,
-    prefilter: Option<KeywordSet>,
-    pattern_rules: Vec<Vec<u32>>,
+    /// Keywords of the rules that apply to every path.
+    prefilter: Option<KeywordIndex>,
+    /// Keywords of the regex rules restricted to some paths (searched only in fragments at a
+    /// matching path), and those rules.
+    gated: Option<KeywordIndex>,
+    gated_rules: Vec<u32>,
     has_keywordless_regex_rule: bool,
     /// Length of the longest keyword.
     max_keyword_len: usize,
@@ -107,10 +164,8 @@ impl Detector {
             .map(|r| opts.enable_rules.is_empty() || opts.enable_rules.contains(&r.id))
             .collect();
         let mut by_id = HashMap::new();
-        let mut keyword_index: HashMap<&str, usize> = HashMap::new();
-        let mut patterns: Vec<&str> = Vec::new();
-        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
         let mut has_keywordless_regex_rule = false;
+        let (mut open, mut gated_rules) = (Vec::new(), Vec::new());
         for (i, r) in config.rules().iter().enumerate() {
             if !active[i] {
                 continue;
@@ -119,26 +174,21 @@ impl Detector {
             if r.keywords.is_empty() && r.regex.is_some() {
                 has_keywordless_regex_rule = true;
             }
-            for k in &r.keywords {
-                if k.is_empty() {
-                    continue;
-                }
-                let idx = *keyword_index.entry(k.as_str()).or_insert_with(|| {
-                    patterns.push(k.as_str());
-                    pattern_rules.push(Vec::new());
-                    patterns.len() - 1
-                });
-                if !pattern_rules[idx].contains(&(i as u32)) {
-                    pattern_rules[idx].push(i as u32);
-                }
+            // A keyword hit of a path-restricted regex rule matters only at its paths.
+            if r.path.is_some() && r.regex.is_some() && !r.keywords.is_empty() {
+                gated_rules.push(i as u32);
+            } else {
+                open.push(i as u32);
             }
         }
-        let max_keyword_len = patterns.iter().map(|p| p.len()).max().unwrap_or(0);
-        let prefilter = if patterns.is_empty() {
-            None
-        } else {
-            Some(KeywordSet::new(&patterns))
-        };
+        let max_keyword_len = config
+            .rules()
+            .iter()
+            .flat_map(|r| r.keywords.iter().map(String::len))
+            .max()
+            .unwrap_or(0);
+        let prefilter = KeywordIndex::new(&config, &open);
+        let gated = KeywordIndex::new(&config, &gated_rules);
         let global = config.allowlists().iter().map(AllowRt::new).collect();
         let config_path = config
             .path()
@@ -150,7 +200,8 @@ impl Detector {
             active,
             by_id,
             prefilter,
-            pattern_rules,
+            gated,
+            gated_rules,
             has_keywordless_regex_rule,
             max_keyword_len,
             global,
@@ -175,12 +226,13 @@ impl Detector {
 
     /// Cheap superset prefilter: `false` guarantees that [`Detector::scan`] reports no regex
     /// finding for any fragment made of whole lines of `bytes` (decoding included).
-    /// Path-only rules are not covered.
+    /// Path-only rules are not covered, nor regex rules restricted to some paths: see
+    /// [`Detector::path_gated_content`].
     pub fn might_match(&self, bytes: &[u8]) -> bool {
         if self.has_keywordless_regex_rule {
             return true;
         }
-        let Some(kw) = &self.prefilter else {
+        let Some(kw) = self.prefilter.as_ref().map(|p| &p.set) else {
             return false;
         };
         if kw.is_match(bytes) {
@@ -211,7 +263,9 @@ impl Detector {
     /// rule whose keyword occurs, the rule regex relaxed at fragment edges (see the `relax`
     /// module) where [`Detector::scan`] would run it. Allowlists, entropy and the other filters
     /// only remove findings, so they are not applied. A blob for which this is `false` needs
-    /// no line diff.
+    /// no line diff, unless one of its paths has [`Detector::path_gated_content`]: regex rules
+    /// restricted to some paths are not covered (their keywords are often common words; they
+    /// are searched only in files at their paths).
     pub fn might_find(&self, bytes: &[u8]) -> bool {
         if self.has_keywordless_regex_rule {
             return true;
@@ -220,7 +274,7 @@ impl Detector {
             return false;
         }
         let mut hits = Vec::new();
-        self.collect_hits(bytes, &mut hits);
+        self.collect_hits(bytes, &[], &mut hits);
         if self.relaxed_match(bytes, &hits, None) {
             return true;
         }
@@ -245,7 +299,7 @@ impl Detector {
             shift_hits(&mut hits, &step.encoded, &step.decoded);
             let pad = self.max_keyword_len.saturating_sub(1);
             for r in merged_ranges(&step.decoded, pad, 0, step.text.len()) {
-                self.push_hits(&step.text[r.clone()], r.start, &mut hits);
+                self.push_hits(&step.text[r.clone()], r.start, &[], &mut hits);
             }
             hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
             hits.dedup();
@@ -312,6 +366,7 @@ impl Detector {
         };
         let mut findings: Vec<Finding> = Vec::new();
         let mut hits = HITS.with(|h| std::mem::take(&mut *h.borrow_mut()));
+        let gated_here = self.gated_rules_at(frag.path);
         let mut decoder = Decoder::default();
         let mut current: Cow<'_, [u8]> = Cow::Borrowed(frag.text);
         let mut depth = 0u32;
@@ -321,7 +376,7 @@ impl Detector {
                     text: &current,
                     passes: &decoder.passes,
                 };
-                self.collect_hits(pass.text, &mut hits);
+                self.collect_hits(pass.text, &gated_here, &mut hits);
                 let mut prev_rule = u32::MAX;
                 let mut hit_rules: Vec<u32> = Vec::new();
                 for h in &hits {
@@ -368,28 +423,49 @@ impl Detector {
         }
     }
 
+    /// Whether some active regex rule restricted to some paths applies to a file at `path`:
+    /// then [`Detector::might_find`] (which leaves those rules out) does not cover its content,
+    /// and the content must be scanned whatever `might_find` answers.
+    pub fn path_gated_content(&self, path: &str) -> bool {
+        !self.gated_rules_at(path).is_empty()
+    }
+
+    /// The path-restricted regex rules (sorted) whose path matches `path`.
+    fn gated_rules_at(&self, path: &str) -> Vec<u32> {
+        if path.is_empty() {
+            return Vec::new();
+        }
+        self.gated_rules
+            .iter()
+            .copied()
+            .filter(|&ri| {
+                self.rules[ri as usize]
+                    .path
+                    .as_ref()
+                    .is_some_and(|p| p.is_match(path.as_bytes()))
+            })
+            .collect()
+    }
+
     /// All keyword occurrences in `text`, one entry per (rule, occurrence), sorted by rule then
-    /// position.
-    fn collect_hits(&self, text: &[u8], hits: &mut Vec<Hit>) {
+    /// position: of the rules that apply to every path, and of the path-restricted rules
+    /// `gated_here` (sorted).
+    fn collect_hits(&self, text: &[u8], gated_here: &[u32], hits: &mut Vec<Hit>) {
         hits.clear();
-        self.push_hits(text, 0, hits);
+        self.push_hits(text, 0, gated_here, hits);
         hits.sort_unstable_by_key(|h| (h.rule, h.start, h.end));
     }
 
     /// Append the keyword hits in `text` (found at offset `at` of a larger text), unsorted.
-    fn push_hits(&self, text: &[u8], at: usize, hits: &mut Vec<Hit>) {
-        let Some(kw) = &self.prefilter else {
-            return;
-        };
-        kw.for_each(text, |pid, start, end| {
-            for &rule in &self.pattern_rules[pid] {
-                hits.push(Hit {
-                    rule,
-                    start: at + start,
-                    end: at + end,
-                });
-            }
-        });
+    fn push_hits(&self, text: &[u8], at: usize, gated_here: &[u32], hits: &mut Vec<Hit>) {
+        if let Some(kw) = &self.prefilter {
+            kw.push_hits(text, at, |_| true, hits);
+        }
+        if !gated_here.is_empty()
+            && let Some(kw) = &self.gated
+        {
+            kw.push_hits(text, at, |r| gated_here.binary_search(&r).is_ok(), hits);
+        }
     }
 
     fn rule_hits(hits: &[Hit], ri: usize) -> &[Hit] {
@@ -679,6 +755,9 @@ fn finding_allowed(
 /// text or over merged windows around the rule's keyword hits (when the plan proves that
 /// gives the same result).
 fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)> {
+    if rx.plan.windowed() && rx.plan.lead.is_some() {
+        return find_matches_at_hits(rx, text, hits);
+    }
     let mut out = Vec::new();
     for_each_window(&rx.plan, text, hits, |lo, hi| {
         for m in rx.re.find_iter(Input::new(text).range(lo..hi)) {
@@ -689,10 +768,57 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
     out
 }
 
+/// [`find_matches`] for a rule whose matches all start at most `plan.lead` bytes before a
+/// keyword hit: the possible match starts, in order, are searched anchored, each bounded by
+/// its hit's window. A leftmost-first iteration over the whole text reports the match at the
+/// first start (at or after the previous match's end) where one exists, with the end an
+/// anchored search there reports; every match starts at one of these positions and lies in
+/// the window of the hit it contains, so the result is the same.
+fn find_matches_at_hits(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)> {
+    let (n, plan) = (text.len(), &rx.plan);
+    let lead = plan.lead.unwrap_or(0);
+    let mut out = Vec::new();
+    // Start positions below this one were searched already or lie in a reported match.
+    let mut next = 0usize;
+    let mut next_nl: Option<usize> = None;
+    for h in hits {
+        let ks = h.start;
+        if ks < next {
+            continue;
+        }
+        let mut hi = plan.max_len.map_or(n, |l| ks.saturating_add(l).min(n));
+        if plan.single_line {
+            let nl = match next_nl {
+                Some(p) if ks <= p => p,
+                _ => memchr::memchr(b'\n', &text[ks..]).map_or(n, |i| ks + i),
+            };
+            next_nl = Some(nl);
+            hi = hi.min(nl);
+        }
+        let mut start = ks.saturating_sub(lead).max(next);
+        while start <= ks {
+            let input = Input::new(text)
+                .range(start..hi)
+                .anchored(regex_automata::Anchored::Yes);
+            match rx.re.find(input) {
+                // Matches are never empty (each contains a keyword).
+                Some(m) if m.end() > m.start() => {
+                    out.push((m.start(), m.end()));
+                    next = m.end();
+                    start = m.end();
+                }
+                _ => start += 1,
+            }
+        }
+        next = next.max(ks + 1);
+    }
+    out
+}
+
 /// Whether `re` (a rule regex or its relaxed form, verified with the rule's `plan`) matches
 /// anywhere [`find_matches`] would look.
 fn any_match(re: &Regex, plan: &Plan, text: &[u8], hits: &[Hit], near: Option<&[Span]>) -> bool {
-    if plan.windowed() && plan.starts_at_keyword {
+    if plan.windowed() && plan.lead.is_some() {
         return any_match_at_hits(re, plan, text, hits, near);
     }
     let mut found = false;
@@ -706,10 +832,11 @@ fn any_match(re: &Regex, plan: &Plan, text: &[u8], hits: &[Hit], near: Option<&[
     found
 }
 
-/// [`any_match`] for a rule whose matches all start with a keyword: a match contains the hit
-/// it starts at, so it lies in that hit's own window; one search anchored at each hit start,
-/// bounded by the hit's window, finds it. Exactly [`any_match`]'s answer, without scanning the
-/// windows for where a match could start.
+/// [`any_match`] for a rule whose matches all start with a keyword, or at most `plan.lead`
+/// bytes before one: a match contains the hit it starts at (or just before), so it lies in
+/// that hit's own window; searches anchored at the hit start and at each of the `lead` bytes
+/// before it, bounded by the hit's window, find it. Exactly [`any_match`]'s answer, without
+/// scanning the windows for where a match could start.
 fn any_match_at_hits(
     re: &Regex,
     plan: &Plan,
@@ -718,15 +845,16 @@ fn any_match_at_hits(
     near: Option<&[Span]>,
 ) -> bool {
     let n = text.len();
-    let mut last_start = usize::MAX;
-    // The first newline at or after the last hit (hits are sorted by start).
+    let lead = plan.lead.unwrap_or(0);
+    // Start positions below this one were searched already (hits are sorted by start).
+    let mut tried = 0usize;
+    // The first newline at or after the last hit.
     let mut next_nl: Option<usize> = None;
     for h in hits {
         let ks = h.start;
-        if ks == last_start {
+        if ks < tried {
             continue;
         }
-        last_start = ks;
         let mut hi = plan.max_len.map_or(n, |l| ks.saturating_add(l).min(n));
         if plan.single_line {
             let nl = match next_nl {
@@ -736,14 +864,18 @@ fn any_match_at_hits(
             next_nl = Some(nl);
             hi = hi.min(nl);
         }
-        if near.is_some_and(|spans| !touches(spans, ks, hi)) {
-            continue;
-        }
-        let input = Input::new(text)
-            .range(ks..hi)
-            .anchored(regex_automata::Anchored::Yes);
-        if re.is_match(input) {
-            return true;
+        let from = ks.saturating_sub(lead).max(tried);
+        tried = ks + 1;
+        for start in from..=ks {
+            if near.is_some_and(|spans| !touches(spans, start, hi)) {
+                continue;
+            }
+            let input = Input::new(text)
+                .range(start..hi)
+                .anchored(regex_automata::Anchored::Yes);
+            if re.is_match(input) {
+                return true;
+            }
         }
     }
     false
@@ -924,7 +1056,7 @@ pub fn any_match_vs_full(
         any_match(&re, &plan, text, &hits, None)
     };
     Some((
-        plan.windowed() && plan.starts_at_keyword,
+        plan.windowed() && plan.lead.is_some(),
         strategy,
         re.is_match(text),
     ))

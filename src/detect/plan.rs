@@ -27,6 +27,11 @@ pub(crate) struct Plan {
     /// Every match starts with one of the keywords (ASCII case-insensitively), so it starts
     /// where a keyword hit starts: a search anchored at each hit finds every match.
     pub starts_at_keyword: bool,
+    /// Every match starts at most this many bytes before a keyword occurrence it contains
+    /// (a bounded lead such as `(?:^|[^A-Za-z])` precedes the keyword; `Some(0)` when
+    /// [`Plan::starts_at_keyword`]): searches anchored at the `lead + 1` positions up to each
+    /// hit find every match.
+    pub lead: Option<usize>,
 }
 
 impl Plan {
@@ -48,7 +53,45 @@ pub(crate) fn analyse(hir: &Hir, keywords: &[String]) -> Plan {
         max_len: hir.properties().maximum_len(),
         single_line: !can_match_newline(hir),
         starts_at_keyword: !kws.is_empty() && starts_with_keyword(hir, &kws),
+        lead: if kws.is_empty() {
+            None
+        } else {
+            lead_before_keyword(hir, &kws)
+        },
     }
+}
+
+/// Longest lead (in bytes) [`lead_before_keyword`] accepts before the keyword.
+const MAX_LEAD: usize = 8;
+
+/// The most bytes a match of `h` can have before one of `kws` it starts with after a lead of
+/// bounded length: `Some(0)` when every match starts with a keyword, `Some(n)` when `h` is a
+/// concatenation of items of at most `n` bytes together (assertions, one-character classes,
+/// alternations of those) followed by items every match of which starts with a keyword.
+fn lead_before_keyword(h: &Hir, kws: &[Vec<u8>]) -> Option<usize> {
+    if starts_with_keyword(h, kws) {
+        return Some(0);
+    }
+    let mut items = Vec::new();
+    match h.kind() {
+        HirKind::Capture(c) => return lead_before_keyword(&c.sub, kws),
+        HirKind::Concat(v) => flatten(v, &mut items),
+        _ => return None,
+    }
+    let mut lead = 0usize;
+    for (i, it) in items.iter().enumerate() {
+        if i > 0 {
+            let rest = Hir::concat(items[i..].iter().map(|x| (*x).clone()).collect());
+            if starts_with_keyword(&rest, kws) {
+                return Some(lead);
+            }
+        }
+        lead += it.properties().maximum_len()?;
+        if lead > MAX_LEAD {
+            return None;
+        }
+    }
+    None
 }
 
 /// Does every match of `h` start with one of `kws` (ASCII case-insensitively)?
@@ -328,6 +371,29 @@ mod tests {
         assert!(!plan(r"k[ea]y=\w{8}", &["key"]).starts_at_keyword);
         assert!(plan(r"(?:key)+=\w{8}", &["key"]).starts_at_keyword);
         assert!(!plan(r"(?:ke)+y=\w{8}", &["key"]).starts_at_keyword);
+    }
+
+    #[test]
+    fn keyword_after_a_bounded_lead() {
+        let ctx = r#"(?i)(?:^|[^A-Za-z])(?:aws)[\w.-]{0,25}?[=:]([A-Za-z0-9/+]{40})"#;
+        let p = plan(ctx, &["aws"]);
+        assert!(!p.starts_at_keyword);
+        // One byte (Go patterns run on bytes) or the text start.
+        assert_eq!(p.lead, Some(1));
+        assert_eq!(
+            plan(
+                r#"(?:^|[\s"'(,:=])((?:key|token)=\w{8})"#,
+                &["key", "token"]
+            )
+            .lead,
+            Some(1)
+        );
+        assert_eq!(plan(r"\b(ghp_[0-9a-zA-Z]{36})\b", &["ghp_"]).lead, Some(0));
+        // An unbounded or too long lead, a lead not followed by a keyword.
+        assert_eq!(plan(r"(?i)[\w.-]{0,50}?(?:key)=\w{8}", &["key"]).lead, None);
+        assert_eq!(plan(r"[a-z]{9}key=\w{8}", &["key"]).lead, None);
+        assert_eq!(plan(r"[^a-z]x?(?:key|pass)=\w{8}", &["key"]).lead, None);
+        assert_eq!(plan(r"[^a-z]x?key=\w{8}", &["key"]).lead, Some(2));
     }
 
     #[test]

@@ -131,6 +131,14 @@ impl Config {
         load::load_root(text, origin)
     }
 
+    /// Parse a configuration the way the embedded default is parsed: patterns are compiled
+    /// when first used, not at load. For benchmarks that compare rulesets; a user
+    /// configuration goes through [`Config::from_toml_str`].
+    #[doc(hidden)]
+    pub fn from_trusted_toml_str(text: &str) -> Result<Config, ConfigError> {
+        load::load_at_depth(text, Path::new("<embedded default>"), 0, true)
+    }
+
     /// Read, parse and validate a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {

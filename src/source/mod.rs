@@ -43,6 +43,12 @@ pub trait FragmentScanner: Sync {
     fn might_find(&self, bytes: &[u8]) -> bool {
         self.might_match(bytes)
     }
+    /// Whether rules that [`might_find`](Self::might_find) leaves out (rules restricted to
+    /// some paths) apply to a file at `path`: then the git history scan scans its content
+    /// whatever `might_find` answers.
+    fn path_gated_content(&self, _path: &str) -> bool {
+        false
+    }
     /// Whether some rule matches on the path alone (then the git history scan offers every
     /// changed file, with an empty fragment when its content cannot match).
     fn has_path_rules(&self) -> bool {
@@ -70,6 +76,10 @@ impl FragmentScanner for crate::detect::Detector {
 
     fn might_find(&self, bytes: &[u8]) -> bool {
         crate::detect::Detector::might_find(self, bytes)
+    }
+
+    fn path_gated_content(&self, path: &str) -> bool {
+        crate::detect::Detector::path_gated_content(self, path)
     }
 
     fn has_path_rules(&self) -> bool {

@@ -322,6 +322,12 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
             VerdictKind::Text { candidate } => (candidate, ContentKind::Text),
             VerdictKind::Oversize | VerdictKind::Lfs => return,
         };
+        // Rules restricted to some paths are not in the verdict (`might_find`).
+        let candidate = candidate
+            || job
+                .uses
+                .iter()
+                .any(|u| self.scanner.path_gated_content(&u.path));
         if !candidate && !self.path_rules {
             return;
         }

@@ -48,8 +48,14 @@ def run(cmd):
     t0 = time.monotonic()
     p = subprocess.run(["nice"] + cmd, env=env, capture_output=True, text=True)
     elapsed = time.monotonic() - t0
-    if p.returncode != 0:
+    errors = [l for l in p.stderr.splitlines() if "error" in l.lower()]
+    # Exit status 2 with a complete report: some inputs could not be read (portcullis fails
+    # closed on an unreadable archive); the errors are shown, the report is counted.
+    if p.returncode != 0 and not (p.returncode == 2 and os.path.exists(cmd[cmd.index("--report-path") + 1]
+                                                                       if "--report-path" in cmd else "")):
         sys.exit(f"{os.path.basename(cmd[0])} failed ({p.returncode}): {p.stderr.strip()[-400:]}")
+    for line in errors:
+        print(f"  {os.path.basename(cmd[0])} exit {p.returncode}: {line[:200]}", file=sys.stderr)
     return elapsed
 
 
@@ -61,8 +67,9 @@ def load(tool, report):
         for f in doc.get("findings") or []:
             loc = f.get("location") or {}
             git = f.get("git") or loc.get("git") or {}
-            out.append((f.get("rule_id"), f.get("secret"), f.get("confidence") or "high", loc.get("path"),
-                        git.get("commit") or f.get("commit") or "", loc.get("start_line", 0)))
+            attrs = f.get("attributes") or {}
+            out.append((f.get("rule_id"), (f.get("match") or {}).get("value"), f.get("confidence") or "high",
+                        loc.get("path"), git.get("commit") or attrs.get("git.commit") or "", loc.get("start_line", 0)))
         return out
     return [(f["RuleID"], f["Secret"], f.get("Confidence", "high"), f["File"], f.get("Commit", ""), f["StartLine"])
             for f in doc]
@@ -115,12 +122,14 @@ def main():
             found = load(tool, report)
             row[tool] = len({(r, s) for r, s, *_ in found})
             row[f"{tool} s"] = times.get(f"{name}.{tool}")
-            if tool != "portcullis":
-                continue
             best = {}
             for r, s, conf, *_ in found:
                 best[(r, s)] = max(best.get((r, s), 0), RANK.get(conf, 2))
             by = Counter(best.values())
+            if tool == "betterleaks":
+                row["betterleaks >=medium"] = by[2] + by[1]
+            if tool != "portcullis":
+                continue
             row.update(high=by[2], medium=by[1], low=by[0])
             blocking = Counter()
             for r, s, conf, file, commit, line in found:
@@ -135,7 +144,7 @@ def main():
             row.update({c: blocking[c] for c in CLASSES})
         table.append(row)
     cols = ["repo", "commits", "portcullis", "high", "medium", "low", "blocking findings", *CLASSES,
-            "gitleaks", "betterleaks", "portcullis s", "gitleaks s", "betterleaks s"]
+            "gitleaks", "betterleaks", "betterleaks >=medium", "portcullis s", "gitleaks s", "betterleaks s"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in table:

@@ -169,7 +169,8 @@ fn der_sequence_len(der: &[u8]) -> Option<usize> {
     Some(2 + n + len)
 }
 
-/// Base64 of printable `user:password`.
+/// Base64 of printable `user:password` whose password is not weak (`tobi:ferret` in a test of
+/// HTTP Basic parsing is not a credential to block on).
 fn base64_user_pass_ok(secret: &str) -> bool {
     let Some(bytes) = b64_any(secret) else {
         return false;
@@ -181,7 +182,7 @@ fn base64_user_pass_ok(secret: &str) -> bool {
         return false;
     };
     !user.is_empty()
-        && pass.len() >= 3
+        && password_strength_ok(pass)
         && s.chars().all(|c| !c.is_control())
         && !user.contains(char::is_whitespace)
 }
@@ -238,7 +239,7 @@ fn is_word_run(run: &[u8]) -> bool {
 /// A generic value that looks machine-generated.
 fn secret_shape_ok(secret: &str) -> bool {
     let s = secret.trim();
-    if s.len() < 16 || is_word_sequence(s) {
+    if s.len() < 16 || is_word_sequence(s) || is_encoded_text(s) {
         return false;
     }
     let letters = s.bytes().filter(u8::is_ascii_alphabetic).count();
@@ -250,6 +251,29 @@ fn secret_shape_ok(secret: &str) -> bool {
     // Hex strings have at most 4 bits per character; mixed alphabets need more.
     let hex = s.bytes().all(|b| b.is_ascii_hexdigit());
     if hex { e >= 3.0 } else { e >= 3.5 }
+}
+
+/// Whether `s` is base64 (standard or URL alphabet, canonical padding) of printable text that
+/// itself does not look machine-generated: `YW5vdGhlci10b2tlbg==` is `another-token`. Random
+/// key material decodes to binary; an encoded credential that is random itself
+/// (`user:q8Zr2LmX0vB7nT4kY1pW`) still passes [`secret_shape_ok`] once decoded.
+fn is_encoded_text(s: &str) -> bool {
+    let unpadded = s.trim_end_matches('=');
+    if s.len() % 4 != 0 || s.len() - unpadded.len() > 2 || unpadded.contains('=') {
+        return false;
+    }
+    let Some(bytes) = b64_any(s) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return false;
+    };
+    if text.is_empty() || !text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return false;
+    }
+    // A `user:password` pair is judged by its password.
+    let judged = text.split_once(':').map_or(text, |(_, pass)| pass);
+    !secret_shape_ok(judged)
 }
 
 /// Character classes present: lower, upper, digit, other.
@@ -367,6 +391,8 @@ mod tests {
         assert!(Verification::Base64UserPass.check(&ok));
         let no = base64::engine::general_purpose::STANDARD.encode("just some text");
         assert!(!Verification::Base64UserPass.check(&no));
+        let weak = base64::engine::general_purpose::STANDARD.encode("bob:hamster");
+        assert!(!Verification::Base64UserPass.check(&weak));
     }
 
     #[test]
@@ -388,6 +414,34 @@ mod tests {
         assert!(Verification::SecretShape.check("3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e"));
         assert!(!Verification::SecretShape.check("abcdefghijklmnopqrst"));
         assert!(Verification::SecretShape.check("aB3+xY9/Qw7Zk2Lp+Rt5Mn8V"));
+    }
+
+    #[test]
+    fn base64_of_plain_words_is_not_secret_shaped() {
+        let enc = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+        for text in [
+            "another-token",
+            "alice:secret-passwd",
+            "a-git-token",
+            "hello world, this is text",
+        ] {
+            let s = enc(text);
+            assert!(is_encoded_text(&s), "{text}");
+            assert!(!Verification::SecretShape.check(&s), "{text}");
+        }
+        // Random key material decodes to binary; a random password inside stays secret-shaped.
+        for text in [
+            "deploy:q8Zr2LmX0vB7nT4kY1pW",
+            "3f9a1c0e7b2d4f6a8c1e3b5d7f9a0c2e",
+        ] {
+            assert!(Verification::SecretShape.check(&enc(text)), "{text}");
+        }
+        let binary = base64::engine::general_purpose::STANDARD.encode([
+            0x9cu8, 0x01, 0xfe, 0x33, 0x80, 0x7f, 0x12, 0xaa, 0x45, 0xd0, 0x0b, 0xee, 0x61, 0x02,
+            0xc4, 0x99,
+        ]);
+        assert!(!is_encoded_text(&binary));
+        assert!(Verification::SecretShape.check(&binary));
     }
 
     #[test]

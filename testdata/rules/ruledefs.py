@@ -41,10 +41,16 @@ UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 PLACEHOLDER_STOPWORDS = ["example", "xxxxxx", "changeme", "placeholder", "dummy", "redacted"]
 
 # Values that are code, not secrets: identifiers and paths.
+# One word of a snake-case identifier: letters with at most two runs of up to 5 digits
+# (`nl80211`, `utf8mb4`, `x86`), or a short number. A random segment (`b316c6aea5…`, as in
+# `rpl_live_b316c6aea5…`) alternates letters and digits more often and is not a word.
+_SNAKE_LOWER = r"(?:[a-z]+[0-9]{0,5}(?:[a-z]+[0-9]{0,5})?|[0-9]{1,6})"
+_SNAKE_UPPER = r"(?:[A-Z]+[0-9]{0,5}(?:[A-Z]+[0-9]{0,5})?|[0-9]{1,6})"
+_SNAKE_MIXED = r"(?:[A-Za-z]+[0-9]{0,5}(?:[A-Za-z]+[0-9]{0,5})?|[0-9]{1,6})"
 IDENTIFIER_REGEXES = [
-    r"^_*[a-z][a-z0-9]*(?:_[a-z0-9]+)+$",  # snake_case
-    r"^_*[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$",  # SCREAMING_SNAKE_CASE
-    r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+){2,}$",  # Mixed_Snake_Case with 3+ words
+    r"^_*[a-z]" + _SNAKE_LOWER + r"?(?:_" + _SNAKE_LOWER + r")+_*$",  # snake_case
+    r"^_*[A-Z]" + _SNAKE_UPPER + r"?(?:_" + _SNAKE_UPPER + r")+_*$",  # SCREAMING_SNAKE_CASE
+    r"^[A-Za-z]" + _SNAKE_MIXED + r"?(?:_" + _SNAKE_MIXED + r"){2,}$",  # Mixed_Snake_Case with 3+ words
     r"^(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}$",  # CamelCase words (PrivatePkcs8KeyDer)
     r"^(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4})(?:\.(?:[a-z_][a-z0-9_]*|(?:[A-Z]{0,4}(?:[a-z]{2,}|[0-9]{1,6}))+[A-Z]{0,4}))+$",  # dotted.path.to.member
     r"::|->",  # Rust/C++ paths, pointer members
@@ -2403,7 +2409,8 @@ tok(
     group=1,
     confidence="medium",
     verify="base64-user-pass",
-    tp_low=["Authorization: Basic %b40%=="],
+    # base64 of random bytes; of `bob:hamster` (a weak password, as in tests of Basic parsing)
+    tp_low=["Authorization: Basic %b40%==", "req.set('Authorization', 'Basic Ym9iOmhhbXN0ZXI=')"],
 )
 tok(
     "kubernetes-secret-yaml",
@@ -2461,7 +2468,9 @@ add(
     "Generic API key, token or secret assignment",
     r"(?i)(?:key|token|secret|credential|credentials)[\w.-]{0,20}?[ \t'\"\x60\]]{0,3}(?:=|:=|=>|:|\?=|>)[ \t'\"\x60]{0,5}([A-Za-z0-9+/_.=~-]{16,128})" + VEND,
     ["key", "token", "secret", "credential"],
-    ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%", '<string name="maps_api_token">%X36%</string>'],
+    ["api_key = '%X32%'", '"client_secret": "%u40%"', "SERVICE_TOKEN=%X24%.%X12%", '<string name="maps_api_token">%X36%</string>',
+     # a vendor token made of snake-case-joined parts, the last one random: not an identifier
+     "ACME_API_KEY=acme_live_%h48%"],
     [
         "api_key = 'your-api-key-here-0000'",
         "secret_key = os.environ.get('SECRET_KEY')",
@@ -2496,7 +2505,12 @@ add(
     allowlists=_GENERIC_ALLOW,
     confidence="medium",
     verify="secret-shape",
-    tp_low=["auth_token = 'aB+cD/eF+gH/iJ+kL/mN'"],
+    tp_low=[
+        "auth_token = 'aB+cD/eF+gH/iJ+kL/mN'",
+        # base64 of plain words (`another-token`, `alice:secret-passwd`): test data, not a key
+        "test_config http.extraHeader credential=YW5vdGhlci10b2tlbg==",
+        "credential=YWxpY2U6c2VjcmV0LXBhc3N3ZA==",
+    ],
 )
 add(
     "generic-password",

@@ -200,3 +200,46 @@ fn lockfile_parse_go_sum_seeds() {
 fn lockfile_parse_go_mod_seeds() {
     lockfile_seeds(portcullis::audit::lockfile::LockFormat::GoMod);
 }
+
+/// Reads requirement files from disk, counting them; panics past `limit` reads.
+struct CountingReader {
+    reads: std::cell::Cell<usize>,
+    limit: usize,
+}
+
+impl portcullis::audit::lockfile::FileReader for CountingReader {
+    fn read(&self, path: &Path) -> Result<Vec<u8>, portcullis::audit::AuditError> {
+        self.reads.set(self.reads.get() + 1);
+        assert!(self.reads.get() <= self.limit, "{} reads", self.reads.get());
+        portcullis::audit::lockfile::FsReader.read(path)
+    }
+}
+
+#[test]
+fn requirements_file_including_itself_under_two_names_is_refused_not_read_exponentially() {
+    // d/requirements.txt includes itself as ../d/requirements.txt and as
+    // ../d/../d/requirements.txt: every level doubles the distinct paths, so without a bound
+    // on the included files the parser reads 2^32 files before the depth limit stops it.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    let text = "-r ../d/requirements.txt\n-r ../d/../d/requirements.txt\nflask==2.0.0\n";
+    let path = d.join("requirements.txt");
+    std::fs::write(&path, text).unwrap();
+    let reader = CountingReader {
+        reads: std::cell::Cell::new(0),
+        limit: 1000,
+    };
+    let res = portcullis::audit::lockfile::parse_bytes(
+        portcullis::audit::lockfile::LockFormat::Requirements,
+        &path,
+        "d/requirements.txt",
+        text.as_bytes(),
+        &reader,
+        false,
+    );
+    let e = res.expect_err("an include fan-out must be an error").to_string();
+    assert!(e.contains("requirement files included"), "{e}");
+    assert!(e.starts_with(&path.display().to_string()), "{e}");
+    assert!(reader.reads.get() <= 256, "{} reads", reader.reads.get());
+}

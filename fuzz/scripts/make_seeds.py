@@ -7,7 +7,10 @@ followed by an archive built here with the standard library. lockfile_parse seed
 format byte (see fuzz/src/lockfile_parse.rs) followed by a lockfile: the head of each real
 lockfile in testdata/audit/ plus small files for the formats without one there.
 frontmatter_read seeds are the report files of testdata/reports/ plus merge and gate-all
-reports written here.
+reports written here. The pack-level seeds (inflate, delta_apply, pack_entry_header,
+tree_entries) come from a small repository built here with git and repacked with deltas:
+its entries' zlib streams, deltas with their bases, entry headers and tree objects, plus
+hand-made edge cases.
 """
 
 import gzip
@@ -15,8 +18,12 @@ import io
 import json
 import os
 import shutil
+import struct
+import subprocess
 import tarfile
+import tempfile
 import zipfile
+import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS = os.path.join(ROOT, "fuzz", "corpus")
@@ -331,8 +338,189 @@ def frontmatter_seeds():
             n += 1
     return n
 
+# ---------------------------------------------------------------- pack-level targets
+
+
+def git(repo, *args, data=None):
+    env = dict(os.environ, GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1",
+               GIT_AUTHOR_DATE="2020-01-01T00:00:00Z", GIT_COMMITTER_DATE="2020-01-01T00:00:00Z")
+    return subprocess.run(
+        ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", *args],
+        cwd=repo, input=data, capture_output=True, check=True, env=env,
+    ).stdout
+
+
+def build_repo(repo):
+    """A repository whose pack holds deltas (edited files) and nested trees."""
+    git(repo, "init", "-q", "-b", "main")
+    lines = [("line %d: value = config.token_%d\n" % (i, i * 7)).encode() for i in range(120)]
+    for rev in range(4):
+        os.makedirs(os.path.join(repo, "src", "deep"), exist_ok=True)
+        body = b"".join(lines[: 60 + rev * 20]) + (b"edit %d\n" % rev)
+        with open(os.path.join(repo, "src", "a.txt"), "wb") as f:
+            f.write(body)
+        with open(os.path.join(repo, "src", "deep", "b.cfg"), "wb") as f:
+            f.write(body[::-1] + SECRET)
+        with open(os.path.join(repo, "README"), "wb") as f:
+            f.write(b"readme %d\n" % rev)
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", "rev %d" % rev)
+    git(repo, "repack", "-adf", "-q", "--depth=5", "--window=10")
+    packs = [f for f in os.listdir(os.path.join(repo, ".git", "objects", "pack"))
+             if f.endswith(".pack")]
+    path = os.path.join(repo, ".git", "objects", "pack", packs[0])
+    with open(path, "rb") as f:
+        pack = f.read()
+    rows = git(repo, "verify-pack", "-v", path[:-5] + ".idx").decode().splitlines()
+    entries = []
+    for row in rows:
+        parts = row.split()
+        if len(parts) >= 5 and len(parts[0]) == 40:
+            sha, kind, size, packed, offset = parts[:5]
+            base = parts[6] if len(parts) >= 7 else None
+            entries.append((sha, kind, int(size), int(packed), int(offset), base))
+    return pack, entries
+
+
+def entry_header_len(pack, offset):
+    i = offset
+    c = pack[i]
+    kind = (c >> 4) & 7
+    i += 1
+    while c & 0x80:
+        c = pack[i]
+        i += 1
+    if kind == 6:
+        c = pack[i]
+        i += 1
+        while c & 0x80:
+            c = pack[i]
+            i += 1
+    elif kind == 7:
+        i += 20
+    return kind, i - offset
+
+
+def encode_size(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def copy_op(off, size):
+    cmd, args = 0x80, bytearray()
+    for i in range(4):
+        if (off >> (8 * i)) & 0xFF:
+            cmd |= 1 << i
+            args.append((off >> (8 * i)) & 0xFF)
+    if size != 0x10000:
+        for i in range(3):
+            if (size >> (8 * i)) & 0xFF:
+                cmd |= 0x10 << i
+                args.append((size >> (8 * i)) & 0xFF)
+    return bytes([cmd]) + bytes(args)
+
+
+def delta_seed(base, delta):
+    return struct.pack("<H", len(base)) + base + delta
+
+
+def pack_seeds():
+    with tempfile.TemporaryDirectory() as repo:
+        pack, entries = build_repo(repo)
+        objects = {sha: git(repo, "cat-file", kind, sha) for sha, kind, *_ in entries}
+    d_inflate, d_delta = out_dir("inflate"), out_dir("delta_apply")
+    d_header, d_tree = out_dir("pack_entry_header"), out_dir("tree_entries")
+    counts = {"inflate": 0, "delta_apply": 0, "pack_entry_header": 0, "tree_entries": 0}
+    by_offset = {e[4]: e for e in entries}
+    for n, (sha, kind, size, packed, offset, base) in enumerate(sorted(entries, key=lambda e: e[4])):
+        type_id, hlen = entry_header_len(pack, offset)
+        if n < 12:
+            write(d_header, "real-%02d-type%d" % (n, type_id),
+                  struct.pack("<I", offset) + pack[offset:offset + hlen + 8])
+            counts["pack_entry_header"] += 1
+        stream = pack[offset + hlen:offset + packed]
+        raw = zlib.decompress(stream)
+        if n < 10:
+            write(d_inflate, "real-%02d-exact" % n, struct.pack("<H", len(raw)) + stream)
+            counts["inflate"] += 1
+        if base is not None and counts["delta_apply"] < 8:
+            write(d_delta, "real-%02d" % n, delta_seed(objects[base], raw))
+            counts["delta_apply"] += 1
+        if kind == "tree" and base is None and counts["tree_entries"] < 8:
+            write(d_tree, "real-%02d" % n, objects[sha])
+            counts["tree_entries"] += 1
+    text = TEXT * 30
+    synthetic_inflate = {
+        "stored": struct.pack("<H", len(text)) + zlib.compress(text, 0),
+        "fixed-huffman": struct.pack("<H", 0xFFFF) + zlib.compress(b"abcabcabcabc", 1),
+        "dynamic-level9": struct.pack("<H", 0xFFFF) + zlib.compress(text, 9),
+        "size-one-short": struct.pack("<H", len(text) - 1) + zlib.compress(text, 6),
+        "empty-stream": struct.pack("<H", 0) + zlib.compress(b""),
+        "trailing-bytes": struct.pack("<H", 0xFFFF) + zlib.compress(text, 6) + b"PACK",
+        "bad-adler": struct.pack("<H", 0xFFFF) + zlib.compress(text, 6)[:-1] + b"\x00",
+        "raw-deflate-no-header": struct.pack("<H", 0xFFFF) + zlib.compress(text, 6)[2:],
+    }
+    for name, data in synthetic_inflate.items():
+        write(d_inflate, name, data)
+    counts["inflate"] += len(synthetic_inflate)
+    base = b"".join(b"%04d hello world\n" % i for i in range(40))
+    synthetic_delta = {
+        "copy-insert": encode_size(len(base)) + encode_size(30 + 5) + copy_op(17, 30)
+        + b"\x05tail\n",
+        "copy-size-zero-means-64k": encode_size(len(base)) + encode_size(0x10000)
+        + copy_op(0, 0x10000),
+        "copy-past-base": encode_size(len(base)) + encode_size(40) + copy_op(len(base) - 10, 40),
+        "insert-only": encode_size(len(base)) + encode_size(3) + b"\x03abc",
+        "reserved-zero-op": encode_size(len(base)) + encode_size(1) + b"\x00",
+        "wrong-base-size": encode_size(len(base) + 1) + encode_size(3) + b"\x03abc",
+        "result-size-too-small": encode_size(len(base)) + encode_size(2) + b"\x03abc",
+        "truncated-copy": encode_size(len(base)) + encode_size(16) + b"\x91\x01",
+    }
+    for name, delta in synthetic_delta.items():
+        write(d_delta, name, delta_seed(base, delta))
+    counts["delta_apply"] += len(synthetic_delta)
+    synthetic_header = {
+        "blob-small": struct.pack("<I", 12) + b"\x35",
+        "blob-noncanonical-size": struct.pack("<I", 12) + b"\xb3\x00",
+        "ofs-delta-two-byte-distance": struct.pack("<I", 4096) + b"\x6a\x81\x00",
+        "ofs-delta-before-pack-header": struct.pack("<I", 20) + b"\x6a\x10",
+        "ofs-delta-zero-distance": struct.pack("<I", 100) + b"\x6a\x00",
+        "ref-delta": struct.pack("<I", 12) + b"\x7a" + bytes(range(20)),
+        "ref-delta-truncated-id": struct.pack("<I", 12) + b"\x7a" + bytes(10),
+        "type-zero": struct.pack("<I", 12) + b"\x05",
+        "type-five": struct.pack("<I", 12) + b"\x55",
+        "size-overflow": struct.pack("<I", 12) + b"\xbf" + b"\xff" * 10 + b"\x01",
+    }
+    for name, data in synthetic_header.items():
+        write(d_header, name, data)
+    counts["pack_entry_header"] += len(synthetic_header)
+    oid = bytes(range(20))
+    synthetic_tree = {
+        "two-entries": b"100644 a.txt\0" + oid + b"40000 dir\0" + oid,
+        "executable-and-link": b"100755 run.sh\0" + oid + b"120000 link\0" + oid,
+        "submodule": b"160000 sub\0" + oid,
+        "truncated-id": b"100644 a.txt\0" + oid[:7],
+        "no-nul": b"100644 a.txt",
+        "bad-mode": b"1x0644 a.txt\0" + oid,
+        "empty-name": b"100644 \0" + oid,
+        "leading-zero-mode": b"040000 dir\0" + oid,
+    }
+    for name, data in synthetic_tree.items():
+        write(d_tree, name, data)
+    counts["tree_entries"] += len(synthetic_tree)
+    return counts
+
 
 if __name__ == "__main__":
     print("archive_read", archive_seeds())
     print("lockfile_parse", lockfile_seeds())
     print("frontmatter_read", frontmatter_seeds())
+    for target, n in pack_seeds().items():
+        print(target, n)

@@ -55,6 +55,9 @@
 //!
 //! Other programs read a gate's verdict with [`report::read_verdict`], which fails closed.
 
+// Every module that needs unsafe code says so with `#[expect(unsafe_code, reason = …)]`.
+#![deny(unsafe_code)]
+
 pub mod audit;
 pub mod cli;
 pub mod detect;

@@ -98,8 +98,9 @@ fn pg_stress_worker_entry() {
                 &mut log,
                 format!("X {token} {slot} {pid} {} killed\n", mono_ns()),
             );
+            let me = std::process::id() as libc::pid_t;
             // SAFETY: the worker kills itself while holding the lease.
-            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            unsafe { libc::kill(me, libc::SIGKILL) };
         }
         let landed = lease::while_held(&loc, &holder, &rec.nonce, token, || {
             append(&mut log, format!("L {token} {slot} {pid} {}\n", mono_ns()));

@@ -89,8 +89,9 @@ fn stress_worker_entry() {
                     mono_ns()
                 ),
             );
+            let me = std::process::id() as libc::pid_t;
             // SAFETY: the worker kills itself while holding the lease.
-            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+            unsafe { libc::kill(me, libc::SIGKILL) };
         }
         append(
             &mut log,

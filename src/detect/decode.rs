@@ -2,6 +2,8 @@
 //! base64, found by one combined regex and spliced into the text for the next detection
 //! pass, with enough bookkeeping to map a decoded match back to the encoded original.
 
+#![expect(unsafe_code, reason = "SIMD intrinsics that load from memory")]
+
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -234,20 +236,18 @@ const NIBBLE_LO: [u8; 16] = {
 #[target_feature(enable = "avx2")]
 unsafe fn classify64_avx2(p: *const u8) -> (u64, u64, u64, u64) {
     use std::arch::x86_64::*;
-    // SAFETY (all loads): 16-byte tables, and 64 readable bytes at `p` (the caller's
-    // guarantee); unaligned loads.
-    let (hi_t, lo_t) = unsafe {
-        (
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(NIBBLE_HI.as_ptr().cast())),
-            _mm256_broadcastsi128_si256(_mm_loadu_si128(NIBBLE_LO.as_ptr().cast())),
-        )
-    };
+    // SAFETY: an unaligned load of the 16-byte table.
+    let hi_t = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(NIBBLE_HI.as_ptr().cast()) });
+    // SAFETY: an unaligned load of the 16-byte table.
+    let lo_t = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(NIBBLE_LO.as_ptr().cast()) });
     let nib = _mm256_set1_epi8(0x0f);
     let zero = _mm256_setzero_si256();
     let eq = |v: __m256i, c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
     let mut out = (0u64, 0u64, 0u64, 0u64);
     for half in 0..2 {
-        let v = unsafe { _mm256_loadu_si256(p.add(half * 32).cast()) };
+        // SAFETY: an unaligned load of 32 of the 64 readable bytes at `p` (the caller's
+        // guarantee).
+        let v = unsafe { _mm256_loadu_si256(p.wrapping_add(half * 32).cast()) };
         let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
         let cls = _mm256_and_si256(_mm256_shuffle_epi8(hi_t, hi), _mm256_shuffle_epi8(lo_t, v));
         let b64 = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(cls, zero)) as u32);

@@ -19,6 +19,11 @@
 //! result is exactly the set of occurrences; nothing is built lazily, and building takes
 //! microseconds.
 
+#![expect(
+    unsafe_code,
+    reason = "SIMD intrinsics that load and gather from memory"
+)]
+
 use std::ops::ControlFlow;
 
 /// Number of distinct position codes.
@@ -351,18 +356,18 @@ impl KeywordSet {
         let quad = _mm256_set1_epi32(0x0400_0001);
         let mut at = from;
         while at + 20 <= n {
-            // SAFETY: the loads read text[at..at + 20] (in bounds: at + 20 <= n); the gather
-            // reads words of the filter at code / 32 < CODES / 32 (codes have 20 bits).
-            let (codes, hits) = unsafe {
-                let p = text.as_ptr().add(at);
-                let v = _mm256_loadu2_m128i(p.add(4).cast(), p.cast());
-                let x = _mm256_and_si256(_mm256_shuffle_epi8(v, windows), fold);
-                let codes = _mm256_madd_epi16(_mm256_maddubs_epi16(x, pair), quad);
-                let w = _mm256_i32gather_epi32::<4>(words, _mm256_srli_epi32::<5>(codes));
-                let bits = _mm256_srlv_epi32(w, _mm256_and_si256(codes, _mm256_set1_epi32(31)));
-                let hits = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(bits)));
-                (codes, hits as u32)
-            };
+            let p = text.as_ptr().wrapping_add(at);
+            // SAFETY: the loads read text[at..at + 20] (in bounds: at + 20 <= n).
+            let v = unsafe { _mm256_loadu2_m128i(p.wrapping_add(4).cast(), p.cast()) };
+            let x = _mm256_and_si256(_mm256_shuffle_epi8(v, windows), fold);
+            let codes = _mm256_madd_epi16(_mm256_maddubs_epi16(x, pair), quad);
+            let index = _mm256_srli_epi32::<5>(codes);
+            // SAFETY: the gather reads words of the filter at code / 32 < CODES / 32 (codes
+            // have 20 bits).
+            let w = unsafe { _mm256_i32gather_epi32::<4>(words, index) };
+            let bits = _mm256_srlv_epi32(w, _mm256_and_si256(codes, _mm256_set1_epi32(31)));
+            let hits =
+                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(bits))) as u32;
             if hits != 0 {
                 let mut c = [0u32; 8];
                 // SAFETY: stores 32 bytes into the local array.
@@ -401,16 +406,17 @@ impl KeywordSet {
         let low5 = _mm512_set1_epi32(31);
         let mut at = 0usize;
         while at + 32 <= n {
-            // SAFETY: the load reads text[at..at + 32] (in bounds: at + 32 <= n); the gather
-            // reads words of the filter at code / 32 < CODES / 32 (codes have 20 bits).
-            let (codes, hits) = unsafe {
-                let v = _mm512_castsi256_si512(_mm256_loadu_si256(text.as_ptr().add(at).cast()));
-                let x = _mm512_and_si512(_mm512_permutexvar_epi8(windows, v), fold);
-                let codes = _mm512_madd_epi16(_mm512_maddubs_epi16(x, pair), quad);
-                let w = _mm512_i32gather_epi32::<4>(_mm512_srli_epi32::<5>(codes), words);
-                let bits = _mm512_srlv_epi32(w, _mm512_and_si512(codes, low5));
-                (codes, _mm512_test_epi32_mask(bits, one))
-            };
+            // SAFETY: the load reads text[at..at + 32] (in bounds: at + 32 <= n).
+            let v = unsafe { _mm256_loadu_si256(text.as_ptr().wrapping_add(at).cast()) };
+            let v = _mm512_castsi256_si512(v);
+            let x = _mm512_and_si512(_mm512_permutexvar_epi8(windows, v), fold);
+            let codes = _mm512_madd_epi16(_mm512_maddubs_epi16(x, pair), quad);
+            let index = _mm512_srli_epi32::<5>(codes);
+            // SAFETY: the gather reads words of the filter at code / 32 < CODES / 32 (codes
+            // have 20 bits).
+            let w = unsafe { _mm512_i32gather_epi32::<4>(index, words) };
+            let bits = _mm512_srlv_epi32(w, _mm512_and_si512(codes, low5));
+            let hits = _mm512_test_epi32_mask(bits, one);
             if hits != 0 {
                 let mut c = [0u32; 16];
                 // SAFETY: stores 64 bytes into the local array.

@@ -112,6 +112,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(unsafe_code, reason = "mkfifo for a test fixture")]
     fn rename_over_a_fifo_is_refused_and_leaves_it() {
         use std::os::unix::fs::FileTypeExt;
         let dir = tempfile::tempdir().unwrap();

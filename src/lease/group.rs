@@ -11,6 +11,8 @@
 //! (`setsid`), or outlived the leader after clearing it, are invisible here: they are never
 //! signalled.
 
+#![expect(unsafe_code, reason = "signals and pidfds of process groups")]
+
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};

@@ -124,6 +124,7 @@ fn file_stem(key: &str) -> String {
 /// `$HOME/.local/state/portcullis/leases`, else `<tmp>/portcullis-leases-<uid>`.
 ///
 /// Keep leases on a local file system: `flock` is unreliable on NFS.
+#[expect(unsafe_code, reason = "getuid")]
 pub fn default_lease_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(x).join("portcullis").join("leases");

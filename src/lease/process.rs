@@ -141,6 +141,7 @@ pub(crate) fn boot_id() -> Option<String> {
 }
 
 /// This machine's host name (empty string if it cannot be read).
+#[expect(unsafe_code, reason = "gethostname")]
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname NUL-terminates on success

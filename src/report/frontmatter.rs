@@ -418,6 +418,7 @@ fn yaml_kind(v: &serde_norway::Value) -> &'static str {
 mod tests {
     use super::*;
 
+    #[expect(unsafe_code, reason = "mkfifo for a test fixture")]
     #[cfg(unix)]
     fn mkfifo(p: &Path) {
         let c = std::ffi::CString::new(p.to_string_lossy().as_bytes())

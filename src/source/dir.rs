@@ -318,6 +318,7 @@ impl std::ops::Deref for Bytes {
 }
 
 /// Read a file: memory-mapped when large, else into memory.
+#[expect(unsafe_code, reason = "memory-maps large files")]
 fn load(path: &Path, len: u64) -> std::io::Result<Bytes> {
     let mut f = File::open(path)?;
     if len >= MMAP_THRESHOLD {

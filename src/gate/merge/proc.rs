@@ -9,6 +9,8 @@
 //! * a [`GroupRecorder`] records the group next to the lease while it runs, so that if the
 //!   gate itself is killed, the next run finds its leftover processes and ends them.
 
+#![expect(unsafe_code, reason = "process groups: pre_exec, killpg, waitpid")]
+
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
@@ -184,20 +186,21 @@ pub(crate) fn read_tail(f: &mut File, max: u64) -> Vec<u8> {
 fn contain(cmd: &mut Command, marker: &str) {
     let parent = std::process::id();
     cmd.process_group(0).env(GROUP_MARKER_ENV, marker);
+    let hook = move || {
+        // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a process attribute; async-signal-safe.
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The gate may have died before the signal was armed: do not run orphaned.
+        // SAFETY: getppid has no preconditions; async-signal-safe.
+        if u32::try_from(unsafe { libc::getppid() }).ok() != Some(parent) {
+            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+        }
+        Ok(())
+    };
     // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
     // functions (prctl, getppid); it allocates nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The gate may have died before the signal was armed: do not run orphaned.
-            if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-            }
-            Ok(())
-        });
-    }
+    unsafe { cmd.pre_exec(hook) };
 }
 
 /// Spawn `cmd` (stdin null) as a contained process group (see the module docs), capture its

@@ -796,6 +796,10 @@ pub(crate) fn set_pack_cache(repo: &mut gix::Repository, var: &str, default_mb: 
 
 /// Give the heap pages freed by the tree-diff phase back to the system before the blob phase
 /// (glibc keeps freed memory in its per-thread arenas otherwise).
+#[cfg_attr(
+    all(target_os = "linux", target_env = "gnu"),
+    expect(unsafe_code, reason = "malloc_trim")
+)]
 pub(crate) fn release_free_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns unused memory of the allocator to the system.

@@ -34,7 +34,6 @@ mod changes;
 mod content;
 mod engine;
 mod error;
-mod inflate;
 mod lines;
 mod meta;
 mod packs;

@@ -74,6 +74,11 @@ fn option_value<'a>(line: &'a str, short: &str, long: &str) -> Option<&'a str> {
     line.strip_prefix(short).map(|r| r.trim())
 }
 
+/// The most files one requirements file may include, directly or not. Paths are compared as
+/// written, so a file that includes itself under two other names (`-r ../d/r.txt`,
+/// `-r ../d/../d/r.txt`) would otherwise be read 2^32 times before the depth limit stops it.
+const MAX_REQUIREMENT_FILES: usize = 256;
+
 const IGNORED_OPTIONS: &[&str] = &[
     "-i",
     "--index-url",
@@ -124,6 +129,16 @@ fn parse_into(
                 let inc = path.parent().unwrap_or(Path::new("")).join(target);
                 if !visited.insert(inc.clone()) {
                     continue;
+                }
+                if visited.len() > MAX_REQUIREMENT_FILES {
+                    return Err(parse_error(
+                        path,
+                        Some(lineno),
+                        format!(
+                            "more than {MAX_REQUIREMENT_FILES} requirement files included \
+                             (a file including itself under other names?)"
+                        ),
+                    ));
                 }
                 let bytes = reader.read(&inc).map_err(|e| {
                     parse_error(

@@ -81,12 +81,22 @@ fn archive_read_regressions() {
 
 #[test]
 fn frontmatter_read_seed_corpus() {
-    run_all("corpus", "frontmatter_read", frontmatter_read::frontmatter_read, 30);
+    run_all(
+        "corpus",
+        "frontmatter_read",
+        frontmatter_read::frontmatter_read,
+        30,
+    );
 }
 
 #[test]
 fn frontmatter_read_regressions() {
-    run_all("regressions", "frontmatter_read", frontmatter_read::frontmatter_read, 0);
+    run_all(
+        "regressions",
+        "frontmatter_read",
+        frontmatter_read::frontmatter_read,
+        0,
+    );
 }
 
 #[test]
@@ -117,7 +127,12 @@ fn frontmatter_read_seeds_hold_every_outcome() {
 
 #[test]
 fn lockfile_parse_regressions() {
-    run_all("regressions", "lockfile_parse", lockfile_parse::lockfile_parse, 0);
+    run_all(
+        "regressions",
+        "lockfile_parse",
+        lockfile_parse::lockfile_parse,
+        0,
+    );
 }
 
 /// The seeds of one lockfile format (first byte) through the check; at least one parses.
@@ -148,7 +163,11 @@ fn lockfile_seeds(format: portcullis::audit::lockfile::LockFormat) {
             parsed += 1;
         }
     }
-    assert!(parsed > 0, "no seed of {} parses to packages", format.as_str());
+    assert!(
+        parsed > 0,
+        "no seed of {} parses to packages",
+        format.as_str()
+    );
 }
 
 #[test]
@@ -238,7 +257,9 @@ fn requirements_file_including_itself_under_two_names_is_refused_not_read_expone
         &reader,
         false,
     );
-    let e = res.expect_err("an include fan-out must be an error").to_string();
+    let e = res
+        .expect_err("an include fan-out must be an error")
+        .to_string();
     assert!(e.contains("requirement files included"), "{e}");
     assert!(e.starts_with(&path.display().to_string()), "{e}");
     assert!(reader.reads.get() <= 256, "{} reads", reader.reads.get());

@@ -42,6 +42,10 @@ use crate::source::{SourceOptions, SourceReport};
 
 /// What to scan.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one target per request, built once per scan"
+)]
 pub enum Target {
     /// Files under a directory, or one file (`scan dir`).
     Dir(DirTarget),

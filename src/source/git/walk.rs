@@ -81,18 +81,7 @@ pub(crate) fn walk_packed(
     packs: &PackSet,
     sel: &Selection,
 ) -> Option<(Vec<WalkedCommit>, HashMap<ObjectId, ObjectId>)> {
-    let t = std::time::Instant::now();
-    let walked = portcullis_pack::walk::walk_packed(repo, packs, &sel.tips, &sel.hidden);
-    if std::env::var_os("PORTCULLIS_GIT_TIMING").is_some()
-        && let Some((commits, _)) = &walked
-    {
-        eprintln!(
-            "timing: {} commits walked in memory in {:?}",
-            commits.len(),
-            t.elapsed()
-        );
-    }
-    walked
+    portcullis_pack::walk::walk_packed(repo, packs, &sel.tips, &sel.hidden)
 }
 
 #[cfg(test)]

@@ -14,9 +14,7 @@
 
 #![allow(dead_code)] // each fuzz target uses one of the checks
 
-use portcullis::source::archive::{
-    self, ArchiveError, ArchiveKind, ArchiveLimits, Budget, Member,
-};
+use portcullis::source::archive::{self, ArchiveError, ArchiveKind, ArchiveLimits, Budget, Member};
 use portcullis::source::content::{Treatment, treatment};
 use portcullis::source::go_clean;
 
@@ -103,7 +101,10 @@ fn walk(
             Member::TooLarge { name } => check_name(&name),
             Member::Unscannable { name, reason } | Member::Failed { name, reason } => {
                 check_name(&name);
-                assert!(!reason.contains('\n'), "{name}: reason spans lines: {reason:?}");
+                assert!(
+                    !reason.contains('\n'),
+                    "{name}: reason spans lines: {reason:?}"
+                );
             }
         }
     };
@@ -130,7 +131,10 @@ fn walk(
         assert!(!msg.contains('\n'), "error spans lines: {msg:?}");
         if let ArchiveError::TotalLimit { limit } = e {
             assert_eq!(limit, limits.max_total_bytes);
-            assert!(budget.used > limits.max_total_bytes, "tripped below the bound");
+            assert!(
+                budget.used > limits.max_total_bytes,
+                "tripped below the bound"
+            );
         }
     }
 }

@@ -51,7 +51,11 @@ pub fn frontmatter_read(data: &[u8]) {
         assert!(!v.reasons.is_empty(), "failed closed without saying why");
     }
     let Ok(text) = std::str::from_utf8(data) else {
-        assert_eq!(v.outcome, Outcome::Fail, "a report that is not UTF-8 was accepted");
+        assert_eq!(
+            v.outcome,
+            Outcome::Fail,
+            "a report that is not UTF-8 was accepted"
+        );
         return;
     };
     let split = split_frontmatter(text);
@@ -80,7 +84,11 @@ pub fn frontmatter_read(data: &[u8]) {
     // Cut just before the closing fence: FAIL.
     let yaml_end = yaml.as_ptr() as usize - text.as_ptr() as usize + yaml.len();
     let cut = verdict_of("cut.md", &data[..yaml_end]);
-    assert_eq!(cut.outcome, Outcome::Fail, "survives losing its closing fence");
+    assert_eq!(
+        cut.outcome,
+        Outcome::Fail,
+        "survives losing its closing fence"
+    );
     // A second frontmatter appended: FAIL.
     let mut twice = text.to_string();
     if !twice.ends_with('\n') {
@@ -88,7 +96,11 @@ pub fn frontmatter_read(data: &[u8]) {
     }
     twice.push_str("---\nverdict: PASS\n---\n");
     let twice = verdict_of("twice.md", twice.as_bytes());
-    assert_eq!(twice.outcome, Outcome::Fail, "survives a second frontmatter");
+    assert_eq!(
+        twice.outcome,
+        Outcome::Fail,
+        "survives a second frontmatter"
+    );
     // The writer's rendering of what was accepted reads back alike.
     let Some(fm) = v.frontmatter.as_ref() else {
         panic!("{} without a frontmatter", v.outcome);

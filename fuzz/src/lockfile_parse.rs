@@ -79,7 +79,10 @@ pub fn check_format(format: LockFormat, file: &[u8]) {
         (Ok(all), Ok(no_dev)) => {
             check_parsed(format, &all);
             check_parsed(format, &no_dev);
-            assert!(no_dev.packages.iter().all(|p| !p.dev), "--no-dev kept a dev package");
+            assert!(
+                no_dev.packages.iter().all(|p| !p.dev),
+                "--no-dev kept a dev package"
+            );
             for p in &no_dev.packages {
                 assert!(all.packages.contains(p), "{}: only with --no-dev", p.name);
             }
@@ -118,7 +121,12 @@ fn check_parsed(format: LockFormat, parsed: &ParsedLockfile) {
     assert_eq!(parsed.format, format);
     let mut seen = HashSet::new();
     for p in &parsed.packages {
-        assert_eq!(p.ecosystem, format.ecosystem(), "{}: wrong ecosystem", p.name);
+        assert_eq!(
+            p.ecosystem,
+            format.ecosystem(),
+            "{}: wrong ecosystem",
+            p.name
+        );
         assert!(
             seen.insert((&p.name, &p.version, &p.source)),
             "{} {}: listed twice",

@@ -45,7 +45,7 @@ pub fn inflate(data: &[u8]) {
         Some(want) if want.len() == n => {
             assert_eq!(got, Some(()), "refused a stream zlib inflates to {n} bytes");
             assert_eq!(&out[..4], b"kept", "bytes before the output changed");
-            assert!(&out[4..] == &want[..], "inflated bytes differ from zlib's");
+            assert!(out[4..] == want[..], "inflated bytes differ from zlib's");
         }
         _ => {
             assert_eq!(

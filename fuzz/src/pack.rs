@@ -45,10 +45,13 @@ pub fn inflate(data: &[u8]) {
         Some(want) if want.len() == n => {
             assert_eq!(got, Some(()), "refused a stream zlib inflates to {n} bytes");
             assert_eq!(&out[..4], b"kept", "bytes before the output changed");
-            assert!(&out[4..] == &want[..], "inflated bytes differ from zlib's");
+            assert!(out[4..] == want[..], "inflated bytes differ from zlib's");
         }
         _ => {
-            assert_eq!(got, None, "accepted a stream zlib does not inflate to {n} bytes");
+            assert_eq!(
+                got, None,
+                "accepted a stream zlib does not inflate to {n} bytes"
+            );
             assert_eq!(out, b"kept", "a refusal changed the buffer");
         }
     }
@@ -99,7 +102,11 @@ pub fn delta_apply(data: &[u8]) {
     let ours = portcullis_pack::delta::apply_delta(base, delta);
     if let Some(out) = &ours {
         let declared = portcullis_pack::delta::delta_result_size(delta);
-        assert_eq!(declared, Some(out.len() as u64), "result size not as declared");
+        assert_eq!(
+            declared,
+            Some(out.len() as u64),
+            "result size not as declared"
+        );
     }
     let theirs = gix_apply(base, delta);
     match (&ours, &theirs) {
@@ -143,7 +150,9 @@ fn gix_apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
         Ok(e) => e,
         Err(e) => panic!("entry: {e}"),
     };
-    let resolve = |_: &gix::oid, out: &mut Vec<u8>| -> gix::Result<Option<pack::data::decode::entry::ResolvedBase>> {
+    let resolve = |_: &gix::oid,
+                   out: &mut Vec<u8>|
+     -> gix::Result<Option<pack::data::decode::entry::ResolvedBase>> {
         out.clear();
         out.extend_from_slice(base);
         Ok(Some(pack::data::decode::entry::ResolvedBase::OutOfPack {
@@ -153,9 +162,15 @@ fn gix_apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
     };
     let mut out = Vec::new();
     let mut inflate = gix::zlib::Inflate::default();
-    file.decode_entry(entry, &mut out, &mut inflate, &resolve, &mut pack::cache::Never)
-        .ok()
-        .map(|_| out)
+    file.decode_entry(
+        entry,
+        &mut out,
+        &mut inflate,
+        &resolve,
+        &mut pack::cache::Never,
+    )
+    .ok()
+    .map(|_| out)
 }
 
 /// The first byte and the next four (a little-endian pack offset), then an entry header:

@@ -194,6 +194,24 @@ pub enum Member {
     },
 }
 
+/// An error text from an archive library as one line: it can quote bytes of the archive
+/// (a tar member's path), and a scan error is one line naming the file.
+fn one_line(detail: String) -> String {
+    if !detail.contains(char::is_control) {
+        return detail;
+    }
+    detail
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn ends_with_ci(name: &str, suffix: &str) -> bool {
     name.len() >= suffix.len()
         && name.as_bytes()[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
@@ -368,7 +386,7 @@ pub fn gunzip(
         Ok(_) => Ok(out),
         Err(e) => Err(reader.tripped.take().unwrap_or(ArchiveError::Corrupt {
             kind: "gzip",
-            detail: e.to_string(),
+            detail: one_line(e.to_string()),
         })),
     }
 }
@@ -384,7 +402,7 @@ pub fn extract_tar(
 ) -> Result<(), ArchiveError> {
     let corrupt = |e: std::io::Error| ArchiveError::Corrupt {
         kind: "tar",
-        detail: e.to_string(),
+        detail: one_line(e.to_string()),
     };
     let mut archive = tar::Archive::new(Cursor::new(data));
     let entries = archive.entries().map_err(corrupt)?;
@@ -420,7 +438,7 @@ pub fn extract_zip(
 ) -> Result<(), ArchiveError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(data)).map_err(|e| ArchiveError::Corrupt {
         kind: "zip",
-        detail: e.to_string(),
+        detail: one_line(e.to_string()),
     })?;
     for i in 0..zip.len() {
         let (name, skip, unscannable, too_large, declared) = match zip.by_index_raw(i) {
@@ -438,7 +456,7 @@ pub fn extract_zip(
             Err(e) => {
                 return Err(ArchiveError::Corrupt {
                     kind: "zip",
-                    detail: format!("entry {i}: {e}"),
+                    detail: one_line(format!("entry {i}: {e}")),
                 });
             }
         };
@@ -459,7 +477,7 @@ pub fn extract_zip(
                 visit(
                     Member::Failed {
                         name,
-                        reason: e.to_string(),
+                        reason: one_line(e.to_string()),
                     },
                     budget,
                 );
@@ -472,7 +490,7 @@ pub fn extract_zip(
             Err(e) => visit(
                 Member::Failed {
                     name,
-                    reason: e.to_string(),
+                    reason: one_line(e.to_string()),
                 },
                 budget,
             ),

@@ -75,8 +75,8 @@ fn option_value<'a>(line: &'a str, short: &str, long: &str) -> Option<&'a str> {
 }
 
 /// The most files one requirements file may include, directly or not. Paths are compared as
-/// written, so a file that includes itself under two other names (`-r ../d/r.txt`,
-/// `-r ../d/../d/r.txt`) would otherwise be read 2^32 times before the depth limit stops it.
+/// written, so a chain of files each including the next under two names (`-r ../d/next.txt`
+/// and `-r ../d/../d/next.txt`) would otherwise be read 2^depth times (up to 2^32).
 const MAX_REQUIREMENT_FILES: usize = 256;
 
 const IGNORED_OPTIONS: &[&str] = &[
@@ -136,7 +136,7 @@ fn parse_into(
                         Some(lineno),
                         format!(
                             "more than {MAX_REQUIREMENT_FILES} requirement files included \
-                             (a file including itself under other names?)"
+                             (files included under several names?)"
                         ),
                     ));
                 }

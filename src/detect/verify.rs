@@ -304,7 +304,7 @@ fn secret_shape_ok(secret: &str) -> bool {
 /// (`user:q8Zr2LmX0vB7nT4kY1pW`) still passes [`secret_shape_ok`] once decoded.
 fn is_encoded_text(s: &str) -> bool {
     let unpadded = s.trim_end_matches('=');
-    if s.len() % 4 != 0 || s.len() - unpadded.len() > 2 || unpadded.contains('=') {
+    if !s.len().is_multiple_of(4) || s.len() - unpadded.len() > 2 || unpadded.contains('=') {
         return false;
     }
     let Some(bytes) = b64_any(s) else {

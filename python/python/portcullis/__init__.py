@@ -215,6 +215,39 @@ def security_gate(
     )
 
 
+def _merge_args(
+    repo: PathLike,
+    branch: str,
+    holder: Optional[str],
+    test: Optional[str],
+    main: str,
+    remote: str,
+    test_timeout_s: Optional[int],
+    worktree: Optional[PathLike],
+    lease_dir: Optional[PathLike],
+    lease_url: Optional[str],
+    ttl_s: Optional[int],
+    report_file: Optional[PathLike],
+    settings: Optional[PathLike],
+) -> dict:
+    """The arguments the merge gate and the whole edge share, as the extension takes them."""
+    return {
+        "repo": _path(repo),
+        "branch": branch,
+        "holder": holder,
+        "test": test,
+        "main": main,
+        "remote": remote,
+        "test_timeout_s": test_timeout_s,
+        "worktree": _path(worktree),
+        "lease_dir": _path(lease_dir),
+        "lease_url": lease_url,
+        "ttl_s": ttl_s,
+        "report_file": _path(report_file),
+        "settings": _path(settings),
+    }
+
+
 def merge_gate(
     repo: PathLike,
     branch: str,
@@ -243,19 +276,10 @@ def merge_gate(
         "gate merge",
         _portcullis.merge_gate,
         {
-            "repo": _path(repo),
-            "branch": branch,
-            "holder": holder,
-            "test": test,
-            "main": main,
-            "remote": remote,
-            "test_timeout_s": test_timeout_s,
-            "worktree": _path(worktree),
-            "lease_dir": _path(lease_dir),
-            "lease_url": lease_url,
-            "ttl_s": ttl_s,
-            "report_file": _path(report_file),
-            "settings": _path(settings),
+            **_merge_args(
+                repo, branch, holder, test, main, remote, test_timeout_s, worktree,
+                lease_dir, lease_url, ttl_s, report_file, settings,
+            ),
             "security_report": _path(security_report),
             "no_security": no_security,
         },
@@ -294,23 +318,14 @@ def gate_all(
         "gate all",
         _portcullis.gate_all,
         {
-            "repo": _path(repo),
-            "branch": branch,
-            "holder": holder,
-            "test": test,
+            **_merge_args(
+                repo, branch, holder, test, main, remote, test_timeout_s, worktree,
+                lease_dir, lease_url, ttl_s, report_file, settings,
+            ),
             "land": land,
-            "main": main,
-            "remote": remote,
-            "test_timeout_s": test_timeout_s,
-            "worktree": _path(worktree),
-            "lease_dir": _path(lease_dir),
-            "lease_url": lease_url,
-            "ttl_s": ttl_s,
             "max_attempts": max_attempts,
-            "report_file": _path(report_file),
             "merge_report": _path(merge_report_file),
             "security_report": _path(security_report_file),
-            "settings": _path(settings),
             "config": _path(config),
             "ignore_files": _paths(ignore_files),
             "dbs": _paths(dbs),

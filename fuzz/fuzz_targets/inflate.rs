@@ -1,5 +1,5 @@
 //! Fuzz target: a zlib stream and a declared size through `portcullis_pack::inflate`,
-//! differential against zlib-rs and miniz_oxide (see `src/pack.rs`).
+//! differential against zlib-rs (see `src/pack.rs`).
 #![no_main]
 
 #[path = "../src/pack.rs"]

@@ -41,8 +41,45 @@ fn without_metadata(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// The checksum fields of a lockfile's packages, read on their own.
+#[derive(serde::Deserialize)]
+struct ChecksumsOnly {
+    #[serde(default)]
+    package: Vec<PackageChecksum>,
+}
+
+/// One package's `checksum`, if it has one.
+#[derive(serde::Deserialize)]
+struct PackageChecksum {
+    checksum: Option<String>,
+}
+
+/// cargo-lock slices a checksum by bytes and panics on one of 64 bytes that holds a non-ASCII
+/// character, so such a checksum is refused first. Only text that can spell a non-ASCII
+/// character (raw, or as a `\u`/`\U` escape) is read twice.
+fn non_ascii_checksum(text: &str) -> Option<usize> {
+    if text.is_ascii() && !text.contains("\\u") && !text.contains("\\U") {
+        return None;
+    }
+    let shape: ChecksumsOnly = toml::from_str(text).ok()?;
+    shape
+        .package
+        .iter()
+        .position(|p| p.checksum.as_deref().is_some_and(|c| !c.is_ascii()))
+}
+
 pub(super) fn parse(path: &Path, text: &str) -> Result<Vec<LockedPackage>, AuditError> {
     let text = without_metadata(text);
+    if let Some(i) = non_ascii_checksum(&text) {
+        return Err(parse_error(
+            path,
+            None,
+            format!(
+                "invalid Cargo.lock: the checksum of package {} is not 64 hex digits",
+                i + 1
+            ),
+        ));
+    }
     let lock: Lockfile = text.parse().map_err(|e: rustsec::cargo_lock::Error| {
         let msg = e.to_string();
         let line = msg.split("line ").nth(1).and_then(|rest| {
@@ -98,5 +135,24 @@ mod tests {
         let pkgs = parse(Path::new("Cargo.lock"), text).unwrap();
         assert_eq!(pkgs.len(), 2);
         assert_eq!(pkgs[0].source, PackageSource::Local);
+    }
+
+    #[test]
+    fn a_checksum_with_a_non_ascii_character_is_an_error_naming_the_file_not_a_panic() {
+        // 64 bytes whose 50th and 51st hold one two-byte character: cargo-lock's own parser
+        // panicked slicing it.
+        let raw = format!("{}\u{396}{}", "8".repeat(49), "a".repeat(13));
+        assert_eq!(raw.len(), 64);
+        let escaped = format!("{}\\u0396{}", "8".repeat(49), "a".repeat(13));
+        for checksum in [raw, escaped] {
+            let text = format!(
+                "version = 3\n\n[[package]]\nname = \"a\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{checksum}\"\n"
+            );
+            let err = parse(Path::new("dir/Cargo.lock"), &text)
+                .expect_err("a checksum that is not hex is an error")
+                .to_string();
+            assert!(err.starts_with("dir/Cargo.lock"), "{err}");
+            assert!(err.contains("checksum of package 1"), "{err}");
+        }
     }
 }

@@ -201,14 +201,20 @@ fn reference_header(d: &[u8], offset: u64) -> Option<(EntryBase, u64, usize)> {
             let mut c = *d.get(i)?;
             i += 1;
             let mut dist = u64::from(c & 0x7f);
+            // A distance that overflows 64 bits names no base (git: "offset value
+            // overflow"); the header still ends where its last group ends.
+            let mut overflow = false;
             while c & 0x80 != 0 {
                 c = *d.get(i)?;
                 i += 1;
-                dist = dist.checked_add(1)?.checked_mul(128)? | u64::from(c & 0x7f);
+                match dist.checked_add(1).and_then(|v| v.checked_mul(128)) {
+                    Some(v) => dist = v | u64::from(c & 0x7f),
+                    None => overflow = true,
+                }
             }
             match offset.checked_sub(dist) {
                 // A base lies after the 12-byte pack header and before the entry.
-                Some(b) if dist > 0 && b >= 12 => EntryBase::Offset(b),
+                Some(b) if !overflow && dist > 0 && b >= 12 => EntryBase::Offset(b),
                 _ => EntryBase::Invalid,
             }
         }

@@ -768,6 +768,23 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
     out
 }
 
+/// Where the window of a keyword hit at `ks` ends: the plan's longest match from there, and,
+/// for a rule whose matches cannot span lines, the first newline at or after `ks` (`next_nl`
+/// remembers the last one found, since hits come in order).
+fn window_end(plan: &Plan, text: &[u8], ks: usize, next_nl: &mut Option<usize>) -> usize {
+    let n = text.len();
+    let hi = plan.max_len.map_or(n, |l| ks.saturating_add(l).min(n));
+    if !plan.single_line {
+        return hi;
+    }
+    let nl = match *next_nl {
+        Some(p) if ks <= p => p,
+        _ => memchr::memchr(b'\n', &text[ks..]).map_or(n, |i| ks + i),
+    };
+    *next_nl = Some(nl);
+    hi.min(nl)
+}
+
 /// [`find_matches`] for a rule whose matches all start at most `plan.lead` bytes before a
 /// keyword hit: the possible match starts, in order, are searched anchored, each bounded by
 /// its hit's window. A leftmost-first iteration over the whole text reports the match at the
@@ -775,7 +792,7 @@ fn find_matches(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)
 /// anchored search there reports; every match starts at one of these positions and lies in
 /// the window of the hit it contains, so the result is the same.
 fn find_matches_at_hits(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize, usize)> {
-    let (n, plan) = (text.len(), &rx.plan);
+    let plan = &rx.plan;
     let lead = plan.lead.unwrap_or(0);
     let mut out = Vec::new();
     // Start positions below this one were searched already or lie in a reported match.
@@ -786,15 +803,7 @@ fn find_matches_at_hits(rx: &RuleRegex, text: &[u8], hits: &[Hit]) -> Vec<(usize
         if ks < next {
             continue;
         }
-        let mut hi = plan.max_len.map_or(n, |l| ks.saturating_add(l).min(n));
-        if plan.single_line {
-            let nl = match next_nl {
-                Some(p) if ks <= p => p,
-                _ => memchr::memchr(b'\n', &text[ks..]).map_or(n, |i| ks + i),
-            };
-            next_nl = Some(nl);
-            hi = hi.min(nl);
-        }
+        let hi = window_end(plan, text, ks, &mut next_nl);
         let mut start = ks.saturating_sub(lead).max(next);
         while start <= ks {
             let input = Input::new(text)
@@ -844,7 +853,6 @@ fn any_match_at_hits(
     hits: &[Hit],
     near: Option<&[Span]>,
 ) -> bool {
-    let n = text.len();
     let lead = plan.lead.unwrap_or(0);
     // Start positions below this one were searched already (hits are sorted by start).
     let mut tried = 0usize;
@@ -855,15 +863,7 @@ fn any_match_at_hits(
         if ks < tried {
             continue;
         }
-        let mut hi = plan.max_len.map_or(n, |l| ks.saturating_add(l).min(n));
-        if plan.single_line {
-            let nl = match next_nl {
-                Some(p) if ks <= p => p,
-                _ => memchr::memchr(b'\n', &text[ks..]).map_or(n, |i| ks + i),
-            };
-            next_nl = Some(nl);
-            hi = hi.min(nl);
-        }
+        let hi = window_end(plan, text, ks, &mut next_nl);
         let from = ks.saturating_sub(lead).max(tried);
         tried = ks + 1;
         for start in from..=ks {

@@ -63,11 +63,56 @@ pub struct EntryHeader {
 pub fn parse_entry_header(bytes: &[u8], offset: u64, hash: gix::hash::Kind) -> Option<EntryHeader> {
     let entry = pack::data::Entry::from_bytes(bytes, offset, hash).ok()?;
     let header_len = usize::try_from(entry.data_offset.checked_sub(offset)?).ok()?;
+    let base = if ofs_distance_overflows(bytes) {
+        EntryBase::Invalid
+    } else {
+        base_of(offset, &entry.header)
+    };
     (header_len <= bytes.len()).then_some(EntryHeader {
-        base: base_of(offset, &entry.header),
+        base,
         size: entry.decompressed_size,
         header_len,
     })
+}
+
+/// Whether `bytes` start with an offset-delta header whose base distance does not fit in 64
+/// bits. git refuses such an entry ("offset value overflow"); gix decodes the distance with
+/// wrapping arithmetic, which can name an unrelated earlier entry as the base.
+pub fn ofs_distance_overflows(bytes: &[u8]) -> bool {
+    const OFS_DELTA: u8 = 6;
+    let Some(&first) = bytes.first() else {
+        return false;
+    };
+    if (first >> 4) & 7 != OFS_DELTA {
+        return false;
+    }
+    // Skip the size: continuation bytes while the top bit is set.
+    let mut i = 1;
+    let mut c = first;
+    while c & 0x80 != 0 {
+        let Some(&next) = bytes.get(i) else {
+            return false;
+        };
+        c = next;
+        i += 1;
+    }
+    let Some(&d0) = bytes.get(i) else {
+        return false;
+    };
+    let (mut c, mut dist) = (d0, u64::from(d0 & 0x7f));
+    i += 1;
+    while c & 0x80 != 0 {
+        let Some(&next) = bytes.get(i) else {
+            return false;
+        };
+        c = next;
+        i += 1;
+        match dist.checked_add(1).and_then(|v| v.checked_mul(128)) {
+            Some(v) => dist = v | u64::from(c & 0x7f),
+            None => return true,
+        }
+    }
+    false
 }
 
 /// What `header`, the header of the entry at `offset`, says the object is built from.
@@ -204,6 +249,11 @@ impl Pack {
                     let Ok(e) = self.data.entry(offset) else {
                         return (BROKEN, None);
                     };
+                    // The header's own bytes: an offset distance that overflows names no base.
+                    let head = self.data.entry_slice(offset..e.data_offset);
+                    if head.is_none_or(ofs_distance_overflows) {
+                        return (BROKEN, None);
+                    }
                     match self.delta_base(offset, &e.header) {
                         Ok(None) => (NONE, e.header.as_kind()),
                         Ok(Some(b)) => (self.position(b).unwrap_or(BROKEN), None),
@@ -704,6 +754,21 @@ mod tests {
 
     /// Headers of every kind parse to what they encode, as gix writes them; truncated or
     /// impossible ones are refused, not panicked on.
+    #[test]
+    fn an_offset_distance_that_overflows_64_bits_names_no_base() {
+        // Type 6 (offset delta), size 0, then a distance of 14 groups: more than 64 bits.
+        let mut header = vec![0x60];
+        header.extend([0xff; 13]);
+        header.push(0x24);
+        assert!(ofs_distance_overflows(&header));
+        let h = parse_entry_header(&header, 4_110_414_884, gix::hash::Kind::Sha1);
+        assert!(h.is_none_or(|h| h.base == EntryBase::Invalid), "{h:?}");
+        // A short distance is fine, and other kinds are never offset deltas.
+        assert!(!ofs_distance_overflows(&[0x60, 0x81, 0x05]));
+        assert!(!ofs_distance_overflows(&[0x30, 0xff, 0xff]));
+        assert!(!ofs_distance_overflows(&[]));
+    }
+
     #[test]
     fn entry_headers_parse_as_encoded() {
         use pack::data::entry::Header;

@@ -40,14 +40,19 @@ fn run_all(kind: &str, target: &str, check: fn(&[u8]), min: usize) {
     );
     for f in files {
         let data = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        if let Err(e) = std::panic::catch_unwind(|| check(&data)) {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("{}: {msg}", f.display());
-        }
+        naming_input(&f, || check(&data));
+    }
+}
+
+/// Runs `check`; a panic is re-raised with the input file's name in front of its message.
+fn naming_input(f: &Path, check: impl FnOnce() + std::panic::UnwindSafe) {
+    if let Err(e) = std::panic::catch_unwind(check) {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        panic!("{}: {msg}", f.display());
     }
 }
 
@@ -139,24 +144,16 @@ fn lockfile_parse_regressions() {
 
 /// The seeds of one lockfile format (first byte) through the check; at least one parses.
 fn lockfile_seeds(format: portcullis::audit::lockfile::LockFormat) {
-    let byte = lockfile_parse::format_byte(format);
     let mut parsed = 0;
     for f in inputs("corpus", "lockfile_parse") {
         let data = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let Some((&b, file)) = data.split_first() else {
+        let Some((of, file)) = lockfile_parse::split_input(&data) else {
             continue;
         };
-        if usize::from(b) % lockfile_parse::FORMATS.len() != usize::from(byte) {
+        if of != format {
             continue;
         }
-        if let Err(e) = std::panic::catch_unwind(|| lockfile_parse::check_format(format, file)) {
-            let msg = e
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            panic!("{}: {msg}", f.display());
-        }
+        naming_input(&f, || lockfile_parse::check_format(format, file));
         let reader = portcullis::audit::lockfile::FsReader;
         let path = std::path::Path::new("seed").join(format.as_str());
         if portcullis::audit::lockfile::parse_bytes(format, &path, "seed", file, &reader, false)

@@ -3,9 +3,8 @@
 //! of their paths is scanned whatever that test answers. These cases fail if such a blob is
 //! skipped as "no candidate".
 
-use crate::scan_common;
+use crate::{git_common, scan_common};
 
-use std::path::Path;
 use std::process::Command;
 
 use scan_common::*;
@@ -20,41 +19,20 @@ regex = '''SECRET=([A-Za-z0-9]{12,})'''
 keywords = ["secret"]
 "#;
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A repository with the same secret line in `app/.env` (second commit) and in
 /// `app/notes.txt` (first commit), scanned with `PORTCULLIS_PACK_PASSES=passes`.
 fn scan_history(passes: &str) -> Vec<(String, String, u64)> {
-    let (ws, repo) = workspace();
+    let (ws, _) = workspace();
     write(ws.path(), "config.toml", GATED_CONFIG);
-    git(&repo, &["init", "-q", "-b", "main"]);
-    write(&repo, "app/notes.txt", "x\nSECRET=Q7mZ2vR9kT4wP8nL\n");
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "notes"]);
-    write(&repo, "app/.env", "A=1\nSECRET=Q7mZ2vR9kT4wP8nL\n");
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-q", "-m", "env"]);
+    let repo = git_common::TestRepo::new();
+    repo.write("app/notes.txt", "x\nSECRET=Q7mZ2vR9kT4wP8nL\n");
+    repo.commit("notes");
+    repo.write("app/.env", "A=1\nSECRET=Q7mZ2vR9kT4wP8nL\n");
+    repo.commit("env");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     let out = cmd
-        .args(["scan", "git", "repo", "--config", "config.toml", "-r", "-"])
+        .args(["scan", "git", "--config", "config.toml", "-r", "-"])
+        .arg(repo.path())
         .current_dir(ws.path())
         .env("PORTCULLIS_PACK_PASSES", passes)
         .env_remove("PORTCULLIS_CONFIG")

@@ -57,17 +57,17 @@ impl FileReader for SelfReader<'_> {
     }
 }
 
-/// The index in [`FORMATS`] of `format` (the first byte of a seed for it).
-pub fn format_byte(format: LockFormat) -> u8 {
-    FORMATS.iter().position(|f| *f == format).unwrap_or(0) as u8
+/// The format the first byte of `data` selects, and the file after it (`None` when empty).
+pub fn split_input(data: &[u8]) -> Option<(LockFormat, &[u8])> {
+    let (&sel, file) = data.split_first()?;
+    Some((FORMATS[usize::from(sel) % FORMATS.len()], file))
 }
 
 /// Arbitrary bytes through the parser the first byte selects (see the module docs).
 pub fn lockfile_parse(data: &[u8]) {
-    let Some((&sel, file)) = data.split_first() else {
-        return;
-    };
-    check_format(FORMATS[usize::from(sel) % FORMATS.len()], file);
+    if let Some((format, file)) = split_input(data) {
+        check_format(format, file);
+    }
 }
 
 /// `file` through the parser of `format` (with and without development packages).

@@ -24,6 +24,10 @@ pub use verification::Verification;
 /// The default ruleset, embedded in the binary.
 pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../rules/default.toml");
 
+/// The same ruleset as JSON (written by `testdata/rules/generate.py` from the TOML file; a
+/// unit test checks that both give the same configuration). It is what start-up parses.
+pub(crate) const DEFAULT_CONFIG_JSON: &str = include_str!("../../rules/default.json");
+
 /// A merged, validated configuration.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
@@ -226,5 +230,25 @@ mod tests {
             }
         }
         assert!(Config::embedded_default().warnings().is_empty());
+    }
+
+    #[test]
+    fn embedded_json_is_the_toml_ruleset() {
+        // Start-up reads rules/default.json; it must say exactly what rules/default.toml says
+        // (after editing either, run `python3 testdata/rules/generate.py`).
+        let from_toml = load::load_at_depth(
+            DEFAULT_CONFIG_TOML,
+            Path::new("<embedded default>"),
+            0,
+            true,
+        )
+        .unwrap();
+        let from_json = load::load_embedded_default().unwrap();
+        assert_eq!(from_json.rules().len(), from_toml.rules().len());
+        assert_eq!(
+            format!("{from_json:?}"),
+            format!("{from_toml:?}"),
+            "rules/default.json differs from rules/default.toml: run testdata/rules/generate.py"
+        );
     }
 }

@@ -21,6 +21,7 @@ P=password characters (alphanumerics and !*+-.=^_~)
 
 import hashlib
 import json
+import tomllib
 import os
 import random
 import re
@@ -212,8 +213,14 @@ def main() -> None:
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         sys.exit(f"duplicate rule ids: {sorted(dup)}")
+    config = render_config()
     with open(os.path.join(root, "rules", "default.toml"), "w") as f:
-        f.write(render_config())
+        f.write(config)
+    # The same tables as JSON: what the binary parses at start-up (JSON parses several times
+    # faster than TOML). A unit test checks that both files give the same configuration.
+    with open(os.path.join(root, "rules", "default.json"), "w") as f:
+        json.dump(tomllib.loads(config), f, ensure_ascii=True, separators=(",", ":"))
+        f.write("\n")
     exdir = os.path.join(root, "testdata", "rules")
     keep = {"README.md", "generate.py", "ruledefs.py", "check.py"}
     for name in os.listdir(exdir):

@@ -32,6 +32,7 @@
 
 mod changes;
 mod content;
+mod diff_error;
 mod engine;
 mod error;
 mod lines;

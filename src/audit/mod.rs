@@ -393,6 +393,17 @@ pub enum AuditError {
         /// What is wrong.
         message: String,
     },
+    /// A `go.mod` file could not be parsed.
+    #[error("{file}{}: {source}", .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    GoMod {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        #[source]
+        source: lockfile::GoModError,
+    },
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
     Io {

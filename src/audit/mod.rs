@@ -420,6 +420,15 @@ pub enum AuditError {
         /// What is wrong.
         message: String,
     },
+    /// The RustSec archive `db update` downloaded cannot be read or extracted.
+    #[error("{url}: {source}")]
+    RustsecArchive {
+        /// Where the archive was downloaded from.
+        url: String,
+        /// What is wrong with it.
+        #[source]
+        source: advisory::RustsecArchiveError,
+    },
     /// Git access failed in range mode.
     #[error("git: {0}")]
     Git(String),

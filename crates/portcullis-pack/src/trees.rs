@@ -406,7 +406,7 @@ impl WithOdb<'_, '_> {
 mod tests {
     use super::*;
 
-    use crate::test_support::git;
+    use crate::testing::git;
 
     /// Every tree of a repository packed with deep delta chains reads the same from the store
     /// as from gix, and the store (not the fallback) serves the packed ones.

@@ -635,11 +635,7 @@ fn load_settings(
     let origin = format!("{}:{}", req.base, crate::settings::SETTINGS_FILE);
     let (mut settings, desc) = match settings_blob_at(repo_root, &req.base)? {
         Some(bytes) => {
-            let text =
-                std::str::from_utf8(&bytes).map_err(|source| SettingsLoadError::NotUtf8 {
-                    origin: origin.clone(),
-                    source,
-                })?;
+            let text = utf8_at(&bytes, &origin)?;
             let s = Settings::from_toml_str(text, Path::new(&origin))?;
             (s, Some(origin))
         }
@@ -656,14 +652,8 @@ enum SettingsLoadError {
     #[error(transparent)]
     Settings(#[from] crate::settings::SettingsError),
     /// The base revision's `portcullis.toml` is not UTF-8.
-    #[error("{origin}: not UTF-8: {source}")]
-    NotUtf8 {
-        /// `<base>:portcullis.toml`.
-        origin: String,
-        /// The decoding error.
-        #[source]
-        source: std::str::Utf8Error,
-    },
+    #[error(transparent)]
+    NotUtf8(#[from] NotUtf8),
     /// The base revision's `portcullis.toml` exists but cannot be read.
     #[error("{origin}: {source}")]
     Git {
@@ -673,6 +663,25 @@ enum SettingsLoadError {
         #[source]
         source: gix::Error,
     },
+}
+
+/// A file of the base revision (settings, rules, ignore file) that is not UTF-8.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: not UTF-8: {source}")]
+struct NotUtf8 {
+    /// `<revision>:<file>`.
+    origin: String,
+    /// The decoding error.
+    #[source]
+    source: std::str::Utf8Error,
+}
+
+/// `bytes` as text; `origin` (`<revision>:<file>`) names them in the error.
+fn utf8_at<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, NotUtf8> {
+    std::str::from_utf8(bytes).map_err(|source| NotUtf8 {
+        origin: origin.to_string(),
+        source,
+    })
 }
 
 /// `portcullis.toml` in the tree of `base`. A repository that cannot be opened or a base that

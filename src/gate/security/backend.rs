@@ -113,14 +113,8 @@ enum BaseError {
         source: std::io::Error,
     },
     /// The merge-base's `.gitleaks.toml` or `.gitleaksignore` is not UTF-8.
-    #[error("{origin}: not UTF-8: {source}")]
-    NotUtf8 {
-        /// `<commit>:.gitleaks.toml` or `<commit>:.gitleaksignore`.
-        origin: String,
-        /// The decoding error.
-        #[source]
-        source: std::str::Utf8Error,
-    },
+    #[error(transparent)]
+    NotUtf8(#[from] super::NotUtf8),
     /// The merge-base's `.gitleaks.toml` is not a valid config.
     #[error("{origin}: {source}")]
     BadConfig {
@@ -193,10 +187,7 @@ fn choose_config(input: &WorkInput, mb_files: &MergeBaseFiles) -> Result<ChosenC
     }
     if let Some(bytes) = &mb_files.config {
         let origin = format!("{}:{CONFIG_FILE}", mb_files.commit);
-        let text = std::str::from_utf8(bytes).map_err(|source| BaseError::NotUtf8 {
-            origin: origin.clone(),
-            source,
-        })?;
+        let text = super::utf8_at(bytes, &origin)?;
         let config =
             Config::from_toml_str(text, &input.repo.join(CONFIG_FILE)).map_err(|source| {
                 BaseError::BadConfig {
@@ -350,10 +341,7 @@ fn load_ignore(
     let mut s = Suppressions::load(extra, None).map_err(BaseError::IgnoreFile)?;
     if let Some(bytes) = &files.ignore {
         let origin = format!("{}:{IGNORE_FILE}", files.commit);
-        let text = std::str::from_utf8(bytes).map_err(|source| BaseError::NotUtf8 {
-            origin: origin.clone(),
-            source,
-        })?;
+        let text = super::utf8_at(bytes, &origin)?;
         s.add_ignore_text(text, Path::new(&origin));
     }
     Ok(Some(s))
@@ -520,7 +508,7 @@ mod tests {
             .err()
             .expect("not UTF-8");
         assert!(
-            matches!(&err, BaseError::NotUtf8 { origin, .. } if origin == "c0ffee:.gitleaksignore"),
+            matches!(&err, BaseError::NotUtf8(e) if e.origin == "c0ffee:.gitleaksignore"),
             "{err:?}"
         );
         assert!(

@@ -343,7 +343,7 @@ fn base_settings_not_utf8_is_a_typed_error_and_fails_the_gate() {
     req.base = "main".into();
     let err = load_settings(d, &req).err().expect("not UTF-8");
     assert!(
-        matches!(&err, SettingsLoadError::NotUtf8 { origin, .. } if origin == "main:portcullis.toml"),
+        matches!(&err, SettingsLoadError::NotUtf8(e) if e.origin == "main:portcullis.toml"),
         "{err:?}"
     );
     let message = err.to_string();

@@ -482,9 +482,9 @@ mod tests {
     fn bad_gitleaksignore_path_is_an_ignore_file_error_naming_it() {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("nope/.gitleaksignore");
-        let err = load_ignore(&merge_base(None), std::slice::from_ref(&missing))
-            .err()
-            .expect("a missing ignore file is an error");
+        let Err(err) = load_ignore(&merge_base(None), std::slice::from_ref(&missing)) else {
+            panic!("a missing ignore file is an error");
+        };
         match &err {
             BaseError::IgnoreFile(ConfigError::Io { path, .. }) => {
                 assert_eq!(path, &missing);
@@ -504,9 +504,9 @@ mod tests {
     /// `<commit>:.gitleaksignore`.
     #[test]
     fn merge_base_gitleaksignore_not_utf8_names_its_origin() {
-        let err = load_ignore(&merge_base(Some(b"a.txt:rule:1\n\xff\n")), &[])
-            .err()
-            .expect("not UTF-8");
+        let Err(err) = load_ignore(&merge_base(Some(b"a.txt:rule:1\n\xff\n")), &[]) else {
+            panic!("not UTF-8 is an error");
+        };
         assert!(
             matches!(&err, BaseError::NotUtf8(e) if e.origin == "c0ffee:.gitleaksignore"),
             "{err:?}"

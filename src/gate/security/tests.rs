@@ -341,7 +341,9 @@ fn base_settings_not_utf8_is_a_typed_error_and_fails_the_gate() {
     git(d, &["commit", "-q", "-m", "settings"]);
     let mut req = SecurityRequest::new(d);
     req.base = "main".into();
-    let err = load_settings(d, &req).err().expect("not UTF-8");
+    let Err(err) = load_settings(d, &req) else {
+        panic!("not UTF-8 is an error");
+    };
     assert!(
         matches!(&err, SettingsLoadError::NotUtf8(e) if e.origin == "main:portcullis.toml"),
         "{err:?}"

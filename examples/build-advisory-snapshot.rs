@@ -87,7 +87,7 @@ fn run() -> Result<(), String> {
         eprintln!("{}: {} advisories", meta.name, loaded.advisories.len());
         sources.push((meta, loaded.advisories));
     }
-    let bytes = build(sources)?;
+    let bytes = build(sources).map_err(|e| e.to_string())?;
     std::fs::write(&out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
     eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
     Ok(())

@@ -23,33 +23,6 @@ fn days_ago(days: i64) -> String {
         .to_string()
 }
 
-fn tarball(mtime_days_ago: i64) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let mtime = (jiff::Timestamp::now().as_second() - mtime_days_ago * 86_400) as u64;
-    let add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(mtime);
-        h.set_cksum();
-        tar.append_data(&mut h, path, data).unwrap();
-    };
-    let adv = std::fs::read(testdata(
-        "advisory-db/rustsec/crates/regex/RUSTSEC-2022-0013.md",
-    ))
-    .unwrap();
-    add(
-        &mut tar,
-        "advisory-db-main/crates/regex/RUSTSEC-2022-0013.md",
-        &adv,
-    );
-    add(&mut tar, "advisory-db-main/LICENSE.txt", b"CC0");
-    let raw = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&raw).unwrap();
-    gz.finish().unwrap()
-}
-
 /// An OSV export zip with `n` records for `package` in `eco`, each modified `age` days ago.
 fn osv_zip(eco: &str, package: &str, n: usize, age: i64) -> Vec<u8> {
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -121,7 +94,7 @@ fn db_update_rejects_an_empty_archive_and_keeps_the_previous_cache() {
     files
         .lock()
         .unwrap()
-        .insert("/rustsec.tar.gz".into(), tarball(1));
+        .insert("/rustsec.tar.gz".into(), rustsec_tarball(1));
     files.lock().unwrap().insert(
         "/osv/PyPI/all.zip".into(),
         osv_zip("PyPI", "notvulnerable", 3, 1),
@@ -162,7 +135,7 @@ fn db_update_refuses_a_large_drop_unless_forced() {
     files
         .lock()
         .unwrap()
-        .insert("/rustsec.tar.gz".into(), tarball(1));
+        .insert("/rustsec.tar.gz".into(), rustsec_tarball(1));
     files.lock().unwrap().insert(
         "/osv/PyPI/all.zip".into(),
         osv_zip("PyPI", "notvulnerable", 8, 1),
@@ -191,7 +164,7 @@ fn db_update_of_one_ecosystem_keeps_the_others() {
     files
         .lock()
         .unwrap()
-        .insert("/rustsec.tar.gz".into(), tarball(1));
+        .insert("/rustsec.tar.gz".into(), rustsec_tarball(1));
     files.lock().unwrap().insert(
         "/osv/PyPI/all.zip".into(),
         osv_zip("PyPI", "notvulnerable", 2, 1),
@@ -240,7 +213,7 @@ fn cache_is_dated_by_its_own_newest_modified_and_old_data_is_degraded() {
     files
         .lock()
         .unwrap()
-        .insert("/rustsec.tar.gz".into(), tarball(1));
+        .insert("/rustsec.tar.gz".into(), rustsec_tarball(1));
     // Downloaded today, but nothing in it changed in the last 120 days.
     files.lock().unwrap().insert(
         "/osv/PyPI/all.zip".into(),

@@ -174,33 +174,6 @@ fn online_unreachable_and_malformed_answers_are_degraded() {
     );
 }
 
-fn rustsec_tarball() -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o644);
-        h.set_mtime(jiff::Timestamp::now().as_second() as u64);
-        h.set_cksum();
-        tar.append_data(&mut h, path, data).unwrap();
-    };
-    let adv = std::fs::read(testdata(
-        "advisory-db/rustsec/crates/regex/RUSTSEC-2022-0013.md",
-    ))
-    .unwrap();
-    add(
-        &mut tar,
-        "advisory-db-main/crates/regex/RUSTSEC-2022-0013.md",
-        &adv,
-    );
-    add(&mut tar, "advisory-db-main/README.md", b"ignored");
-    add(&mut tar, "advisory-db-main/LICENSE.txt", b"CC0");
-    let raw = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(&raw).unwrap();
-    gz.finish().unwrap()
-}
-
 fn pypi_zip() -> Vec<u8> {
     let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let rec = r#"{"id": "PYSEC-TEST-1", "modified": "MODIFIED", "summary": "test",
@@ -218,7 +191,7 @@ fn pypi_zip() -> Vec<u8> {
 
 #[test]
 fn db_update_fills_a_cache_that_later_runs_prefer() {
-    let tarball = rustsec_tarball();
+    let tarball = rustsec_tarball(0);
     let zip = pypi_zip();
     let (url, log) = serve(move |_, path, _| match path {
         "/rustsec.tar.gz" => Reply {

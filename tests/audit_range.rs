@@ -4,32 +4,12 @@
 use crate::audit_support;
 
 use std::path::Path;
-use std::process::Command;
 
 use audit_support::*;
 use portcullis::audit::{AuditError, audit_range};
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.invalid",
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    portcullis_pack::testing::git(dir, args);
 }
 
 fn cargo_lock(pkgs: &[(&str, &str)]) -> String {

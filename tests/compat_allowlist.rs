@@ -1,33 +1,9 @@
 //! Allowlists (spec §4): fragment level and finding level, OR/AND, every target.
 
-use std::path::Path;
-
-use portcullis::detect::{DetectOptions, Detector, Fragment};
-use portcullis::report::finding::Finding;
-use portcullis::rules::Config;
+use crate::detect_common::{detector, scan_at as scan};
 
 const C1: &str = "0123456789abcdef0123456789abcdef01234567";
 const C2: &str = "fedcba9876543210fedcba9876543210fedcba98";
-
-fn detector(toml: &str) -> Detector {
-    let cfg = Config::from_toml_str(toml, Path::new("test.toml")).expect("valid config");
-    Detector::new(cfg, DetectOptions::default()).expect("detector")
-}
-
-fn scan(d: &Detector, text: &str, path: &str, commit: &str) -> Vec<Finding> {
-    let mut out = Vec::new();
-    d.scan(
-        &Fragment {
-            text: text.as_bytes(),
-            path,
-            commit,
-            start_line: 1,
-            ..Fragment::default()
-        },
-        &mut out,
-    );
-    out
-}
 
 fn rule_with(allowlist: &str) -> String {
     format!(

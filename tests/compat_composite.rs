@@ -1,33 +1,13 @@
 //! Composite rules (spec §6), skipReport and decoding (spec §8).
 
-use std::path::Path;
+use crate::detect_common::{detector, detector_with, scan_at};
 
 use base64::Engine as _;
-use portcullis::detect::{DetectOptions, Detector, Fragment};
+use portcullis::detect::{DetectOptions, Detector};
 use portcullis::report::finding::Finding;
-use portcullis::rules::Config;
-
-fn detector_with(toml: &str, opts: DetectOptions) -> Detector {
-    let cfg = Config::from_toml_str(toml, Path::new("test.toml")).expect("valid config");
-    Detector::new(cfg, opts).expect("detector")
-}
-
-fn detector(toml: &str) -> Detector {
-    detector_with(toml, DetectOptions::default())
-}
 
 fn scan(d: &Detector, text: &str) -> Vec<Finding> {
-    let mut out = Vec::new();
-    d.scan(
-        &Fragment {
-            text: text.as_bytes(),
-            path: "f",
-            start_line: 1,
-            ..Fragment::default()
-        },
-        &mut out,
-    );
-    out
+    scan_at(d, text, "f", "")
 }
 
 fn ids(f: &[Finding]) -> Vec<&str> {

@@ -2,33 +2,11 @@
 
 use std::path::Path;
 
+use crate::detect_common::{detector, detector_with, scan_at};
+
 use portcullis::detect::{DetectOptions, Detector, Fragment};
 use portcullis::report::finding::Finding;
 use portcullis::rules::Config;
-
-fn detector_with(toml: &str, opts: DetectOptions) -> Detector {
-    let cfg = Config::from_toml_str(toml, Path::new("test.toml")).expect("valid config");
-    Detector::new(cfg, opts).expect("detector")
-}
-
-fn detector(toml: &str) -> Detector {
-    detector_with(toml, DetectOptions::default())
-}
-
-fn scan_at(d: &Detector, text: &str, path: &str, commit: &str) -> Vec<Finding> {
-    let mut out = Vec::new();
-    d.scan(
-        &Fragment {
-            text: text.as_bytes(),
-            path,
-            commit,
-            start_line: 1,
-            ..Fragment::default()
-        },
-        &mut out,
-    );
-    out
-}
 
 fn scan(d: &Detector, text: &str) -> Vec<Finding> {
     scan_at(d, text, "f.txt", "")

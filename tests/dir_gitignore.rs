@@ -7,14 +7,7 @@ use crate::scan_common;
 use scan_common::*;
 
 fn git_init(dir: &std::path::Path) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args(["init", "-q", "-b", "main"])
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git init");
-    assert!(out.status.success());
+    portcullis_pack::testing::git(dir, &["init", "-q", "-b", "main"]);
 }
 
 fn ignored_build_output(repo: &std::path::Path) {

@@ -20,3 +20,4 @@ mod security_common;
 mod security_gate;
 mod security_gate_content;
 mod security_gate_deps;
+mod stress_log;

@@ -7,30 +7,12 @@
 use crate::scan_common;
 
 use std::path::Path;
-use std::process::Command;
 
 use scan_common::*;
 
 /// Run git in `dir` with an isolated configuration; panics on failure.
 fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    portcullis_pack::testing::git(dir, args).trim().to_string()
 }
 
 /// A workspace whose `repo/` is a git repository.
@@ -48,16 +30,7 @@ fn commit(repo: &Path, msg: &str) -> String {
 
 /// `scan git repo --config config.toml -r - ARGS`: the run and the JSON report.
 fn scan_git(ws: &Path, extra: &[&str]) -> (Run, Vec<serde_json::Value>) {
-    let mut args = vec!["scan", "git", "repo", "--config", "config.toml", "-r", "-"];
-    args.extend_from_slice(extra);
-    let run = run_in(ws, &args, None);
-    let report: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not a JSON array ({e}):\n{}\nstderr:\n{}",
-            run.stdout, run.stderr
-        )
-    });
-    (run, report)
+    scan_json(ws, "git", extra)
 }
 
 /// `(File without the "repo/" of dir scans, RuleID, StartLine)`, sorted.

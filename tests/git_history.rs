@@ -336,16 +336,10 @@ fn shallow_clone_boundary_is_a_warning() {
     let clone = tempfile::tempdir().unwrap();
     let url = format!("file://{}", r.path().display());
     let dest = clone.path().join("c");
-    let out = std::process::Command::new("git")
-        .args(["clone", "-q", "--depth", "1", &url])
-        .arg(&dest)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    portcullis_pack::testing::run(
+        portcullis_pack::testing::git_command(clone.path())
+            .args(["clone", "-q", "--depth", "1", &url])
+            .arg(&dest),
     );
     let rep = portcullis::source::git::scan_history_with(
         &dest,

@@ -79,8 +79,7 @@ fn packed_copy(src: &TestRepo) -> TestRepo {
     );
     let pack = |revs: &str| {
         let list = dst.git(&["rev-list", "--objects", revs]);
-        let mut child = std::process::Command::new("git")
-            .current_dir(dst.path())
+        let mut child = portcullis_pack::testing::git_command(dst.path())
             .args([
                 "pack-objects",
                 "-q",
@@ -88,7 +87,6 @@ fn packed_copy(src: &TestRepo) -> TestRepo {
                 "--window=50",
                 ".git/objects/pack/pack",
             ])
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())
             .spawn()

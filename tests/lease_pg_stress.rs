@@ -14,11 +14,11 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use crate::stress_log::{append, entries_per_slot, mono_ns};
 use portcullis::lease::{self, AcquireOptions, Acquisition, LeaseBackend, ProcessBinding};
 
 use crate::lease_pg_server::PgServer;
@@ -31,21 +31,6 @@ const TTL: Duration = Duration::from_secs(2);
 /// Reclaim must happen within the TTL; this covers the busy-poll interval, one retry after a
 /// terminated session, and one connection set-up.
 const RECLAIM_SLACK: Duration = Duration::from_millis(500);
-
-fn mono_ns() -> u128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC is system-wide.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u128) * 1_000_000_000 + ts.tv_nsec as u128
-}
-
-fn append(log: &mut File, line: String) {
-    // One write(2) on an O_APPEND file: records never interleave.
-    log.write_all(line.as_bytes()).unwrap();
-}
 
 fn cycles() -> usize {
     std::env::var("PG_STRESS_CYCLES")
@@ -153,17 +138,6 @@ struct Hold {
     landed: Option<u128>,
 }
 
-fn entries_per_slot(log: &Path) -> Vec<usize> {
-    let mut n = vec![0; SLOTS];
-    for line in std::fs::read_to_string(log).unwrap().lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        if f[0] == "E" {
-            n[f[2].parse::<usize>().unwrap()] += 1;
-        }
-    }
-    n
-}
-
 /// Terminate one session of a worker, preferring one inside a transaction (a holder in the
 /// middle of acquiring, landing or releasing). Returns how many were terminated (0 or 1).
 fn terminate_a_lease_session(url: &str) -> u64 {
@@ -206,7 +180,7 @@ fn three_hosts_of_eight_workers_with_sigkills_terminations_and_a_restart_never_h
     let mut next_terminate = Instant::now() + Duration::from_millis(300);
     loop {
         assert!(t0.elapsed() < watchdog, "stress test hung");
-        let per_slot = entries_per_slot(&log);
+        let per_slot = entries_per_slot(&log, SLOTS);
         let mut running = 0;
         for (slot, worker) in workers.iter_mut().enumerate() {
             let Some(child) = worker.as_mut() else {
@@ -224,7 +198,7 @@ fn three_hosts_of_eight_workers_with_sigkills_terminations_and_a_restart_never_h
                         );
                     }
                     // Counted after the exit: the worker's last record is written by now.
-                    let done = entries_per_slot(&log)[slot];
+                    let done = entries_per_slot(&log, SLOTS)[slot];
                     if done < cycles {
                         *worker = Some(spawn_worker(&url, &log, slot, cycles - done));
                         running += 1;
@@ -358,7 +332,7 @@ fn three_hosts_of_eight_workers_with_sigkills_terminations_and_a_restart_never_h
         }
     }
     assert_eq!(overlaps, 0, "overlapping holds");
-    let per_slot = entries_per_slot(&log);
+    let per_slot = entries_per_slot(&log, SLOTS);
     latencies.sort();
     let median = latencies
         .get(latencies.len() / 2)

@@ -10,11 +10,11 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use crate::stress_log::{append, entries_per_slot, mono_ns};
 use portcullis::lease::{
     self, AcquireOptions, Acquisition, LeaseLocation, ProcessBinding, Released,
 };
@@ -29,22 +29,6 @@ const BOUND_TTL: Duration = Duration::from_secs(2);
 const UNBOUND_TTL: Duration = Duration::from_millis(1000);
 const PARENT_KILLS: usize = 30;
 const WATCHDOG: Duration = Duration::from_secs(180);
-
-fn mono_ns() -> u128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC is system-wide, so values from
-    // different processes are comparable.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u128) * 1_000_000_000 + ts.tv_nsec as u128
-}
-
-fn append(log: &mut File, line: String) {
-    // One write(2) on an O_APPEND file: records never interleave.
-    log.write_all(line.as_bytes()).unwrap();
-}
 
 #[test]
 fn stress_worker_entry() {
@@ -131,17 +115,6 @@ struct Hold {
     exit: Option<u128>,
 }
 
-fn entries_per_slot(log: &Path) -> Vec<usize> {
-    let mut n = vec![0; SLOTS];
-    for line in std::fs::read_to_string(log).unwrap().lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        if f[0] == "E" {
-            n[f[2].parse::<usize>().unwrap()] += 1;
-        }
-    }
-    n
-}
-
 #[test]
 fn eight_processes_with_sigkills_never_hold_the_lease_together() {
     if std::env::var_os("STRESS_WORKER").is_some() {
@@ -175,7 +148,7 @@ fn eight_processes_with_sigkills_never_hold_the_lease_together() {
                 None => running += 1,
                 Some(status) => {
                     *worker = None;
-                    let done = entries_per_slot(&log)[slot];
+                    let done = entries_per_slot(&log, SLOTS)[slot];
                     if !status.success() {
                         crashes += 1;
                         assert!(
@@ -264,7 +237,7 @@ fn eight_processes_with_sigkills_never_hold_the_lease_together() {
             "overlapping holds: {a:?} and {b:?}"
         );
     }
-    let per_slot = entries_per_slot(&log);
+    let per_slot = entries_per_slot(&log, SLOTS);
     assert_eq!(per_slot, vec![CYCLES; SLOTS]);
     let tombstones = std::fs::read_dir(&dir)
         .unwrap()

@@ -459,18 +459,7 @@ fn two_branches_that_only_break_together_cannot_both_reach_main() {
     // task adds c.txt (from the fixture); task2 adds x.txt. The suite is green on each
     // branch alone and red when both files exist.
     let wt2 = fx.tmp.path().join("wt-task2");
-    git(
-        &fx.work,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "task2",
-            wt2.to_str().unwrap(),
-            "origin/main",
-        ],
-    );
+    add_worktree(&fx.work, "task2", &wt2);
     commit_file(&wt2, "x.txt", "x-ray\n", "task2: add x");
     git(&wt2, &["push", "-q", "origin", "task2"]);
     let suite = "if [ -f c.txt ] && [ -f x.txt ]; then echo 'c and x clash'; exit 1; fi";

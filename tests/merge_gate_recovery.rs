@@ -66,18 +66,7 @@ fn marker(wt: &Path) -> PathBuf {
 /// Branch `side` (off origin/main) that adds c.txt differently from the task branch.
 fn conflicting_side_branch(fx: &Fixture) {
     let side = fx.tmp.path().join("wt-side");
-    git(
-        &fx.work,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "side",
-            side.to_str().unwrap(),
-            "origin/main",
-        ],
-    );
+    add_worktree(&fx.work, "side", &side);
     commit_file(&side, "c.txt", "side version\n", "side: c");
 }
 

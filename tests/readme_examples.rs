@@ -60,18 +60,7 @@ fn runnable_examples(readme: &str) -> Vec<Example> {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    portcullis_pack::testing::git(dir, args);
 }
 
 /// A copy of the repository's tracked files (as in the work tree), committed on `main`.

@@ -11,6 +11,7 @@ mod compat_detect;
 mod compat_ignore;
 mod compat_robustness;
 mod default_rules;
+mod detect_common;
 mod dir_gitignore;
 mod fuzz_regressions;
 mod git_cli;

@@ -109,6 +109,26 @@ fn gitleaksignore_on_main_suppresses_a_known_false_positive() {
 }
 
 #[test]
+fn missing_ignore_file_given_to_the_gate_fails_closed_naming_it() {
+    let r = Repo::with_test_config();
+    r.checkout_new("task");
+    r.write("notes.md", "harmless\n");
+    r.commit("notes");
+    let missing = r.path().join("no-such-dir/.gitleaksignore");
+    let mut req = SecurityRequest::new(r.path());
+    req.base = "main".into();
+    req.ignore_files = vec![missing.clone()];
+    let v = security(&req);
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    let shown = missing.display().to_string();
+    assert!(
+        v.reasons.iter().any(|x| x.contains(&shown)),
+        "the reason names the file: {:?}",
+        v.reasons
+    );
+}
+
+#[test]
 fn default_rules_apply_when_main_has_no_config() {
     let r = Repo::empty();
     r.write("README.md", "demo\n");

@@ -393,6 +393,17 @@ pub enum AuditError {
         /// What is wrong.
         message: String,
     },
+    /// A `go.mod` file could not be parsed.
+    #[error("{file}{}: {source}", .line.map(|l| format!(":{l}")).unwrap_or_default())]
+    GoMod {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What is wrong.
+        #[source]
+        source: lockfile::GoModError,
+    },
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -408,6 +419,15 @@ pub enum AuditError {
         path: PathBuf,
         /// What is wrong.
         message: String,
+    },
+    /// The RustSec archive `db update` downloaded cannot be read or extracted.
+    #[error("{url}: {source}")]
+    RustsecArchive {
+        /// Where the archive was downloaded from.
+        url: String,
+        /// What is wrong with it.
+        #[source]
+        source: advisory::RustsecArchiveError,
     },
     /// Git access failed in range mode.
     #[error("git: {0}")]

@@ -253,6 +253,11 @@ fn relabel(e: AuditError, shown: &str) -> AuditError {
             line,
             message,
         },
+        AuditError::GoMod { line, source, .. } => AuditError::GoMod {
+            file: PathBuf::from(shown),
+            line,
+            source,
+        },
         other => other,
     }
 }

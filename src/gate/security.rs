@@ -627,31 +627,67 @@ pub fn report_path(req: &SecurityRequest) -> PathBuf {
 fn load_settings(
     repo_root: &Path,
     req: &SecurityRequest,
-) -> Result<(Settings, Option<PathBuf>, Option<String>), String> {
+) -> Result<(Settings, Option<PathBuf>, Option<String>), SettingsLoadError> {
     if let Some(file) = &req.settings_file {
-        let l = Settings::load(repo_root, Some(file)).map_err(|e| e.to_string())?;
+        let l = Settings::load(repo_root, Some(file))?;
         return Ok((l.settings, l.file, Some(file.display().to_string())));
     }
     let origin = format!("{}:{}", req.base, crate::settings::SETTINGS_FILE);
     let (mut settings, desc) = match settings_blob_at(repo_root, &req.base)? {
         Some(bytes) => {
-            let text =
-                std::str::from_utf8(&bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
-            let s = Settings::from_toml_str(text, Path::new(&origin)).map_err(|e| e.to_string())?;
+            let text = utf8_at(&bytes, &origin)?;
+            let s = Settings::from_toml_str(text, Path::new(&origin))?;
             (s, Some(origin))
         }
         None => (Settings::default(), None),
     };
-    settings
-        .apply_env(|k| std::env::var(k).ok())
-        .map_err(|e| e.to_string())?;
+    settings.apply_env(|k| std::env::var(k).ok())?;
     Ok((settings, None, desc))
+}
+
+/// Why the gate's settings could not be loaded (the run then fails with `settings: ...`).
+#[derive(Debug, thiserror::Error)]
+enum SettingsLoadError {
+    /// The settings file or a `PORTCULLIS_*` variable is invalid.
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    /// The base revision's `portcullis.toml` is not UTF-8.
+    #[error(transparent)]
+    NotUtf8(#[from] NotUtf8),
+    /// The base revision's `portcullis.toml` exists but cannot be read.
+    #[error("{origin}: {source}")]
+    Git {
+        /// `<base>:portcullis.toml`.
+        origin: String,
+        /// gix's error.
+        #[source]
+        source: gix::Error,
+    },
+}
+
+/// A file of the base revision (settings, rules, ignore file) that is not UTF-8.
+#[derive(Debug, thiserror::Error)]
+#[error("{origin}: not UTF-8: {source}")]
+struct NotUtf8 {
+    /// `<revision>:<file>`.
+    origin: String,
+    /// The decoding error.
+    #[source]
+    source: std::str::Utf8Error,
+}
+
+/// `bytes` as text; `origin` (`<revision>:<file>`) names them in the error.
+fn utf8_at<'a>(bytes: &'a [u8], origin: &str) -> Result<&'a str, NotUtf8> {
+    std::str::from_utf8(bytes).map_err(|source| NotUtf8 {
+        origin: origin.to_string(),
+        source,
+    })
 }
 
 /// `portcullis.toml` in the tree of `base`. A repository that cannot be opened or a base that
 /// does not resolve gives `None` (the gate then fails on the merge-base); a file that exists
 /// but cannot be read is an error.
-fn settings_blob_at(repo_root: &Path, base: &str) -> Result<Option<Vec<u8>>, String> {
+fn settings_blob_at(repo_root: &Path, base: &str) -> Result<Option<Vec<u8>>, SettingsLoadError> {
     let Ok(repo) = gix::open(repo_root) else {
         return Ok(None);
     };
@@ -664,11 +700,14 @@ fn settings_blob_at(repo_root: &Path, base: &str) -> Result<Option<Vec<u8>>, Str
         return Ok(None);
     };
     let name = crate::settings::SETTINGS_FILE;
-    let err = |e: &dyn std::fmt::Display| format!("{base}:{name}: {e}");
-    let tree = commit.tree().map_err(|e| err(&e))?;
-    match tree.lookup_entry_by_path(name).map_err(|e| err(&e))? {
+    let err = |source| SettingsLoadError::Git {
+        origin: format!("{base}:{name}"),
+        source,
+    };
+    let tree = commit.tree().map_err(err)?;
+    match tree.lookup_entry_by_path(name).map_err(err)? {
         Some(entry) if entry.mode().is_blob() => {
-            Ok(Some(entry.object().map_err(|e| err(&e))?.data.clone()))
+            Ok(Some(entry.object().map_err(err)?.data.clone()))
         }
         _ => Ok(None),
     }

@@ -36,7 +36,7 @@ pub enum RunError {
     },
     /// A git-log option string (`--log-opts`) asks for something the scanner does not do.
     #[error("--log-opts: {0}")]
-    LogOpts(String),
+    LogOpts(#[source] super::git::LogOptsError),
     /// The repository could not be opened, or the revisions could not be resolved.
     #[error(transparent)]
     Git(#[from] GitError),

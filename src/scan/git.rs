@@ -65,33 +65,41 @@ impl GitTarget {
 /// The revisions named by a gitleaks `--log-opts` string (empty = all refs), or an error naming
 /// the first unsupported option. Supported: revisions and ranges (`A..B`, `A...B`, `REV`,
 /// `^REV`), `--all`, and the no-ops `--full-history`, `-p`/`--patch`, `-U0`.
-pub fn parse_log_opts(text: &str) -> Result<Vec<String>, String> {
+pub fn parse_log_opts(text: &str) -> Result<Vec<String>, LogOptsError> {
     let mut revs = Vec::new();
     let mut all = false;
     for tok in text.split_whitespace() {
         match tok {
             "--all" => all = true,
             "--full-history" | "-p" | "--patch" | "-U0" | "--unified=0" => {}
-            "--" => {
-                return Err(
-                    "path limiting (`-- PATH`) is not supported; scan the whole history or use --range".into(),
-                );
-            }
-            t if t.starts_with('-') => {
-                return Err(format!(
-                    "unsupported git-log option {t:?} (supported: revisions and ranges such as A..B, A...B, ^REV, and --all)"
-                ));
-            }
+            "--" => return Err(LogOptsError::PathLimiting),
+            t if t.starts_with('-') => return Err(LogOptsError::Unsupported(t.to_string())),
             t => revs.push(t.to_string()),
         }
     }
     if all && !revs.is_empty() {
-        return Err(format!(
-            "--all cannot be combined with revisions ({}); use --all alone or the revisions alone",
-            revs.join(" ")
-        ));
+        return Err(LogOptsError::AllWithRevisions(revs));
     }
     Ok(revs)
+}
+
+/// A gitleaks `--log-opts` string that asks for something the scanner does not do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogOptsError {
+    /// `-- PATH`: path limiting.
+    #[error("path limiting (`-- PATH`) is not supported; scan the whole history or use --range")]
+    PathLimiting,
+    /// An option other than the supported ones (named as given).
+    #[error(
+        "unsupported git-log option {0:?} (supported: revisions and ranges such as A..B, A...B, ^REV, and --all)"
+    )]
+    Unsupported(String),
+    /// `--all` together with revisions (listed).
+    #[error(
+        "--all cannot be combined with revisions ({}); use --all alone or the revisions alone",
+        .0.join(" ")
+    )]
+    AllWithRevisions(Vec<String>),
 }
 
 #[cfg(test)]
@@ -106,11 +114,31 @@ mod tests {
             parse_log_opts(" -p --full-history  main..feature ^old "),
             Ok(vec!["main..feature".to_string(), "^old".to_string()])
         );
-        assert!(
-            parse_log_opts("--since=2024-01-01").is_err_and(|e| e.contains("--since=2024-01-01"))
+        assert_eq!(
+            parse_log_opts("--since=2024-01-01"),
+            Err(LogOptsError::Unsupported("--since=2024-01-01".into()))
         );
-        assert!(parse_log_opts("HEAD -- src").is_err_and(|e| e.contains("-- PATH")));
-        assert!(parse_log_opts("--all main").is_err_and(|e| e.contains("--all")));
+        assert_eq!(
+            parse_log_opts("HEAD -- src"),
+            Err(LogOptsError::PathLimiting)
+        );
+        assert_eq!(
+            parse_log_opts("--all main ^old"),
+            Err(LogOptsError::AllWithRevisions(vec![
+                "main".into(),
+                "^old".into()
+            ]))
+        );
+        assert_eq!(
+            LogOptsError::AllWithRevisions(vec!["main".into(), "^old".into()]).to_string(),
+            "--all cannot be combined with revisions (main ^old); use --all alone or the \
+             revisions alone"
+        );
+        assert!(
+            LogOptsError::Unsupported("--since=x".into())
+                .to_string()
+                .starts_with("unsupported git-log option \"--since=x\" (supported: ")
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::source::{ScanError, ScanErrorKind};
 pub use error::RunError;
-pub use git::{GitTarget, parse_log_opts};
+pub use git::{GitTarget, LogOptsError, parse_log_opts};
 pub use setup::{ConfigChoice, SuppressionChoice};
 
 use crate::detect::{DetectOptions, Detector};

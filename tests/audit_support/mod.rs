@@ -169,3 +169,34 @@ pub fn serve(
     });
     (format!("http://{addr}"), log)
 }
+
+/// A RustSec advisory-db tarball as GitHub serves it (`advisory-db-main/...`): the regex
+/// advisory RUSTSEC-2022-0013, a README (not extracted) and the licence, every entry dated
+/// `mtime_days_ago` days ago.
+pub fn rustsec_tarball(mtime_days_ago: i64) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let mtime = (jiff::Timestamp::now().as_second() - mtime_days_ago * 86_400) as u64;
+    let add = |tar: &mut tar::Builder<Vec<u8>>, path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(mtime);
+        h.set_cksum();
+        tar.append_data(&mut h, path, data).unwrap();
+    };
+    let adv = std::fs::read(testdata(
+        "advisory-db/rustsec/crates/regex/RUSTSEC-2022-0013.md",
+    ))
+    .unwrap();
+    add(
+        &mut tar,
+        "advisory-db-main/crates/regex/RUSTSEC-2022-0013.md",
+        &adv,
+    );
+    add(&mut tar, "advisory-db-main/README.md", b"ignored");
+    add(&mut tar, "advisory-db-main/LICENSE.txt", b"CC0");
+    let raw = tar.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).unwrap();
+    gz.finish().unwrap()
+}

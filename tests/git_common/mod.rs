@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A temporary repository driven by the git CLI.
 pub struct TestRepo {
@@ -44,19 +43,8 @@ impl TestRepo {
         let t = self.tick.get() + 1;
         self.tick.set(t);
         let date = format!("{} +0200", 1_700_000_000 + t * 60);
-        Command::new("git")
-            .current_dir(self.path())
-            .args([
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "tag.gpgsign=false",
-                "-c",
-                "core.autocrlf=false",
-            ])
+        portcullis_pack::testing::git_command(self.path())
             .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "Alice Author")
             .env("GIT_AUTHOR_EMAIL", "alice@example.com")
             .env("GIT_COMMITTER_NAME", "Carl Committer")

@@ -30,6 +30,15 @@ pub fn git_env(cmd: &mut Command) -> &mut Command {
         .env_remove("GIT_WORK_TREE")
 }
 
+/// `git worktree add -b BRANCH DIR origin/main` in the clone `work`.
+pub fn add_worktree(work: &Path, branch: &str, dir: &Path) {
+    let dir = dir.to_str().unwrap();
+    git(
+        work,
+        &["worktree", "add", "-q", "-b", branch, dir, "origin/main"],
+    );
+}
+
 /// Run git in `dir`; panics with git's stderr on failure (test setup only).
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let mut cmd = Command::new("git");
@@ -96,18 +105,7 @@ impl Fixture {
         commit_file(&seed, "b.txt", "bravo\n", "initial");
         git(&seed, &["push", "-q", "origin", "main"]);
         git(&root, &["clone", "-q", origin.to_str().unwrap(), "work"]);
-        git(
-            &work,
-            &[
-                "worktree",
-                "add",
-                "-q",
-                "-b",
-                "task",
-                task_wt.to_str().unwrap(),
-                "origin/main",
-            ],
-        );
+        add_worktree(&work, "task", &task_wt);
         commit_file(&task_wt, "c.txt", "charlie\n", "task: add c");
         git(&task_wt, &["push", "-q", "origin", "task"]);
         let leases = root.join("leases");

@@ -99,7 +99,13 @@ pub fn workspace() -> (tempfile::TempDir, PathBuf) {
 /// Run `scan dir repo --config config.toml -r - ARGS` in the workspace; returns the run and
 /// the parsed JSON report.
 pub fn scan_repo(ws: &Path, extra: &[&str]) -> (Run, Vec<serde_json::Value>) {
-    let mut args = vec!["scan", "dir", "repo", "--config", "config.toml", "-r", "-"];
+    scan_json(ws, "dir", extra)
+}
+
+/// Run `scan SOURCE repo --config config.toml -r - ARGS` in the workspace (`SOURCE` is `dir`
+/// or `git`); returns the run and the parsed JSON report.
+pub fn scan_json(ws: &Path, source: &str, extra: &[&str]) -> (Run, Vec<serde_json::Value>) {
+    let mut args = vec!["scan", source, "repo", "--config", "config.toml", "-r", "-"];
     args.extend_from_slice(extra);
     let run = run_in(ws, &args, None);
     let report: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {

@@ -50,24 +50,14 @@ impl Repo {
     }
 
     pub fn git(&self, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .current_dir(self.path())
-            .args(["-c", "commit.gpgsign=false", "-c", "core.autocrlf=false"])
+        use portcullis_pack::testing::{git_command, run};
+        let stdout = run(git_command(self.path())
             .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_AUTHOR_NAME", "Ada Agent")
             .env("GIT_AUTHOR_EMAIL", "ada@example.com")
             .env("GIT_COMMITTER_NAME", "Ada Agent")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .output()
-            .expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com"));
+        stdout.trim().to_string()
     }
 
     pub fn write(&self, rel: &str, text: &str) {

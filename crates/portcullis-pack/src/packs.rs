@@ -818,7 +818,7 @@ mod tests {
         }
     }
 
-    use crate::test_support::git;
+    use crate::testing::{blob_ids, git};
 
     /// A repository whose blobs are packed as deep delta chains with branching families (many
     /// versions of a few files), plus one blob left loose.
@@ -844,16 +844,6 @@ mod tests {
         git(d, &["add", "-A"]);
         git(d, &["commit", "-q", "-m", "loose"]);
         dir
-    }
-
-    fn blob_ids(d: &std::path::Path) -> Vec<ObjectId> {
-        let listing = git(d, &["rev-list", "--objects", "--all"]);
-        let repo = gix::open(d).expect("open");
-        listing
-            .lines()
-            .map(|l| ObjectId::from_hex(&l.as_bytes()[..40]).expect("id"))
-            .filter(|id| repo.find_blob(*id).is_ok())
-            .collect()
     }
 
     /// Every packed blob comes out of the delta-order walk with the bytes gix reads by id

@@ -387,7 +387,7 @@ impl FindHeader for WithOdb<'_, '_> {
 
 impl WithOdb<'_, '_> {
     /// The bytes of tree `id`, shared with the resolved-tree cache when it holds them.
-    pub fn tree_rc(&self, id: &gix::oid) -> Result<Rc<Vec<u8>>, String> {
+    pub fn tree_rc(&self, id: &gix::oid) -> Result<Rc<Vec<u8>>, gix::Error> {
         if let Some(bytes) = self.trees.stored(id) {
             return Ok(bytes);
         }
@@ -395,10 +395,9 @@ impl WithOdb<'_, '_> {
     }
 
     /// The bytes of tree `id`.
-    pub fn tree(&self, id: &gix::oid) -> Result<Vec<u8>, String> {
+    pub fn tree(&self, id: &gix::oid) -> Result<Vec<u8>, gix::Error> {
         let mut buf = Vec::new();
-        self.find_tree_iter(id, &mut buf)
-            .map_err(|e| e.to_string())?;
+        self.find_tree_iter(id, &mut buf)?;
         Ok(buf)
     }
 }
@@ -407,7 +406,7 @@ impl WithOdb<'_, '_> {
 mod tests {
     use super::*;
 
-    use crate::test_support::git;
+    use crate::testing::git;
 
     /// Every tree of a repository packed with deep delta chains reads the same from the store
     /// as from gix, and the store (not the fallback) serves the packed ones.

@@ -9,12 +9,12 @@
 //! from the previous cache. Each source is dated by its own data (newest `modified` of the OSV
 //! records, commit time of the RustSec archive), never by the download time.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::rustsec_archive::extract_rustsec;
 use super::{LoadError, LoadedSources, Wanted, osv, parse_date, rustsec_dir};
 use crate::audit::{AuditError, Ecosystem, SourceInfo};
 
@@ -199,65 +199,6 @@ fn download(client: &reqwest::blocking::Client, url: &str) -> Result<Vec<u8>, Au
 /// OSV ecosystems `db update` downloads by default.
 pub const DEFAULT_ECOSYSTEMS: &[&str] = &["PyPI", "Go"];
 
-/// Extract `crates/`, `rust/` and licence files of a RustSec tarball (first path component
-/// stripped) into `dest`; returns the commit named by the archive's pax comment, if any, and
-/// the newest entry time (archives made by `git archive` stamp every entry with the commit
-/// time).
-fn extract_rustsec(tarball: &[u8], dest: &Path) -> Result<(Option<String>, Option<u64>), String> {
-    let gz = flate2::read::GzDecoder::new(tarball);
-    let mut ar = tar::Archive::new(gz);
-    let mut commit = None;
-    let mut newest: Option<u64> = None;
-    for entry in ar.entries().map_err(|e| format!("not a tar.gz: {e}"))? {
-        let mut entry = entry.map_err(|e| format!("bad tar entry: {e}"))?;
-        if entry.header().entry_type() == tar::EntryType::XGlobalHeader {
-            let mut buf = String::new();
-            let _ = entry.read_to_string(&mut buf);
-            for line in buf.lines() {
-                if let Some(c) = line.split_once("comment=").map(|(_, c)| c.trim())
-                    && c.len() == 40
-                    && c.bytes().all(|b| b.is_ascii_hexdigit())
-                {
-                    commit = Some(c.to_string());
-                }
-            }
-            continue;
-        }
-        let path = entry
-            .path()
-            .map_err(|e| format!("bad tar path: {e}"))?
-            .into_owned();
-        let rel: PathBuf = path.components().skip(1).collect();
-        let keep = rel.starts_with("crates")
-            || rel.starts_with("rust")
-            || rel.to_string_lossy().starts_with("LICENSE");
-        if !keep
-            || rel
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_)))
-        {
-            continue;
-        }
-        if let Ok(t) = entry.header().mtime()
-            && t > 0
-        {
-            newest = Some(newest.map_or(t, |n| n.max(t)));
-        }
-        let target = dest.join(&rel);
-        if entry.header().entry_type().is_dir() {
-            std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
-        } else if entry.header().entry_type().is_file() {
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-            }
-            let mut data = Vec::new();
-            entry.read_to_end(&mut data).map_err(|e| e.to_string())?;
-            std::fs::write(&target, data).map_err(|e| e.to_string())?;
-        }
-    }
-    Ok((commit, newest))
-}
-
 /// The later of two dates (either may be missing or unparsable).
 fn later(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
@@ -341,8 +282,11 @@ pub fn update(dir: &Path, opts: &UpdateOptions) -> Result<CacheMeta, AuditError>
 
     let tarball = download(&client, &opts.rustsec_url)?;
     let rs_dir = tmp.path().join("rustsec");
-    let (commit, mtime) = extract_rustsec(&tarball, &rs_dir)
-        .map_err(|e| AuditError::Other(format!("{}: {e}", opts.rustsec_url)))?;
+    let (commit, mtime) =
+        extract_rustsec(&tarball, &rs_dir).map_err(|source| AuditError::RustsecArchive {
+            url: opts.rustsec_url.clone(),
+            source,
+        })?;
     let check = rustsec_dir::load_all(&rs_dir).map_err(|e| AuditError::Other(e.to_string()))?;
     if let Some(e) = check.error_summary() {
         return Err(AuditError::Other(format!("{}: {e}", opts.rustsec_url)));

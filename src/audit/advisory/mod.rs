@@ -6,8 +6,11 @@
 pub mod cache;
 pub mod online;
 pub mod osv;
+mod rustsec_archive;
 pub mod rustsec_dir;
 pub mod snapshot;
+
+pub use rustsec_archive::RustsecArchiveError;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;

@@ -62,6 +62,53 @@ impl SnapshotSource {
     }
 }
 
+/// Why snapshot bytes cannot be read or built.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The bytes do not start with [`MAGIC`].
+    #[error("bad snapshot magic")]
+    BadMagic,
+    /// The bytes end before the header length.
+    #[error("truncated snapshot")]
+    Truncated,
+    /// The bytes end inside the header.
+    #[error("truncated snapshot header")]
+    TruncatedHeader,
+    /// The header is not the JSON the format describes.
+    #[error("snapshot header: {0}")]
+    Header(#[source] serde_json::Error),
+    /// The index names a chunk beyond the end of the body.
+    #[error("snapshot chunk out of bounds")]
+    ChunkOutOfBounds {
+        /// The package whose chunk it is.
+        package: String,
+    },
+    /// A package's chunk is not valid raw deflate data.
+    #[error("snapshot chunk for {package}: {source}")]
+    Inflate {
+        /// The package whose chunk it is.
+        package: String,
+        /// The decompression error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A package's chunk is not the JSON the format describes.
+    #[error("snapshot chunk for {package}: {source}")]
+    Chunk {
+        /// The package whose chunk it is.
+        package: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Building: advisories or the header could not be encoded as JSON.
+    #[error("{0}")]
+    Encode(#[source] serde_json::Error),
+    /// Building: a chunk could not be compressed.
+    #[error("{0}")]
+    Compress(#[source] std::io::Error),
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Header {
     sources: Vec<SnapshotSource>,
@@ -76,18 +123,17 @@ pub struct Snapshot<'a> {
 
 impl<'a> Snapshot<'a> {
     /// Parse the header of a snapshot.
-    pub fn parse(bytes: &'a [u8]) -> Result<Snapshot<'a>, String> {
+    pub fn parse(bytes: &'a [u8]) -> Result<Snapshot<'a>, SnapshotError> {
         let rest = bytes
             .strip_prefix(MAGIC.as_slice())
-            .ok_or("bad snapshot magic")?;
+            .ok_or(SnapshotError::BadMagic)?;
         let len_bytes: [u8; 4] = rest
             .get(..4)
             .and_then(|b| b.try_into().ok())
-            .ok_or("truncated snapshot")?;
+            .ok_or(SnapshotError::Truncated)?;
         let len = u32::from_le_bytes(len_bytes) as usize;
-        let header_bytes = rest.get(4..4 + len).ok_or("truncated snapshot header")?;
-        let header: Header =
-            serde_json::from_slice(header_bytes).map_err(|e| format!("snapshot header: {e}"))?;
+        let header_bytes = rest.get(4..4 + len).ok_or(SnapshotError::TruncatedHeader)?;
+        let header: Header = serde_json::from_slice(header_bytes).map_err(SnapshotError::Header)?;
         Ok(Snapshot {
             header,
             body: &rest[4 + len..],
@@ -105,27 +151,38 @@ impl<'a> Snapshot<'a> {
     }
 
     /// Advisories of one package, each with its source index.
-    pub fn lookup(&self, eco: Ecosystem, name: &str) -> Result<Vec<(usize, Advisory)>, String> {
+    pub fn lookup(
+        &self,
+        eco: Ecosystem,
+        name: &str,
+    ) -> Result<Vec<(usize, Advisory)>, SnapshotError> {
         let idx = &self.header.index;
         let Ok(i) = idx.binary_search_by(|(e, n, _, _)| (e, n.as_str()).cmp(&(&eco, name))) else {
             return Ok(Vec::new());
         };
         let (_, _, off, len) = &idx[i];
         let start = *off as usize;
-        let chunk = self
-            .body
-            .get(start..start + *len as usize)
-            .ok_or("snapshot chunk out of bounds")?;
+        let chunk = self.body.get(start..start + *len as usize).ok_or_else(|| {
+            SnapshotError::ChunkOutOfBounds {
+                package: name.to_string(),
+            }
+        })?;
         let mut json = Vec::new();
         flate2::read::DeflateDecoder::new(chunk)
             .read_to_end(&mut json)
-            .map_err(|e| format!("snapshot chunk for {name}: {e}"))?;
-        serde_json::from_slice(&json).map_err(|e| format!("snapshot chunk for {name}: {e}"))
+            .map_err(|source| SnapshotError::Inflate {
+                package: name.to_string(),
+                source,
+            })?;
+        serde_json::from_slice(&json).map_err(|source| SnapshotError::Chunk {
+            package: name.to_string(),
+            source,
+        })
     }
 }
 
 /// Build snapshot bytes from sources and their advisories.
-pub fn build(sources: Vec<(SnapshotSource, Vec<Advisory>)>) -> Result<Vec<u8>, String> {
+pub fn build(sources: Vec<(SnapshotSource, Vec<Advisory>)>) -> Result<Vec<u8>, SnapshotError> {
     let mut groups: BTreeMap<(Ecosystem, String), Vec<(usize, Advisory)>> = BTreeMap::new();
     let mut metas = Vec::new();
     for (si, (mut meta, advisories)) in sources.into_iter().enumerate() {
@@ -146,10 +203,10 @@ pub fn build(sources: Vec<(SnapshotSource, Vec<Advisory>)>) -> Result<Vec<u8>, S
     let mut index = Vec::new();
     for ((eco, name), mut advs) in groups {
         advs.sort_by(|a, b| a.1.id.cmp(&b.1.id));
-        let json = serde_json::to_vec(&advs).map_err(|e| e.to_string())?;
+        let json = serde_json::to_vec(&advs).map_err(SnapshotError::Encode)?;
         let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        enc.write_all(&json).map_err(|e| e.to_string())?;
-        let chunk = enc.finish().map_err(|e| e.to_string())?;
+        enc.write_all(&json).map_err(SnapshotError::Compress)?;
+        let chunk = enc.finish().map_err(SnapshotError::Compress)?;
         index.push((eco, name, body.len() as u64, chunk.len() as u32));
         body.extend_from_slice(&chunk);
     }
@@ -157,7 +214,7 @@ pub fn build(sources: Vec<(SnapshotSource, Vec<Advisory>)>) -> Result<Vec<u8>, S
         sources: metas,
         index,
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(SnapshotError::Encode)?;
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
     out.extend_from_slice(&header);
@@ -255,11 +312,54 @@ fn load_filtered(
             Err(e) => {
                 for i in &mut infos {
                     i.ok = false;
-                    i.error.get_or_insert_with(|| e.clone());
+                    i.error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
     }
     out.index.extend(advisories);
     out.infos.extend(infos);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot of one source with no advisories.
+    fn empty_snapshot() -> Vec<u8> {
+        let source = SnapshotSource {
+            name: "rustsec".into(),
+            origin: "https://example.invalid/advisory-db".into(),
+            commit: "0".repeat(40),
+            date: "2024-01-01T00:00:00Z".into(),
+            license: "CC0-1.0".into(),
+            advisories: 0,
+            ecosystems: Vec::new(),
+        };
+        build(vec![(source, Vec::new())]).expect("build")
+    }
+
+    #[test]
+    fn damaged_snapshot_bytes_are_typed_errors_with_todays_messages() {
+        let good = empty_snapshot();
+        assert_eq!(Snapshot::parse(&good).expect("parse").sources().len(), 1);
+        let cases: [(&[u8], &str); 3] = [
+            (b"NOTSNAP\n", "bad snapshot magic"),
+            (&good[..MAGIC.len() + 2], "truncated snapshot"),
+            (&good[..MAGIC.len() + 6], "truncated snapshot header"),
+        ];
+        for (bytes, message) in cases {
+            let err = Snapshot::parse(bytes).err().expect("an error");
+            assert_eq!(err.to_string(), message);
+        }
+        assert!(matches!(
+            Snapshot::parse(b"NOTSNAP\n"),
+            Err(SnapshotError::BadMagic)
+        ));
+        let mut bad_header = good.clone();
+        bad_header[MAGIC.len() + 4] = b'!';
+        let err = Snapshot::parse(&bad_header).err().expect("bad header");
+        assert!(matches!(err, SnapshotError::Header(_)), "{err:?}");
+        assert!(err.to_string().starts_with("snapshot header: "), "{err}");
+    }
 }

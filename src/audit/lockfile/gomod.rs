@@ -13,11 +13,40 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::{LockedPackage, PackageSource, parse_error};
+use super::{LockedPackage, PackageSource};
 use crate::audit::{AuditError, Ecosystem};
 
 /// The OSV package name of the Go standard library.
 pub const STDLIB: &str = "stdlib";
+
+/// What is wrong with a `go.mod` file (the line is in [`AuditError::GoMod`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GoModError {
+    /// A `"..."` or `` `...` `` string is not closed on its line.
+    #[error("unterminated string")]
+    UnterminatedString,
+    /// A directive has the wrong number of arguments; the form it takes.
+    #[error("expected `{0}`")]
+    Expected(&'static str),
+    /// A `require` names a version that is not a module version (`vX...`).
+    #[error("invalid version {0:?}")]
+    InvalidVersion(String),
+    /// The `toolchain` (or, without one, `go`) version is not a Go version.
+    #[error("invalid Go toolchain version {0:?}")]
+    InvalidToolchain(String),
+    /// A directive `go.mod` does not have.
+    #[error("unknown directive {0:?}")]
+    UnknownDirective(String),
+    /// A `(` block is not closed before the end of the file.
+    #[error("unterminated `(` block")]
+    UnterminatedBlock,
+    /// The file has no `module` directive.
+    #[error("no `module` directive (not a go.mod file)")]
+    NoModule,
+}
+
+/// The form of a `replace` directive.
+const REPLACE_FORM: &str = "replace OLD [VERSION] => NEW [VERSION]";
 
 /// One `require` line.
 struct Require {
@@ -34,7 +63,7 @@ struct Replace {
 
 /// Split a line into tokens: bare words and `"..."` / `` `...` `` strings; `//` starts a comment.
 /// Returns the tokens and the comment text.
-fn tokenize(line: &str) -> Result<(Vec<String>, Option<String>), String> {
+fn tokenize(line: &str) -> Result<(Vec<String>, Option<String>), GoModError> {
     let mut tokens = Vec::new();
     let mut rest = line.trim();
     loop {
@@ -61,7 +90,7 @@ fn tokenize(line: &str) -> Result<(Vec<String>, Option<String>), String> {
                 }
                 escaped = false;
             }
-            let end = end.ok_or("unterminated string")?;
+            let end = end.ok_or(GoModError::UnterminatedString)?;
             tokens.push(body[..end].replace("\\\"", "\"").replace("\\\\", "\\"));
             rest = &body[end + 1..];
         } else if let Some(r) = rest.strip_prefix("=>") {
@@ -143,7 +172,12 @@ pub(super) fn parse(
     let mut block: Option<String> = None;
     for (i, raw) in text.lines().enumerate() {
         let lineno = i + 1;
-        let (tokens, _comment) = tokenize(raw).map_err(|m| parse_error(path, Some(lineno), m))?;
+        let bad = |source: GoModError| AuditError::GoMod {
+            file: path.to_path_buf(),
+            line: Some(lineno),
+            source,
+        };
+        let (tokens, _comment) = tokenize(raw).map_err(bad)?;
         if tokens.is_empty() {
             continue;
         }
@@ -163,32 +197,31 @@ pub(super) fn parse(
                 (tokens[0].clone(), &tokens[1..])
             }
         };
-        let bad = |what: &str| parse_error(path, Some(lineno), what.to_string());
         match verb.as_str() {
             "module" => {
                 if args.len() != 1 {
-                    return Err(bad("expected `module PATH`"));
+                    return Err(bad(GoModError::Expected("module PATH")));
                 }
                 module_seen = true;
             }
             "go" => {
                 let [v] = args else {
-                    return Err(bad("expected `go VERSION`"));
+                    return Err(bad(GoModError::Expected("go VERSION")));
                 };
                 go_version = Some(v.clone());
             }
             "toolchain" => {
                 let [v] = args else {
-                    return Err(bad("expected `toolchain VERSION`"));
+                    return Err(bad(GoModError::Expected("toolchain VERSION")));
                 };
                 toolchain = Some(v.clone());
             }
             "require" => {
                 let [p, v] = args else {
-                    return Err(bad("expected `require MODULE VERSION`"));
+                    return Err(bad(GoModError::Expected("require MODULE VERSION")));
                 };
                 if !is_module_version(v) {
-                    return Err(bad(&format!("invalid version {v:?}")));
+                    return Err(bad(GoModError::InvalidVersion(v.clone())));
                 }
                 requires.push(Require {
                     path: p.clone(),
@@ -199,17 +232,17 @@ pub(super) fn parse(
                 let arrow = args
                     .iter()
                     .position(|t| t == "=>")
-                    .ok_or_else(|| bad("expected `replace OLD [VERSION] => NEW [VERSION]`"))?;
+                    .ok_or_else(|| bad(GoModError::Expected(REPLACE_FORM)))?;
                 let (old, new) = (&args[..arrow], &args[arrow + 1..]);
                 let (old_path, old_version) = match old {
                     [p] => (p.clone(), None),
                     [p, v] => (p.clone(), Some(v.clone())),
-                    _ => return Err(bad("expected `replace OLD [VERSION] => NEW [VERSION]`")),
+                    _ => return Err(bad(GoModError::Expected(REPLACE_FORM))),
                 };
                 let (new_path, new_version) = match new {
                     [p] => (p.clone(), None),
                     [p, v] => (p.clone(), Some(v.clone())),
-                    _ => return Err(bad("expected `replace OLD [VERSION] => NEW [VERSION]`")),
+                    _ => return Err(bad(GoModError::Expected(REPLACE_FORM))),
                 };
                 replaces.entry(old_path).or_default().push(Replace {
                     old_version,
@@ -220,19 +253,20 @@ pub(super) fn parse(
             // Directives that do not change which module versions are built.
             "exclude" | "retract" | "godebug" | "tool" | "ignore" => {}
             other => {
-                return Err(bad(&format!("unknown directive {other:?}")));
+                return Err(bad(GoModError::UnknownDirective(other.to_string())));
             }
         }
     }
+    let whole = |source: GoModError| AuditError::GoMod {
+        file: path.to_path_buf(),
+        line: None,
+        source,
+    };
     if block.is_some() {
-        return Err(parse_error(path, None, "unterminated `(` block"));
+        return Err(whole(GoModError::UnterminatedBlock));
     }
     if !module_seen {
-        return Err(parse_error(
-            path,
-            None,
-            "no `module` directive (not a go.mod file)",
-        ));
+        return Err(whole(GoModError::NoModule));
     }
     if let Some(v) = go_version.as_deref().and_then(go_version_to_semver)
         && crate::audit::version::parse_semver_lenient(&v)
@@ -285,9 +319,8 @@ pub(super) fn parse(
         .filter(|t| *t != "default")
         .or(go_version.as_deref());
     if let Some(v) = std_version {
-        let semver = go_version_to_semver(v).ok_or_else(|| {
-            parse_error(path, None, format!("invalid Go toolchain version {v:?}"))
-        })?;
+        let semver = go_version_to_semver(v)
+            .ok_or_else(|| whole(GoModError::InvalidToolchain(v.to_string())))?;
         out.push(LockedPackage {
             name: STDLIB.into(),
             version: semver,
@@ -378,6 +411,74 @@ mod tests {
                 parse(Path::new("go.mod"), bad, &mut Vec::new()).is_err(),
                 "{bad:?}"
             );
+        }
+    }
+
+    /// Each malformed line is a [`GoModError`] variant with its line number, rendered as the
+    /// one-line message `file:line: what`.
+    #[test]
+    fn malformed_gomod_line_is_a_typed_error_with_its_line() {
+        let cases: [(&str, Option<usize>, GoModError, &str); 8] = [
+            (
+                "module m\nrequire x 1.0.0\n",
+                Some(2),
+                GoModError::InvalidVersion("1.0.0".into()),
+                "go.mod:2: invalid version \"1.0.0\"",
+            ),
+            (
+                "module m\nrequire \"x v1.0.0\n",
+                Some(2),
+                GoModError::UnterminatedString,
+                "go.mod:2: unterminated string",
+            ),
+            (
+                "module m\ngo\n",
+                Some(2),
+                GoModError::Expected("go VERSION"),
+                "go.mod:2: expected `go VERSION`",
+            ),
+            (
+                "module m\n\nreplace a b\n",
+                Some(3),
+                GoModError::Expected(REPLACE_FORM),
+                "go.mod:3: expected `replace OLD [VERSION] => NEW [VERSION]`",
+            ),
+            (
+                "module m\nfoo bar\n",
+                Some(2),
+                GoModError::UnknownDirective("foo".into()),
+                "go.mod:2: unknown directive \"foo\"",
+            ),
+            (
+                "module m\nrequire (\nx v1.0.0\n",
+                None,
+                GoModError::UnterminatedBlock,
+                "go.mod: unterminated `(` block",
+            ),
+            (
+                "module m\ngo 1.x\n",
+                None,
+                GoModError::InvalidToolchain("1.x".into()),
+                "go.mod: invalid Go toolchain version \"1.x\"",
+            ),
+            (
+                "require x v1.0.0\n",
+                None,
+                GoModError::NoModule,
+                "go.mod: no `module` directive (not a go.mod file)",
+            ),
+        ];
+        for (text, want_line, want, message) in cases {
+            match parse(Path::new("go.mod"), text, &mut Vec::new()) {
+                Err(e @ AuditError::GoMod { .. }) => {
+                    assert_eq!(e.to_string(), message, "{text:?}");
+                    let AuditError::GoMod { line, source, .. } = e else {
+                        unreachable!()
+                    };
+                    assert_eq!((line, source), (want_line, want), "{text:?}");
+                }
+                other => panic!("{text:?}: expected AuditError::GoMod, got {other:?}"),
+            }
         }
     }
 }

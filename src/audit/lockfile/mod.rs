@@ -11,7 +11,7 @@ mod requirements;
 
 use std::path::{Path, PathBuf};
 
-pub use gomod::{STDLIB as GO_STDLIB, go_version_to_semver};
+pub use gomod::{GoModError, STDLIB as GO_STDLIB, go_version_to_semver};
 
 use super::{AuditError, Ecosystem, NotAudited};
 

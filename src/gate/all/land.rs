@@ -19,7 +19,7 @@
 
 use std::time::Duration;
 
-use crate::gate::merge::git::{Git, first_lines};
+use crate::gate::merge::git::{Git, GitCmdError, first_lines};
 use crate::lease::{self, LeaseLocation, LeaseState};
 
 /// How a landing attempt ended (errors are `Err` with a reason code).
@@ -80,7 +80,11 @@ pub(crate) fn confirm_lease(h: &HeldLease) -> Result<(), LandError> {
 }
 
 /// The remote's current tip of `refs/heads/<main>`.
-pub(crate) fn remote_tip(git: &Git, remote: &str, main: &str) -> Result<Option<String>, String> {
+pub(crate) fn remote_tip(
+    git: &Git,
+    remote: &str,
+    main: &str,
+) -> Result<Option<String>, GitCmdError> {
     let dst = format!("refs/heads/{main}");
     let out = git.check(&["ls-remote", remote, &dst])?;
     Ok(out
@@ -191,6 +195,29 @@ mod tests {
             nonce: rec.nonce,
             fencing_token: rec.fencing_token,
             ttl: Duration::from_secs(60),
+        }
+    }
+
+    /// The remote's tip is read with `git ls-remote`; a remote that is not a repository is a
+    /// [`GitCmdError::Failed`] naming the command, not a string.
+    #[test]
+    fn remote_tip_reads_the_branch_and_a_bad_remote_is_a_failed_command() {
+        use crate::source::git::test_support::git;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        git(d, &["commit", "-q", "--allow-empty", "-m", "one"]);
+        let head = git(d, &["rev-parse", "HEAD"]).trim().to_string();
+        let g = Git::new(d);
+        let here = d.display().to_string();
+        assert_eq!(remote_tip(&g, &here, "main").unwrap(), Some(head));
+        assert_eq!(remote_tip(&g, &here, "other").unwrap(), None);
+        let missing = d.join("no-such-remote").display().to_string();
+        match remote_tip(&g, &missing, "main") {
+            Err(e @ GitCmdError::Failed { .. }) => {
+                assert!(e.to_string().contains("ls-remote"), "{e}");
+            }
+            other => panic!("expected Failed, got {other:?}"),
         }
     }
 

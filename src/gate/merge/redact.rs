@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use crate::report::finding::Finding;
-use crate::report::redact::{Redactor, detect, encoded_forms};
+use crate::report::redact::{RedactError, Redactor, detect, encoded_forms};
 
 /// Marker that follows the kept prefix of a redacted secret.
 pub(crate) const REDACTED: &str = crate::report::redact::TEST_OUTPUT_MARKER;
@@ -34,10 +34,10 @@ fn secret_of(f: &Finding) -> &str {
 /// text) where a redaction starts. A secret found only after a decoding that none of those
 /// forms covers redacts its whole lines, with one line of margin each side.
 /// `Err` if the detector is unavailable or fails: then `text` must not be stored.
-pub(crate) fn redact_text(text: &str) -> Result<(String, Vec<usize>), String> {
-    let findings = detect(text).map_err(|e| e.to_string())?;
+pub(crate) fn redact_text(text: &str) -> Result<(String, Vec<usize>), RedactError> {
+    let findings = detect(text)?;
     let redactor = Redactor::new(findings.iter().map(secret_of));
-    redactor.usable().map_err(|e| e.to_string())?;
+    redactor.usable()?;
     let hidden: Vec<&Finding> = findings
         .iter()
         .filter(|f| {

@@ -533,29 +533,9 @@ fn keep_lease(run: &mut Run) -> Result<(), Failure> {
 mod tests {
     use super::*;
     use crate::gate::merge::report::MergeFrontmatter;
-    use std::process::Command;
 
     fn sh_git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args([
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "T")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "T")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        portcullis_pack::testing::git(dir, args).trim().to_string()
     }
 
     fn commit(dir: &Path, file: &str, text: &str) -> String {

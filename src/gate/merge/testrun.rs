@@ -11,6 +11,7 @@ use super::git::scrub_git_env;
 use super::proc::{Bounds, GroupRecorder, RunEnd, run_with};
 use super::redact::redact_text;
 use super::{Failure, Run, fail, short};
+use crate::report::redact::RedactError;
 
 /// Lines of test output kept in the report.
 const TAIL_LINES: usize = 40;
@@ -59,7 +60,7 @@ fn stored_tail(run: &mut Run, bytes: &[u8]) -> String {
 
 /// The stored tail given the redaction result (`Err`: the engine is unavailable, so the
 /// tail is omitted and the report says why).
-fn tail_of(run: &mut Run, redaction: Result<(String, Vec<usize>), String>) -> String {
+fn tail_of(run: &mut Run, redaction: Result<(String, Vec<usize>), RedactError>) -> String {
     match redaction {
         Ok((redacted, marks)) => {
             let (tail, from) = output_tail(&redacted);
@@ -209,7 +210,7 @@ mod tests {
     #[test]
     fn engine_unavailable_omits_the_tail_and_says_so() {
         let mut r = run();
-        let tail = tail_of(&mut r, Err("no rules".into()));
+        let tail = tail_of(&mut r, Err(RedactError::Unavailable("no rules".into())));
         assert!(tail.starts_with("(omitted"), "{tail}");
         assert!(r.fm.test_output_tail_omitted);
         assert_eq!(r.fm.test_output_redactions, None);

@@ -112,15 +112,9 @@ enum BaseError {
         #[source]
         source: std::io::Error,
     },
-    /// The merge-base's `.gitleaks.toml` is not UTF-8.
-    #[error("{origin}: not UTF-8: {source}")]
-    NotUtf8 {
-        /// `<commit>:.gitleaks.toml`.
-        origin: String,
-        /// The decoding error.
-        #[source]
-        source: std::str::Utf8Error,
-    },
+    /// The merge-base's `.gitleaks.toml` or `.gitleaksignore` is not UTF-8.
+    #[error(transparent)]
+    NotUtf8(#[from] super::NotUtf8),
     /// The merge-base's `.gitleaks.toml` is not a valid config.
     #[error("{origin}: {source}")]
     BadConfig {
@@ -130,6 +124,9 @@ enum BaseError {
         #[source]
         source: crate::rules::ConfigError,
     },
+    /// An ignore file the operator gave cannot be read.
+    #[error(transparent)]
+    IgnoreFile(crate::rules::ConfigError),
     /// Reading the repository, the merge-base commit or one of its files failed.
     #[error("{what}: {source}")]
     Git {
@@ -190,10 +187,7 @@ fn choose_config(input: &WorkInput, mb_files: &MergeBaseFiles) -> Result<ChosenC
     }
     if let Some(bytes) = &mb_files.config {
         let origin = format!("{}:{CONFIG_FILE}", mb_files.commit);
-        let text = std::str::from_utf8(bytes).map_err(|source| BaseError::NotUtf8 {
-            origin: origin.clone(),
-            source,
-        })?;
+        let text = super::utf8_at(bytes, &origin)?;
         let config =
             Config::from_toml_str(text, &input.repo.join(CONFIG_FILE)).map_err(|source| {
                 BaseError::BadConfig {
@@ -286,7 +280,7 @@ fn scan_secrets(
         .collect();
     let suppressions = match load_ignore(&mb_files, &input.ignore_files) {
         Ok(s) => s,
-        Err(e) => return (SecretsPart::error(e), desc, sha),
+        Err(e) => return (SecretsPart::error(e.to_string()), desc, sha),
     };
     // The scan the CLI's `scan git --range head ^merge-base` runs, with the merge-base's
     // configuration and ignore file.
@@ -337,14 +331,17 @@ fn scan_secrets(
 
 /// `.gitleaksignore` of the merge-base (the branch's own version is never used), plus the
 /// operator's explicit ignore files.
-fn load_ignore(files: &MergeBaseFiles, extra: &[PathBuf]) -> Result<Option<Suppressions>, String> {
+fn load_ignore(
+    files: &MergeBaseFiles,
+    extra: &[PathBuf],
+) -> Result<Option<Suppressions>, BaseError> {
     if files.ignore.is_none() && extra.is_empty() {
         return Ok(None);
     }
-    let mut s = Suppressions::load(extra, None).map_err(|e| e.to_string())?;
+    let mut s = Suppressions::load(extra, None).map_err(BaseError::IgnoreFile)?;
     if let Some(bytes) = &files.ignore {
         let origin = format!("{}:{IGNORE_FILE}", files.commit);
-        let text = std::str::from_utf8(bytes).map_err(|e| format!("{origin}: not UTF-8: {e}"))?;
+        let text = super::utf8_at(bytes, &origin)?;
         s.add_ignore_text(text, Path::new(&origin));
     }
     Ok(Some(s))
@@ -466,7 +463,60 @@ fn deps_from_report(rep: AuditReport, exclude: &[String]) -> DepsPart {
 
 #[cfg(test)]
 mod tests {
-    use super::excluded;
+    use std::path::PathBuf;
+
+    use super::{BaseError, MergeBaseFiles, excluded, load_ignore};
+    use crate::rules::ConfigError;
+
+    fn merge_base(ignore: Option<&[u8]>) -> MergeBaseFiles {
+        MergeBaseFiles {
+            commit: "c0ffee".into(),
+            config: None,
+            ignore: ignore.map(<[u8]>::to_vec),
+        }
+    }
+
+    /// An ignore file given to the gate that does not exist is
+    /// [`BaseError::IgnoreFile`] naming it, with the config loader's message.
+    #[test]
+    fn bad_gitleaksignore_path_is_an_ignore_file_error_naming_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope/.gitleaksignore");
+        let Err(err) = load_ignore(&merge_base(None), std::slice::from_ref(&missing)) else {
+            panic!("a missing ignore file is an error");
+        };
+        match &err {
+            BaseError::IgnoreFile(ConfigError::Io { path, .. }) => {
+                assert_eq!(path, &missing);
+            }
+            other => panic!("expected IgnoreFile(Io), got {other:?}"),
+        }
+        assert!(
+            err.to_string().contains(&missing.display().to_string()),
+            "{err}"
+        );
+        // A directory without the file is skipped, as `scan --gitleaks-ignore-path` does.
+        let none = load_ignore(&merge_base(None), &[PathBuf::from(dir.path())]).expect("dir");
+        assert!(none.is_some());
+    }
+
+    /// The merge-base's `.gitleaksignore` that is not UTF-8 is [`BaseError::NotUtf8`] naming
+    /// `<commit>:.gitleaksignore`.
+    #[test]
+    fn merge_base_gitleaksignore_not_utf8_names_its_origin() {
+        let Err(err) = load_ignore(&merge_base(Some(b"a.txt:rule:1\n\xff\n")), &[]) else {
+            panic!("not UTF-8 is an error");
+        };
+        assert!(
+            matches!(&err, BaseError::NotUtf8(e) if e.origin == "c0ffee:.gitleaksignore"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("c0ffee:.gitleaksignore: not UTF-8: "),
+            "{err}"
+        );
+    }
 
     #[test]
     fn exclusions_are_exact_paths_or_directory_prefixes() {

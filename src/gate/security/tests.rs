@@ -327,3 +327,39 @@ fn block_confidence_low_blocks_low_findings() {
     assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
     assert!(v.reasons[0].contains("github-pat"), "{v:?}");
 }
+
+/// A base revision whose `portcullis.toml` is not UTF-8 is [`SettingsLoadError::NotUtf8`]
+/// naming `<base>:portcullis.toml`; the gate fails with `settings: <that message>`.
+#[test]
+fn base_settings_not_utf8_is_a_typed_error_and_fails_the_gate() {
+    use crate::source::git::test_support::git;
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    std::fs::write(d.join("portcullis.toml"), b"enabled = true\n# \xff\n").unwrap();
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "settings"]);
+    let mut req = SecurityRequest::new(d);
+    req.base = "main".into();
+    let Err(err) = load_settings(d, &req) else {
+        panic!("not UTF-8 is an error");
+    };
+    assert!(
+        matches!(&err, SettingsLoadError::NotUtf8(e) if e.origin == "main:portcullis.toml"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.starts_with("main:portcullis.toml: not UTF-8: "),
+        "{message}"
+    );
+    let v = gate_with(&req, |_| clean());
+    assert_eq!(v.outcome, Outcome::Fail, "{v:?}");
+    assert!(
+        v.reasons
+            .iter()
+            .any(|r| r.ends_with(&format!("settings: {message}"))),
+        "{:?}",
+        v.reasons
+    );
+}

@@ -10,6 +10,7 @@ use gix::ObjectId;
 use gix::bstr::BString;
 use gix::objs::tree::{EntryKind, EntryMode};
 
+use super::diff_error::{DiffError, RenameError, TreeError};
 use super::walk::WalkedCommit;
 use crate::source::progress::Progress;
 use crate::source::{ScanError, ScanErrorKind};
@@ -68,10 +69,10 @@ impl<'s> Differ<'s> {
         repo: gix::Repository,
         store: Option<&'s super::trees::TreeStore<'s>>,
         budget: usize,
-    ) -> Result<Differ<'s>, String> {
+    ) -> Result<Differ<'s>, DiffError> {
         let cache = repo
             .diff_resource_cache_for_tree_diff()
-            .map_err(|e| format!("cannot set up tree diff: {e}"))?;
+            .map_err(DiffError::Setup)?;
         Ok(Differ {
             repo,
             trees: super::trees::TreeFinder::new(store, budget),
@@ -88,23 +89,28 @@ impl<'s> Differ<'s> {
     }
 
     /// The root tree of `commit`, shared with the resolved-tree cache when it holds it.
-    fn tree_of(&self, commit: ObjectId) -> Result<std::rc::Rc<Vec<u8>>, String> {
+    fn tree_of(&self, commit: ObjectId) -> Result<std::rc::Rc<Vec<u8>>, DiffError> {
+        let root = |tree: ObjectId| {
+            self.objects()
+                .tree_rc(&tree)
+                .map_err(|source| DiffError::RootTree {
+                    tree,
+                    commit,
+                    source,
+                })
+        };
         if let Some(tree_id) = self.tree_ids.and_then(|m| m.get(&commit)) {
-            return self.objects().tree_rc(tree_id).map_err(|e| {
-                format!("tree {tree_id} of commit {commit} is missing or corrupt: {e}")
-            });
+            return root(*tree_id);
         }
         let c = self
             .repo
             .find_commit(commit)
-            .map_err(|e| format!("commit {commit} is missing or corrupt: {e}"))?;
+            .map_err(|source| DiffError::MissingCommit { commit, source })?;
         let tree_id = c
             .tree_id()
-            .map_err(|e| format!("commit {commit} cannot be decoded: {e}"))?
+            .map_err(|source| DiffError::UndecodableCommit { commit, source })?
             .detach();
-        self.objects()
-            .tree_rc(&tree_id)
-            .map_err(|e| format!("tree {tree_id} of commit {commit} is missing or corrupt: {e}"))
+        root(tree_id)
     }
 
     /// Trees from the store, everything else from the object database.
@@ -122,7 +128,7 @@ impl<'s> Differ<'s> {
         new: &[u8],
         commit: ObjectId,
         renames: bool,
-    ) -> Result<Diffed, String> {
+    ) -> Result<Diffed, DiffError> {
         if !renames {
             let mut out = Diffed::default();
             let mut path = BString::default();
@@ -130,14 +136,19 @@ impl<'s> Differ<'s> {
             return self
                 .fast_diff(old, new, kind, &mut path, &mut out)
                 .map(|()| out)
-                .map_err(|e| format!("commit {commit}: tree diff failed: {e}"));
+                .map_err(|source| DiffError::Walk { commit, source });
         }
         self.gix_diff(old, new, commit, renames)
     }
 
     /// The tree `id`, for the fast diff.
-    fn subtree(&self, id: &gix::oid) -> Result<std::rc::Rc<Vec<u8>>, String> {
-        self.objects().tree_rc(id)
+    fn subtree(&self, id: &gix::oid) -> Result<std::rc::Rc<Vec<u8>>, TreeError> {
+        self.objects()
+            .tree_rc(id)
+            .map_err(|source| TreeError::Subtree {
+                id: id.to_owned(),
+                source,
+            })
     }
 
     /// [`Differ::diff`] without rename detection, with the outcome of gix's tree diff (the
@@ -152,7 +163,7 @@ impl<'s> Differ<'s> {
         kind: gix::hash::Kind,
         path: &mut BString,
         out: &mut Diffed,
-    ) -> Result<(), String> {
+    ) -> Result<(), TreeError> {
         use std::cmp::Ordering;
         let hash_len = kind.len_in_bytes();
         let (mut po, mut pn) = (0usize, 0usize);
@@ -212,7 +223,7 @@ impl<'s> Differ<'s> {
         kind: gix::hash::Kind,
         path: &mut BString,
         out: &mut Diffed,
-    ) -> Result<(), String> {
+    ) -> Result<(), TreeError> {
         match (l.mode.is_tree(), r.mode.is_tree()) {
             (true, true) => {
                 if l.oid != r.oid {
@@ -259,7 +270,7 @@ impl<'s> Differ<'s> {
         kind: gix::hash::Kind,
         path: &mut BString,
         out: &mut Diffed,
-    ) -> Result<(), String> {
+    ) -> Result<(), TreeError> {
         let nk = r.mode.kind();
         let len = path.len();
         path.extend_from_slice(r.filename);
@@ -293,7 +304,7 @@ impl<'s> Differ<'s> {
         kind: gix::hash::Kind,
         path: &mut BString,
         out: &mut Diffed,
-    ) -> Result<(), String> {
+    ) -> Result<(), TreeError> {
         match l.mode.kind() {
             EntryKind::Tree => {
                 let t = self.subtree(l.oid)?;
@@ -321,7 +332,7 @@ impl<'s> Differ<'s> {
         new: &[u8],
         commit: ObjectId,
         renames: bool,
-    ) -> Result<Diffed, String> {
+    ) -> Result<Diffed, DiffError> {
         use gix::diff::tree_with_rewrites::{ChangeRef, Options};
         let mut out = Diffed::default();
         let kind = self.repo.object_hash();
@@ -412,7 +423,7 @@ impl<'s> Differ<'s> {
             opts,
         );
         self.cache.clear_resource_cache();
-        res.map_err(|e| format!("commit {commit}: tree diff failed: {e}"))?;
+        res.map_err(|source| DiffError::Gix { commit, source })?;
         Ok(out)
     }
 
@@ -424,7 +435,7 @@ impl<'s> Differ<'s> {
         as_root: bool,
         counts: &mut ChangeCounts,
         out: &mut Vec<Change>,
-    ) -> Result<(), String> {
+    ) -> Result<(), DiffError> {
         let new_tree = self.tree_of(c.id)?;
         let parents: &[ObjectId] = if as_root { &[] } else { &c.parents };
         if parents.len() <= 1 {
@@ -496,8 +507,12 @@ impl<'s> Differ<'s> {
                     return true;
                 }
                 match cursor.lookup(&objects, &root, e.path.as_ref(), kind) {
-                    Err(msg) => {
-                        failed = Some(format!("commit {}: parent {p}: {msg}", c.id));
+                    Err(source) => {
+                        failed = Some(DiffError::Parent {
+                            commit: c.id,
+                            parent: *p,
+                            source,
+                        });
                         true
                     }
                     Ok(None) => true,
@@ -514,8 +529,8 @@ impl<'s> Differ<'s> {
                     }
                 }
             });
-            if let Some(msg) = failed {
-                return Err(msg);
+            if let Some(e) = failed {
+                return Err(e);
             }
         }
         for (e, mut olds) in candidates {
@@ -553,7 +568,7 @@ pub(crate) struct RenameCache {
     nanos: AtomicU64,
 }
 
-type RenameDiff = OnceLock<Result<HashMap<String, Option<ObjectId>>, String>>;
+type RenameDiff = OnceLock<Result<HashMap<String, Option<ObjectId>>, Arc<DiffError>>>;
 
 impl RenameCache {
     /// How many commits were diffed again.
@@ -597,24 +612,26 @@ impl<'a> RenameResolver<'a> {
 
     /// The outcome for the addition of `path` (as the blob phase spells it) in commit
     /// `commit`, a single-parent commit.
-    pub(crate) fn resolve(&mut self, commit: u32, path: &str) -> Result<RenameOutcome, String> {
+    pub(crate) fn resolve(
+        &mut self,
+        commit: u32,
+        path: &str,
+    ) -> Result<RenameOutcome, RenameError> {
         let cell = {
-            let mut map = self
-                .cache
-                .diffs
-                .lock()
-                .map_err(|_| "rename cache poisoned".to_string())?;
+            let mut map = self.cache.diffs.lock().map_err(|_| RenameError::Poisoned)?;
             Arc::clone(map.entry(commit).or_default())
         };
         let diffed = cell.get_or_init(|| {
             let t = std::time::Instant::now();
-            let r = self.rename_diff(commit);
+            let r = self.rename_diff(commit).map_err(Arc::new);
             let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
 
             self.cache.nanos.fetch_add(ns, Ordering::Relaxed);
             r
         });
-        let map = diffed.as_ref().map_err(Clone::clone)?;
+        let map = diffed
+            .as_ref()
+            .map_err(|e| RenameError::Diff(Arc::clone(e)))?;
         Ok(match map.get(path) {
             None => RenameOutcome::Unchanged,
             Some(None) => RenameOutcome::Added,
@@ -622,25 +639,21 @@ impl<'a> RenameResolver<'a> {
         })
     }
 
-    fn rename_diff(&mut self, commit: u32) -> Result<HashMap<String, Option<ObjectId>>, String> {
+    fn rename_diff(&mut self, commit: u32) -> Result<HashMap<String, Option<ObjectId>>, DiffError> {
         let c = self
             .commits
             .get(commit as usize)
-            .ok_or_else(|| format!("no commit with index {commit}"))?;
-        let parent = c
-            .parents
-            .first()
-            .ok_or_else(|| format!("commit {} has no parent", c.id))?;
-        if self.differ.is_none() {
-            let mut repo = self.ts.to_thread_local();
-            repo.object_cache_size_if_unset(4 << 20);
-            super::tuning::set_pack_cache(&mut repo, self.pack_cache_mb);
-            self.differ = Some(Differ::new(repo, None, 0)?);
-        }
-        let differ = self
-            .differ
-            .as_mut()
-            .ok_or_else(|| "no differ".to_string())?;
+            .ok_or(DiffError::NoCommitIndex(commit))?;
+        let parent = c.parents.first().ok_or(DiffError::NoParent(c.id))?;
+        let differ = match &mut self.differ {
+            Some(d) => d,
+            None => {
+                let mut repo = self.ts.to_thread_local();
+                repo.object_cache_size_if_unset(4 << 20);
+                super::tuning::set_pack_cache(&mut repo, self.pack_cache_mb);
+                self.differ.insert(Differ::new(repo, None, 0)?)
+            }
+        };
         let old_tree = differ.tree_of(*parent)?;
         let new_tree = differ.tree_of(c.id)?;
         let diffed = differ.diff(&old_tree, &new_tree, c.id, true)?;
@@ -665,16 +678,15 @@ fn parse_entry(
     tree: &[u8],
     at: usize,
     kind: gix::hash::Kind,
-) -> Result<Option<(gix::objs::tree::EntryRef<'_>, usize)>, String> {
+) -> Result<Option<(gix::objs::tree::EntryRef<'_>, usize)>, TreeError> {
     if at >= tree.len() {
         return Ok(None);
     }
-    let end = entry_end(tree, at, kind.len_in_bytes())
-        .ok_or_else(|| format!("a tree entry is truncated at byte {at}"))?;
+    let end = entry_end(tree, at, kind.len_in_bytes()).ok_or(TreeError::TruncatedEntry { at })?;
     match gix::objs::TreeRefIter::from_bytes(&tree[at..end], kind).next() {
         Some(Ok(e)) => Ok(Some((e, end))),
-        Some(Err(e)) => Err(e.to_string()),
-        None => Err(format!("a tree entry cannot be decoded at byte {at}")),
+        Some(Err(source)) => Err(TreeError::BadEntry { at, source }),
+        None => Err(TreeError::EmptyEntry { at }),
     }
 }
 
@@ -745,7 +757,7 @@ impl TreeCursor {
         root: &[u8],
         path: &[u8],
         kind: gix::hash::Kind,
-    ) -> Result<Option<(EntryMode, ObjectId)>, String> {
+    ) -> Result<Option<(EntryMode, ObjectId)>, TreeError> {
         let mut comps: Vec<&[u8]> = path.split(|b| *b == b'/').collect();
         let Some(name) = comps.pop() else {
             return Ok(None);
@@ -768,7 +780,7 @@ impl TreeCursor {
                     Some((mode, id)) if mode.is_tree() => Some(
                         objects
                             .tree(&id)
-                            .map_err(|e| format!("tree {id} is missing or corrupt: {e}"))?,
+                            .map_err(|source| TreeError::LookupTree { id, source })?,
                     ),
                     _ => None,
                 },
@@ -791,9 +803,9 @@ fn find_entry(
     data: &[u8],
     name: &[u8],
     kind: gix::hash::Kind,
-) -> Result<Option<(EntryMode, ObjectId)>, String> {
+) -> Result<Option<(EntryMode, ObjectId)>, TreeError> {
     for entry in gix::objs::TreeRefIter::from_bytes(data, kind) {
-        let entry = entry.map_err(|e| format!("a tree cannot be decoded: {e}"))?;
+        let entry = entry.map_err(|source| TreeError::Undecodable { source })?;
         if entry.filename == name {
             return Ok(Some((entry.mode, entry.oid.to_owned())));
         }
@@ -877,7 +889,7 @@ pub(crate) fn collect(
             super::tuning::set_pack_cache(&mut repo, tuning.tree_pack_cache_mb);
         }
         match Differ::new(repo, store, budget).map(|d| d.with_tree_ids(&ids)) {
-            Err(e) => errors.push(ScanError::new(ScanErrorKind::Git, e)),
+            Err(e) => errors.push(ScanError::new(ScanErrorKind::Git, e.to_string())),
             Ok(mut differ) => loop {
                 let start = next.fetch_add(CHUNK, Ordering::Relaxed);
                 if start >= commits.len() {
@@ -893,7 +905,7 @@ pub(crate) fn collect(
                         &mut counts,
                         &mut changes,
                     ) {
-                        errors.push(diff_error(e, c.id));
+                        errors.push(e.into_scan_error(c.id));
                     }
                 }
                 progress.inc(u64::try_from(end - start).unwrap_or(0), 0);
@@ -913,18 +925,6 @@ pub(crate) fn collect(
     }
     errors.sort();
     (all, errors, counts)
-}
-
-/// A tree diff of `commit` that failed: an object error when a tree or commit is missing or
-/// corrupt, else a git error; the message is unchanged.
-fn diff_error(message: String, commit: ObjectId) -> ScanError {
-    let kind = if message.contains("is missing or corrupt") || message.contains("cannot be decoded")
-    {
-        ScanErrorKind::Object
-    } else {
-        ScanErrorKind::Git
-    };
-    ScanError::new(kind, message).with_commit(commit.to_string())
 }
 
 #[cfg(test)]
@@ -1059,6 +1059,94 @@ mod tests {
         assert_eq!(compared, 10);
     }
 
+    /// A repository of two commits (`a.txt`, then `dir/b.txt` added) whose loose tree
+    /// `victim` (`"root"`: HEAD's root tree, `"dir"`: HEAD's `dir` subtree) is deleted; the
+    /// diff of HEAD against its parent, and the ids of HEAD and of the deleted tree.
+    fn diff_without_tree(victim: &str) -> (Result<(), DiffError>, ObjectId, ObjectId) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        write(d, "a.txt", "a\n");
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "one"]);
+        write(d, "dir/b.txt", "b\n");
+        git(d, &["add", "-A"]);
+        git(d, &["commit", "-q", "-m", "two"]);
+        let rev = |r: &str| {
+            let hex = git(d, &["rev-parse", r]);
+            ObjectId::from_hex(hex.trim().as_bytes()).expect("hex")
+        };
+        let (head, parent) = (rev("HEAD"), rev("HEAD~1"));
+        let tree = rev(if victim == "root" {
+            "HEAD^{tree}"
+        } else {
+            "HEAD:dir"
+        });
+        let hex = tree.to_string();
+        std::fs::remove_file(d.join(".git/objects").join(&hex[..2]).join(&hex[2..]))
+            .expect("remove the loose tree");
+        let repo = gix::open(d).expect("open");
+        let mut differ = Differ::new(repo, None, 1 << 20).expect("differ");
+        let walked = WalkedCommit {
+            id: head,
+            parents: vec![parent],
+            time: 0,
+        };
+        let res = differ.commit_changes(
+            0,
+            &walked,
+            false,
+            &mut ChangeCounts::default(),
+            &mut Vec::new(),
+        );
+        (res, head, tree)
+    }
+
+    /// A missing root tree is [`DiffError::RootTree`] naming the tree and the commit, and
+    /// becomes an `object` scan error with the tree's id and the message the CLI prints.
+    #[test]
+    fn missing_root_tree_is_a_root_tree_error_naming_it() {
+        let (res, head, tree) = diff_without_tree("root");
+        let err = res.expect_err("the root tree is gone");
+        match &err {
+            DiffError::RootTree {
+                tree: t, commit, ..
+            } => {
+                assert_eq!((*t, *commit), (tree, head));
+            }
+            other => panic!("expected RootTree, got {other:?}"),
+        }
+        let e = err.into_scan_error(head);
+        assert_eq!(e.kind, ScanErrorKind::Object, "{e}");
+        assert_eq!(e.object, Some(tree.to_string()), "{e}");
+        assert_eq!(e.commit, Some(head.to_string()), "{e}");
+        let prefix = format!("tree {tree} of commit {head} is missing or corrupt: ");
+        assert!(e.message.starts_with(&prefix), "{e}");
+    }
+
+    /// A missing subtree met while walking the trees is [`TreeError::Subtree`] naming it: an
+    /// `object` scan error (it was a `git` error when the kind was read from the text).
+    #[test]
+    fn missing_subtree_is_an_object_error_naming_it() {
+        let (res, head, tree) = diff_without_tree("dir");
+        let err = res.expect_err("the subtree is gone");
+        match &err {
+            DiffError::Walk {
+                commit,
+                source: TreeError::Subtree { id, .. },
+            } => assert_eq!((*commit, *id), (head, tree)),
+            other => panic!("expected Walk(Subtree), got {other:?}"),
+        }
+        let e = err.into_scan_error(head);
+        assert_eq!(e.kind, ScanErrorKind::Object, "{e}");
+        assert_eq!(e.object, Some(tree.to_string()), "{e}");
+        assert!(
+            e.message
+                .starts_with(&format!("commit {head}: tree diff failed: ")),
+            "{e}"
+        );
+    }
+
     /// A truncated tree is an error, not a silent end of the diff.
     #[test]
     fn truncated_tree_is_an_error() {
@@ -1069,8 +1157,18 @@ mod tests {
             parse_entry(&tree, 0, kind).expect("entry").map(|e| e.1),
             Some(tree.len())
         );
-        assert!(parse_entry(&tree[..tree.len() - 1], 0, kind).is_err());
-        assert!(parse_entry(b"100644 no-nul", 0, kind).is_err());
+        assert!(matches!(
+            parse_entry(&tree[..tree.len() - 1], 0, kind),
+            Err(TreeError::TruncatedEntry { at: 0 })
+        ));
+        assert!(matches!(
+            parse_entry(b"100644 no-nul", 0, kind),
+            Err(TreeError::TruncatedEntry { at: 0 })
+        ));
+        assert_eq!(
+            TreeError::TruncatedEntry { at: 0 }.to_string(),
+            "a tree entry is truncated at byte 0"
+        );
         assert!(parse_entry(&tree, tree.len(), kind).expect("end").is_none());
     }
 }

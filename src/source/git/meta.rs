@@ -3,6 +3,8 @@
 
 use gix::ObjectId;
 
+use super::diff_error::MetaError;
+
 /// Metadata of one commit.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CommitMeta {
@@ -21,16 +23,16 @@ pub(crate) fn utc_rfc3339(seconds: i64) -> String {
 }
 
 /// Read the metadata of `id`.
-pub(crate) fn read(repo: &gix::Repository, id: ObjectId) -> Result<CommitMeta, String> {
+pub(crate) fn read(repo: &gix::Repository, id: ObjectId) -> Result<CommitMeta, MetaError> {
     let commit = repo
         .find_commit(id)
-        .map_err(|e| format!("commit {id} is missing or corrupt: {e}"))?;
+        .map_err(|source| MetaError::Missing { id, source })?;
     let decoded = commit
         .decode()
-        .map_err(|e| format!("commit {id} cannot be decoded: {e}"))?;
+        .map_err(|source| MetaError::Undecodable { id, source })?;
     let author = decoded
         .author()
-        .map_err(|e| format!("commit {id}: bad author: {e}"))?;
+        .map_err(|source| MetaError::BadAuthor { id, source })?;
     let seconds = author.time().map(|t| t.seconds).unwrap_or(0);
     let msg = decoded.message();
     let title = msg.title.to_string();

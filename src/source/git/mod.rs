@@ -32,6 +32,7 @@
 
 mod changes;
 mod content;
+mod diff_error;
 mod engine;
 mod error;
 mod lines;
@@ -50,23 +51,8 @@ mod worktree;
 
 #[cfg(test)]
 pub(crate) mod test_support {
-    /// Run `git args` in `dir` with a fixed identity and no user or system config; its stdout.
-    pub(crate) fn git(dir: &std::path::Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-            .args(args)
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output()
-            .expect("run git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
+    //! Helpers of the unit tests (shared with the pack crate's).
+    pub(crate) use portcullis_pack::testing::git;
 }
 
 use std::path::Path;

@@ -129,17 +129,7 @@ pub(crate) fn blob_verdicts(
 mod tests {
     use super::*;
 
-    use crate::source::git::test_support::git;
-
-    fn blob_ids(d: &std::path::Path) -> Vec<ObjectId> {
-        let listing = git(d, &["rev-list", "--objects", "--all"]);
-        let repo = gix::open(d).expect("open");
-        listing
-            .lines()
-            .map(|l| ObjectId::from_hex(&l.as_bytes()[..40]).expect("id"))
-            .filter(|id| repo.find_blob(*id).is_ok())
-            .collect()
-    }
+    use portcullis_pack::testing::{blob_ids, git};
 
     /// With a size limit, the pass inflates no blob over it (nor builds one from a delta):
     /// such blobs get no verdict and are settled by their header size when read by id.

@@ -6,6 +6,7 @@ use std::path::Path;
 use gix::ObjectId;
 
 use super::GitError;
+use super::diff_error::PeelError;
 use crate::source::{ScanError, ScanErrorKind};
 
 /// Open the repository at (or above) `path` for scanning.
@@ -101,13 +102,13 @@ fn reference_target(repo: &gix::Repository, name: &str) -> Option<ObjectId> {
 }
 
 /// Peel `id` (a commit or an annotated tag) to a commit id.
-pub(crate) fn peel_to_commit(repo: &gix::Repository, id: ObjectId) -> Result<ObjectId, String> {
+pub(crate) fn peel_to_commit(repo: &gix::Repository, id: ObjectId) -> Result<ObjectId, PeelError> {
     let obj = repo
         .find_object(id)
-        .map_err(|e| format!("object {id}: {e}"))?;
+        .map_err(|source| PeelError::Find { id, source })?;
     let commit = obj
         .peel_to_commit()
-        .map_err(|e| format!("object {id} does not lead to a commit: {e}"))?;
+        .map_err(|source| PeelError::NotCommit { id, source })?;
     Ok(commit.id)
 }
 
@@ -129,11 +130,9 @@ pub(crate) fn merge_bases(
     repo: &gix::Repository,
     a: ObjectId,
     b: ObjectId,
-) -> Result<Vec<ObjectId>, String> {
-    match repo.merge_bases_many(a, &[b]) {
-        Ok(ids) => Ok(ids.into_iter().map(|id| id.detach()).collect()),
-        Err(e) => Err(e.to_string()),
-    }
+) -> Result<Vec<ObjectId>, gix::Error> {
+    let ids = repo.merge_bases_many(a, &[b])?;
+    Ok(ids.into_iter().map(|id| id.detach()).collect())
 }
 
 /// Turn revision arguments into a [`Selection`]. Each argument may hold several
@@ -264,27 +263,21 @@ pub(crate) fn all_refs(
 fn commit_of(
     repo: &gix::Repository,
     mut id: ObjectId,
-) -> Result<Result<ObjectId, ObjectId>, String> {
+) -> Result<Result<ObjectId, ObjectId>, PeelError> {
+    let missing = |id: ObjectId| move |source| PeelError::Missing { id, source };
     // git refuses deeper tag chains too; a longer one is a cycle in a damaged repository.
     for _ in 0..64 {
-        let header = repo
-            .find_header(id)
-            .map_err(|e| format!("object {id} is missing or corrupt: {e}"))?;
+        let header = repo.find_header(id).map_err(missing(id))?;
         match header.kind() {
             gix::object::Kind::Commit => return Ok(Ok(id)),
             gix::object::Kind::Tag => {
-                let tag = repo
-                    .find_object(id)
-                    .map_err(|e| format!("object {id} is missing or corrupt: {e}"))?;
-                id = tag
-                    .try_to_tag_ref()
-                    .map_err(|e| format!("object {id} is missing or corrupt: {e}"))?
-                    .target();
+                let tag = repo.find_object(id).map_err(missing(id))?;
+                id = tag.try_to_tag_ref().map_err(missing(id))?.target();
             }
             gix::object::Kind::Tree | gix::object::Kind::Blob => return Ok(Err(id)),
         }
     }
-    Err(format!("object {id}: tag chain too deep"))
+    Err(PeelError::TagChainTooDeep { id })
 }
 
 #[cfg(test)]

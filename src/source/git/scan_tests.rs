@@ -128,3 +128,36 @@ fn an_interrupted_scan_is_an_error_not_a_clean_report() {
     let err = scan_history_with(dir.path(), &Digits, &opts).expect_err("interrupted");
     assert!(matches!(err, GitError::Interrupted { .. }), "{err}");
 }
+
+/// A history scan of a repository whose root tree of HEAD was deleted from `.git/objects`
+/// lists one `object` error naming the tree and the commit, with the message the CLI prints;
+/// the older commit is still scanned.
+#[test]
+fn missing_tree_in_history_is_an_object_error_with_the_tree_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    std::fs::write(p.join("a.txt"), "SECRET_1\n").expect("write");
+    git(p, &["add", "."]);
+    git(p, &["commit", "-q", "-m", "one"]);
+    std::fs::write(p.join("b.txt"), "SECRET_2\n").expect("write");
+    git(p, &["add", "."]);
+    git(p, &["commit", "-q", "-m", "two"]);
+    let head = git(p, &["rev-parse", "HEAD"]).trim().to_string();
+    let tree = git(p, &["rev-parse", "HEAD^{tree}"]).trim().to_string();
+    std::fs::remove_file(p.join(".git/objects").join(&tree[..2]).join(&tree[2..]))
+        .expect("remove the loose tree");
+    let report = scan_history_with(p, &Digits, &GitScanOptions::default()).expect("scan");
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    let e = &report.errors[0];
+    assert_eq!(e.kind, crate::source::ScanErrorKind::Object, "{e}");
+    assert_eq!(e.object.as_deref(), Some(tree.as_str()), "{e}");
+    assert_eq!(e.commit.as_deref(), Some(head.as_str()), "{e}");
+    let prefix = format!("tree {tree} of commit {head} is missing or corrupt: ");
+    assert!(e.to_string().starts_with(&prefix), "{e}");
+    assert_eq!(
+        report.findings.len(),
+        1,
+        "the first commit is still scanned"
+    );
+}

@@ -98,17 +98,12 @@ mod tests {
         // deltas.
         let body: String = (0..60).map(|k| format!("shared body line {k}\n")).collect();
         let msg = format!("{msg}\n\n{body}");
-        let out = std::process::Command::new("git")
-            .current_dir(d)
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-            .args(["commit", "-q", "--allow-empty", "-m", &msg])
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_COMMITTER_DATE", &date)
-            .env("GIT_AUTHOR_DATE", &date)
-            .output()
-            .expect("run git");
-        assert!(out.status.success());
+        portcullis_pack::testing::run(
+            portcullis_pack::testing::git_command(d)
+                .args(["commit", "-q", "--allow-empty", "-m", &msg])
+                .env("GIT_COMMITTER_DATE", &date)
+                .env("GIT_AUTHOR_DATE", &date),
+        );
     }
 
     fn all_tips(d: &Path) -> Selection {

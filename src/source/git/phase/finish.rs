@@ -64,7 +64,7 @@ fn read_metas(
                 metas.insert(*idx, m);
             }
             Err(e) => errors.push(
-                ScanError::new(ScanErrorKind::Object, e)
+                ScanError::new(ScanErrorKind::Object, e.to_string())
                     .with_object(c.id.to_string())
                     .with_commit(c.id.to_string()),
             ),

@@ -1,0 +1,39 @@
+//! The append-only hold log of the lease stress tests (`lease_stress`, `lease_pg_stress`):
+//! worker processes append one record per event (`E <token> <slot> <pid> <t_ns>` on entry,
+//! `X ...` on exit, ...) with times from a clock all processes share.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+/// Nanoseconds of `CLOCK_MONOTONIC`: system-wide, so values from different processes are
+/// comparable.
+pub fn mono_ns() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC is system-wide.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u128) * 1_000_000_000 + ts.tv_nsec as u128
+}
+
+/// Append one record to the log opened with `O_APPEND`.
+pub fn append(log: &mut File, line: String) {
+    // One write(2) on an O_APPEND file: records never interleave.
+    log.write_all(line.as_bytes()).unwrap();
+}
+
+/// How many holds (`E` records) each of `slots` worker slots logged.
+pub fn entries_per_slot(log: &Path, slots: usize) -> Vec<usize> {
+    let mut n = vec![0; slots];
+    for line in std::fs::read_to_string(log).unwrap().lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        if f[0] == "E" {
+            n[f[2].parse::<usize>().unwrap()] += 1;
+        }
+    }
+    n
+}

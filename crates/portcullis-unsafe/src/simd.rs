@@ -599,6 +599,17 @@ mod tests {
         assert_eq!(hits.len(), text.len() - 3);
     }
 
+    /// A build with AVX2 enabled (as the Miri run is) runs the AVX2 loops in these tests.
+    #[test]
+    fn levels_include_what_the_build_enables() {
+        if cfg!(all(target_arch = "x86_64", target_feature = "avx2")) {
+            assert!(Level::available().contains(&Level::Avx2));
+            assert!(Classifier::detect().is_vector());
+        }
+        assert_eq!(Level::available()[0], Level::Scalar);
+        assert!(!Classifier::scalar().is_vector());
+    }
+
     #[test]
     fn membership_uses_the_low_twenty_bits() {
         let mut s = CodeSet::new();

@@ -324,6 +324,12 @@ mod tests {
                 .unwrap_or(0);
             stranger != 0
         });
+        // `$!` is known right after the fork: until `env` has run `sleep`, the stranger still
+        // carries the marker (and is rightly a member).
+        wait_for("the stranger runs sleep", || {
+            std::fs::read(format!("/proc/{stranger}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"sleep\0"))
+        });
         leader.kill().unwrap();
         leader.wait().unwrap();
         // Same group id, but nothing proves it belongs to this run: never signalled.

@@ -33,13 +33,8 @@ const TTL: Duration = Duration::from_secs(2);
 const RECLAIM_SLACK: Duration = Duration::from_millis(500);
 
 fn mono_ns() -> u128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC is system-wide.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u128) * 1_000_000_000 + ts.tv_nsec as u128
+    // CLOCK_MONOTONIC is system-wide, so values from different processes are comparable.
+    portcullis_unsafe::process::monotonic_nanos()
 }
 
 fn append(log: &mut File, line: String) {
@@ -98,9 +93,8 @@ fn pg_stress_worker_entry() {
                 &mut log,
                 format!("X {token} {slot} {pid} {} killed\n", mono_ns()),
             );
-            let me = std::process::id() as libc::pid_t;
-            // SAFETY: the worker kills itself while holding the lease.
-            unsafe { libc::kill(me, libc::SIGKILL) };
+            // The worker kills itself while holding the lease.
+            portcullis_unsafe::process::kill(std::process::id(), libc::SIGKILL);
         }
         let landed = lease::while_held(&loc, &holder, &rec.nonce, token, || {
             append(&mut log, format!("L {token} {slot} {pid} {}\n", mono_ns()));

@@ -31,14 +31,8 @@ const PARENT_KILLS: usize = 30;
 const WATCHDOG: Duration = Duration::from_secs(180);
 
 fn mono_ns() -> u128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC is system-wide, so values from
-    // different processes are comparable.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u128) * 1_000_000_000 + ts.tv_nsec as u128
+    // CLOCK_MONOTONIC is system-wide, so values from different processes are comparable.
+    portcullis_unsafe::process::monotonic_nanos()
 }
 
 fn append(log: &mut File, line: String) {
@@ -89,9 +83,8 @@ fn stress_worker_entry() {
                     mono_ns()
                 ),
             );
-            let me = std::process::id() as libc::pid_t;
-            // SAFETY: the worker kills itself while holding the lease.
-            unsafe { libc::kill(me, libc::SIGKILL) };
+            // The worker kills itself while holding the lease.
+            portcullis_unsafe::process::kill(std::process::id(), libc::SIGKILL);
         }
         append(
             &mut log,

@@ -12,7 +12,8 @@
 //!   detect the features at run time and never use a level the CPU lacks, and every load is
 //!   bounds-checked against the slice before it is issued.
 //! * [`process`]: signals to processes and process groups, pidfds, `waitid` without reaping,
-//!   the parent-death signal armed between `fork` and `exec`, `getuid`, `gethostname`. Unsafe
+//!   the parent-death signal armed between `fork` and `exec`, `getuid`, `geteuid`,
+//!   `gethostname`, and the system-wide monotonic and thread CPU clocks. Unsafe
 //!   because they are C functions (FFI); none has a memory-safety precondition beyond valid
 //!   buffers, which the wrappers own.
 //! * [`memory`]: the page size, `madvise(MADV_DONTNEED)` of read-only file mappings, resource
@@ -48,7 +49,7 @@ pub mod map;
 pub mod memory;
 #[expect(
     unsafe_code,
-    reason = "signals, pidfds, waitid, prctl, getuid, gethostname (FFI)"
+    reason = "signals, pidfds, waitid, prctl, user ids, host name, clocks (FFI)"
 )]
 pub mod process;
 #[expect(

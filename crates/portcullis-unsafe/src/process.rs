@@ -1,5 +1,6 @@
 //! Processes and process groups: signals, pidfds, `waitid` without reaping, the parent-death
-//! signal of a child, the user id and the host name.
+//! signal of a child, the user ids, the host name, and the clocks that tests and benchmarks
+//! compare across processes and threads.
 //!
 //! Why unsafe: these are C functions (FFI). None has a memory-safety precondition except the
 //! buffers it writes, which the wrappers own; the pre-exec hook runs between `fork` and `exec`
@@ -132,6 +133,35 @@ pub fn uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
+/// The effective user id of this process (`geteuid(2)`).
+pub fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Nanoseconds of the system-wide monotonic clock (`CLOCK_MONOTONIC`): unlike
+/// `std::time::Instant`, values from different processes are comparable.
+pub fn monotonic_nanos() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    u128::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u128::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
+/// CPU time the calling thread has used, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_nanos() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the thread CPU clock exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    u128::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u128::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
 /// This machine's host name (`gethostname(2)`; empty when it cannot be read).
 pub fn hostname() -> String {
     let mut buf = [0u8; 256];
@@ -227,5 +257,37 @@ mod tests {
         if let Ok(out) = Command::new("hostname").output() {
             assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), name);
         }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn the_effective_uid_matches_id() {
+        let out = Command::new("id").arg("-u").output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            euid().to_string()
+        );
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "FFI")]
+    fn the_clocks_advance_as_time_and_work_do() {
+        let a = monotonic_nanos();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = monotonic_nanos();
+        assert!(b >= a + 2_000_000, "{a} {b}");
+        // `/proc/uptime` counts from boot, as CLOCK_MONOTONIC does (plus suspended time).
+        let uptime = std::fs::read_to_string("/proc/uptime").unwrap();
+        let up: f64 = uptime.split_whitespace().next().unwrap().parse().unwrap();
+        assert!(b as f64 / 1e9 <= up + 1.0, "{b} {up}");
+        // A busy thread's CPU time advances; a sleeping one's hardly does.
+        let c0 = thread_cpu_nanos();
+        let mut x = 1u64;
+        while thread_cpu_nanos() < c0 + 3_000_000 {
+            x = std::hint::black_box(x.wrapping_mul(3));
+        }
+        let c1 = thread_cpu_nanos();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(thread_cpu_nanos() - c1 < 40_000_000);
     }
 }

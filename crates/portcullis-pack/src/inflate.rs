@@ -1,9 +1,10 @@
 //! Inflating whole pack entries whose inflated size is known (their header states it).
 //!
 //! Each entry is decoded by zlib-rs in one call, straight into the spare capacity of the
-//! caller's buffer (not zeroed first; `portcullis_unsafe::inflate`), with [`SLACK`] bytes of room past the declared size:
-//! zlib's fast loop runs only while 260 bytes of room are left, so with exactly the declared
-//! size the last bytes of every entry went through its slow loop. A stream is accepted only
+//! caller's buffer (not zeroed first; `portcullis_unsafe::inflate` sets the length), with
+//! [`SLACK`] bytes of room past the declared size: zlib's fast loop runs only while 260 bytes
+//! of room are left, so with exactly the declared size the last bytes of every entry went
+//! through its slow loop. A stream is accepted only
 //! when it ends (Adler-32 checked) after exactly the declared number of bytes.
 
 use std::cell::RefCell;

@@ -10,6 +10,8 @@
 //! (e.g. an earlier version of `rules/default.toml`), parsed as the embedded one is (patterns
 //! compiled on first use), so that rulesets compare side by side on one engine.
 
+#![forbid(unsafe_code)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -138,13 +140,7 @@ fn scan_all(d: &Detector, data: &[u8], cuts: &[(usize, u32)]) -> usize {
 
 /// CPU time of the calling thread, in seconds (fair on a shared machine).
 fn thread_cpu() -> f64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the timespec we pass.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
+    portcullis_unsafe::process::thread_cpu_nanos() as f64 / 1e9
 }
 
 fn bench(c: &mut Criterion) {

@@ -68,8 +68,9 @@
 //!
 //! Other programs read a gate's verdict with [`report::read_verdict`], which fails closed.
 
-// Every module that needs unsafe code says so with `#[expect(unsafe_code, reason = …)]`.
-#![deny(unsafe_code)]
+// No unsafe code here: every unsafe operation (SIMD loops, process signals, memory advice,
+// file maps) lives behind safe functions in the `portcullis-unsafe` crate.
+#![forbid(unsafe_code)]
 
 pub mod audit;
 mod cli;

@@ -2,6 +2,9 @@
 //!
 //! One test binary per area keeps the suite quick to build: each binary links the library once.
 
+// Unsafe code lives only in `portcullis-unsafe`; the tests use its safe functions.
+#![forbid(unsafe_code)]
+
 mod audit_cargo_parity;
 mod audit_coverage;
 mod audit_db_update;

@@ -14,6 +14,8 @@ mod frontmatter_read;
 mod lockfile_parse;
 #[path = "../fuzz/src/pack.rs"]
 mod pack;
+#[path = "../fuzz/src/simd_filter.rs"]
+mod simd_filter;
 
 /// Every file directly inside `fuzz/<kind>/<target>/`, sorted.
 fn inputs(kind: &str, target: &str) -> Vec<PathBuf> {
@@ -288,6 +290,16 @@ fn tar_error_quoting_a_member_path_with_a_newline_is_one_line() {
     let msg = e.to_string();
     assert!(!msg.contains('\n'), "{msg:?}");
     assert!(msg.contains("\\n"), "the newline is shown escaped: {msg:?}");
+}
+
+#[test]
+fn simd_filter_seed_corpus() {
+    run_all("corpus", "simd_filter", simd_filter::simd_filter, 9);
+}
+
+#[test]
+fn simd_filter_regressions() {
+    run_all("regressions", "simd_filter", simd_filter::simd_filter, 0);
 }
 
 #[test]

@@ -34,8 +34,7 @@ pub struct PgServer {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    portcullis_unsafe::process::euid() == 0
 }
 
 fn bin_dir() -> PathBuf {

@@ -83,9 +83,8 @@ fn pg_stress_worker_entry() {
                 &mut log,
                 format!("X {token} {slot} {pid} {} killed\n", mono_ns()),
             );
-            let me = std::process::id() as libc::pid_t;
-            // SAFETY: the worker kills itself while holding the lease.
-            unsafe { libc::kill(me, libc::SIGKILL) };
+            // The worker kills itself while holding the lease.
+            portcullis_unsafe::process::kill(std::process::id(), libc::SIGKILL);
         }
         let landed = lease::while_held(&loc, &holder, &rec.nonce, token, || {
             append(&mut log, format!("L {token} {slot} {pid} {}\n", mono_ns()));

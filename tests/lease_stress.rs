@@ -73,9 +73,8 @@ fn stress_worker_entry() {
                     mono_ns()
                 ),
             );
-            let me = std::process::id() as libc::pid_t;
-            // SAFETY: the worker kills itself while holding the lease.
-            unsafe { libc::kill(me, libc::SIGKILL) };
+            // The worker kills itself while holding the lease.
+            portcullis_unsafe::process::kill(std::process::id(), libc::SIGKILL);
         }
         append(
             &mut log,

@@ -331,15 +331,14 @@ fn lease_reclaimed_from_a_stopped_gate_ends_its_test_processes_before_the_worktr
     // mutex (a process stopped while holding the mutex blocks every lease operation).
     let mutex = std::fs::File::open(fx.lease_location().mutex_path()).unwrap();
     loop {
-        // SAFETY: kill(2) of the gate process this test started.
-        unsafe { libc::kill(gate.id() as libc::pid_t, libc::SIGSTOP) };
+        // The gate process this test started.
+        portcullis_unsafe::process::kill(gate.id(), libc::SIGSTOP);
         std::thread::sleep(std::time::Duration::from_millis(20));
         if mutex.try_lock().is_ok() {
             mutex.unlock().unwrap();
             break;
         }
-        // SAFETY: as above.
-        unsafe { libc::kill(gate.id() as libc::pid_t, libc::SIGCONT) };
+        portcullis_unsafe::process::kill(gate.id(), libc::SIGCONT);
         std::thread::sleep(std::time::Duration::from_millis(30));
     }
     wait_until("the lease to expire", || {

@@ -518,7 +518,37 @@ def pack_seeds():
     return counts
 
 
+# ---------------------------------------------------------------- simd_filter
+
+
+def simd_seeds():
+    """A flags byte, `flags % 16` three-byte codes, then text (see fuzz/src/simd_filter.rs)."""
+    d = out_dir("simd_filter")
+
+    def code(w):
+        return sum((b & 31) << (5 * i) for i, b in enumerate(w[:4]))
+
+    def codes(*words):
+        return b"".join(struct.pack("<I", code(w))[:3] for w in words)
+
+    seeds = {
+        "empty-text": bytes([0]),
+        "three-bytes": bytes([0x10]) + b"key",
+        "keywords-at-both-ends": bytes([2]) + codes(b"api_", b"oken") + b"api_" + b"." * 40 + b"token",
+        "secret-line": bytes([3]) + codes(b"secr", b"pass", b"BEGI") + SECRET + TEXT,
+        "every-seventh": bytes([0x10]) + bytes(range(256)),
+        "lengths-31-33": bytes([0x11]) + codes(b"aaaa") + b"a" * 33,
+        "high-bytes": bytes([0x12]) + codes(b"\xff\xff\xff\xff", b"\x80\x80\x80\x80") + bytes(range(128, 256)) * 2,
+        "base64-and-escapes": bytes([0x10]) + b"%41%42 \\u0041 U+0041 QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo= " * 3,
+        "all-codes-collide": bytes([1]) + codes(b"0pP0") + b"0pP0pP0p" * 20,
+    }
+    for name, data in seeds.items():
+        write(d, name, data)
+    return len(seeds)
+
+
 if __name__ == "__main__":
+    print("simd_filter", simd_seeds())
     print("archive_read", archive_seeds())
     print("lockfile_parse", lockfile_seeds())
     print("frontmatter_read", frontmatter_seeds())

@@ -2,11 +2,10 @@
 //! base64, found by one combined regex and spliced into the text for the next detection
 //! pass, with enough bookkeeping to map a decoded match back to the encoded original.
 
-#![expect(unsafe_code, reason = "SIMD intrinsics that load from memory")]
-
 use std::sync::OnceLock;
 
 use base64::Engine as _;
+use portcullis_unsafe::simd::{Classes, Classifier};
 use regex_automata::meta::Regex;
 
 use crate::rules::goregex;
@@ -174,7 +173,9 @@ struct Masks {
     starts: Vec<u64>,
 }
 
-/// Class bits of up to 64 bytes: `(b64, pct_or_backslash, u, plus)`.
+/// Class bits of up to 64 bytes: `(b64, pct_or_backslash, u, plus)` (the reference of
+/// `portcullis_unsafe::simd::Classifier`, from this module's class table).
+#[cfg(test)]
 fn classify_scalar(chunk: &[u8]) -> (u64, u64, u64, u64) {
     let (mut b, mut s, mut u, mut p) = (0u64, 0u64, 0u64, 0u64);
     for (k, &c) in chunk.iter().enumerate() {
@@ -195,96 +196,19 @@ fn classify_scalar(chunk: &[u8]) -> (u64, u64, u64, u64) {
     (b, s, u, p)
 }
 
-/// Nibble tables of the base64 class `[A-Za-z0-9_/+-]`: a byte is in the class when
-/// `NIBBLE_HI[byte >> 4] & NIBBLE_LO[byte & 15] != 0`; bytes of 0x80 and above are not
-/// (`pshufb` yields 0 for them). Bits: 1 = `+ - /` (0x2_), 2 = digits (0x3_), 4 = `A-O`
-/// and `a-o` (0x4_, 0x6_), 8 = `P-Z` and `_` (0x5_), 16 = `p-z` (0x7_).
-#[cfg(target_arch = "x86_64")]
-const NIBBLE_HI: [u8; 16] = [0, 0, 1, 2, 4, 8, 4, 16, 0, 0, 0, 0, 0, 0, 0, 0];
-#[cfg(target_arch = "x86_64")]
-const NIBBLE_LO: [u8; 16] = {
-    let mut t = [0u8; 16];
-    let mut l = 0;
-    while l < 16 {
-        let mut bits = 0u8;
-        if l == 0xb || l == 0xd || l == 0xf {
-            bits |= 1;
-        }
-        if l <= 9 {
-            bits |= 2;
-        }
-        if l >= 1 {
-            bits |= 4;
-        }
-        if l <= 0xa || l == 0xf {
-            bits |= 8;
-        }
-        if l <= 0xa {
-            bits |= 16;
-        }
-        t[l] = bits;
-        l += 1;
-    }
-    t
-};
-
-/// [`classify_scalar`] of the 64 bytes at `p`, with AVX2.
-///
-/// # Safety
-/// AVX2 must be available and `p` must point to 64 readable bytes.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn classify64_avx2(p: *const u8) -> (u64, u64, u64, u64) {
-    use std::arch::x86_64::*;
-    // SAFETY: an unaligned load of the 16-byte table.
-    let hi_t = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(NIBBLE_HI.as_ptr().cast()) });
-    // SAFETY: an unaligned load of the 16-byte table.
-    let lo_t = _mm256_broadcastsi128_si256(unsafe { _mm_loadu_si128(NIBBLE_LO.as_ptr().cast()) });
-    let nib = _mm256_set1_epi8(0x0f);
-    let zero = _mm256_setzero_si256();
-    let eq = |v: __m256i, c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
-    let mut out = (0u64, 0u64, 0u64, 0u64);
-    for half in 0..2 {
-        // SAFETY: an unaligned load of 32 of the 64 readable bytes at `p` (the caller's
-        // guarantee).
-        let v = unsafe { _mm256_loadu_si256(p.wrapping_add(half * 32).cast()) };
-        let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
-        let cls = _mm256_and_si256(_mm256_shuffle_epi8(hi_t, hi), _mm256_shuffle_epi8(lo_t, v));
-        let b64 = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(cls, zero)) as u32);
-        let spec = _mm256_movemask_epi8(_mm256_or_si256(eq(v, b'%'), eq(v, b'\\'))) as u32;
-        let u = _mm256_movemask_epi8(eq(v, b'U')) as u32;
-        let plus = _mm256_movemask_epi8(eq(v, b'+')) as u32;
-        out.0 |= u64::from(b64) << (half * 32);
-        out.1 |= u64::from(spec) << (half * 32);
-        out.2 |= u64::from(u) << (half * 32);
-        out.3 |= u64::from(plus) << (half * 32);
-    }
-    out
-}
-
-/// [`classify_scalar`] of a 64-byte chunk, with AVX2 when `simd`.
-#[inline(always)]
-fn classify64(chunk: &[u8], simd: bool) -> (u64, u64, u64, u64) {
-    #[cfg(target_arch = "x86_64")]
-    if simd && chunk.len() == 64 {
-        // SAFETY: the caller detected AVX2 (`simd`); `chunk` holds 64 bytes.
-        return unsafe { classify64_avx2(chunk.as_ptr()) };
-    }
-    let _ = simd;
-    classify_scalar(chunk)
-}
-
 impl Masks {
     fn of(data: &[u8]) -> Masks {
         let words = data.len().div_ceil(64);
         let mut b64 = vec![0u64; words];
         let mut starts = vec![0u64; words];
-        #[cfg(target_arch = "x86_64")]
-        let simd = std::arch::is_x86_feature_detected!("avx2");
-        #[cfg(not(target_arch = "x86_64"))]
-        let simd = false;
+        let classifier = Classifier::detect();
         for (w, chunk) in data.chunks(64).enumerate() {
-            let (b, s, u, plus) = classify64(chunk, simd);
+            let Classes {
+                base64: b,
+                escape: s,
+                u,
+                plus,
+            } = classifier.classify(chunk);
             b64[w] = b;
             // A `U` counts when a `+` follows it (for the last bit: the next chunk's first).
             let plus_next = (plus >> 1) | u64::from(data.get(w * 64 + 64) == Some(&b'+')) << 63;
@@ -919,11 +843,10 @@ fn decode_unicode(enc: &[u8]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn avx2() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        return std::arch::is_x86_feature_detected!("avx2");
-        #[cfg(not(target_arch = "x86_64"))]
-        false
+    /// The widest classifier of this CPU, as a tuple like [`classify_scalar`]'s.
+    fn classify64(chunk: &[u8]) -> (u64, u64, u64, u64) {
+        let c = Classifier::detect().classify(chunk);
+        (c.base64, c.escape, c.u, c.plus)
     }
 
     /// The AVX2 classifier agrees with the byte table on every byte value, at every position
@@ -936,7 +859,7 @@ mod tests {
                     .map(|k| ((base + (k + shift) % 64) % 256) as u8)
                     .collect();
                 assert_eq!(
-                    classify64(&chunk, avx2()),
+                    classify64(&chunk),
                     classify_scalar(&chunk),
                     "{base} {shift}"
                 );
@@ -992,7 +915,7 @@ mod tests {
         /// The AVX2 classifier agrees with the byte-table one on random chunks.
         #[test]
         fn simd_classes_equal_scalar(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 64)) {
-            proptest::prop_assert_eq!(classify64(&bytes, avx2()), classify_scalar(&bytes));
+            proptest::prop_assert_eq!(classify64(&bytes), classify_scalar(&bytes));
         }
 
         /// The mask-based `may_contain_encoded` agrees with a direct byte scan.

@@ -18,25 +18,14 @@
 //! The filter is a superset (different bytes share a code), the comparison is exact, so the
 //! result is exactly the set of occurrences; nothing is built lazily, and building takes
 //! microseconds.
-
-#![expect(
-    unsafe_code,
-    reason = "SIMD intrinsics that load and gather from memory"
-)]
+//!
+//! The position codes, their bitset and the vector loops live in `portcullis_unsafe::simd`
+//! (the crate that holds all unsafe code); the filing of keywords and the exact comparison
+//! are here.
 
 use std::ops::ControlFlow;
 
-/// Number of distinct position codes.
-const CODES: usize = 1 << 20;
-/// Low five bits of each of four bytes.
-const FOLD4: u32 = 0x1f1f_1f1f;
-
-/// The 20-bit code of the four bytes packed little endian in `x`: the low five bits of each.
-#[inline(always)]
-fn code(x: u32) -> usize {
-    let x = x & FOLD4;
-    (x & 0x1f | (x >> 3) & 0x3e0 | (x >> 6) & 0x7c00 | (x >> 9) & 0xf_8000) as usize
-}
+use portcullis_unsafe::simd::{CodeSet, Level, code};
 
 /// The bytes of `b` (at most four) packed little endian.
 fn pack(b: &[u8]) -> u32 {
@@ -81,20 +70,6 @@ struct Entry {
     code: u32,
     id: u32,
     offset: u32,
-}
-
-/// The position filter: a set bit per code, in 32-bit words (the unit of the AVX2 gather).
-#[derive(Debug)]
-struct Filter(Box<[u32; CODES / 32]>);
-
-impl Filter {
-    fn set(&mut self, c: usize) {
-        self.0[(c / 32) % self.0.len()] |= 1 << (c % 32);
-    }
-    #[inline(always)]
-    fn has(&self, c: usize) -> bool {
-        self.0[(c / 32) % self.0.len()] >> (c % 32) & 1 != 0
-    }
 }
 
 /// An open-addressing table from a code to its row of entries: `(code, start, end)` slots,
@@ -142,51 +117,13 @@ impl Rows {
     }
 }
 
-/// The widest vector loop a search may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Level {
-    /// One position at a time.
-    Scalar,
-    /// Eight positions at a time (AVX2).
-    Avx2,
-    /// Sixteen positions at a time (AVX-512 F, BW and VBMI).
-    Avx512,
-}
-
-impl Level {
-    /// The widest level this CPU supports.
-    fn detect() -> Level {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vbmi")
-            {
-                return Level::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Level::Avx2;
-            }
-        }
-        Level::Scalar
-    }
-
-    /// Every level this CPU supports.
-    #[cfg(test)]
-    fn available() -> Vec<Level> {
-        [Level::Scalar, Level::Avx2, Level::Avx512]
-            .into_iter()
-            .filter(|l| *l <= Level::detect())
-            .collect()
-    }
-}
-
 /// A compiled keyword set.
 #[derive(Debug)]
 pub(crate) struct KeywordSet {
     /// Keywords, ASCII-lowercased.
     lowered: Vec<Vec<u8>>,
-    filter: Filter,
+    /// The codes some keyword is filed under.
+    filter: CodeSet,
     /// Keywords of three or more bytes, sorted by code (a three-byte keyword once per
     /// possible fourth byte).
     entries: Vec<Entry>,
@@ -204,7 +141,7 @@ impl KeywordSet {
             .iter()
             .map(|p| p.as_ref().as_bytes().to_ascii_lowercase())
             .collect();
-        let mut filter = Filter(Box::new([0; CODES / 32]));
+        let mut filter = CodeSet::new();
         let (mut entries, mut three, mut short) = (Vec::new(), Vec::new(), Vec::new());
         for (id, k) in lowered.iter().enumerate() {
             let id = id as u32;
@@ -216,9 +153,9 @@ impl KeywordSet {
                     let x = pack(k);
                     for fourth in 0..32u32 {
                         let c = code(x | (fourth << 24));
-                        filter.set(c);
+                        filter.insert(c);
                         entries.push(Entry {
-                            code: c as u32,
+                            code: c,
                             id,
                             offset: 0,
                         });
@@ -227,9 +164,9 @@ impl KeywordSet {
                 _ => {
                     let o = rarest_quad(k);
                     let c = code(pack(&k[o..o + 4]));
-                    filter.set(c);
+                    filter.insert(c);
                     entries.push(Entry {
-                        code: c as u32,
+                        code: c,
                         id,
                         offset: o as u32,
                     });
@@ -277,155 +214,17 @@ impl KeywordSet {
     #[inline(never)]
     fn candidate<B>(
         &self,
-        c: usize,
+        c: u32,
         text: &[u8],
         at: usize,
         f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
-        for e in &self.entries[self.rows.get(c as u32)] {
+        for e in &self.entries[self.rows.get(c)] {
             if let Some(start) = at.checked_sub(e.offset as usize) {
                 self.check(e.id, text, start, f)?;
             }
         }
         ControlFlow::Continue(())
-    }
-
-    /// The positions `at + k` of a vector block whose bit `k` is set in `hits`, with their
-    /// codes `codes[k]`: [`Self::candidate`] for each; `Err` when `f` breaks.
-    #[inline(always)]
-    fn candidates<B>(
-        &self,
-        codes: &[u32],
-        hits: u32,
-        text: &[u8],
-        at: usize,
-        f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
-    ) -> Result<(), B> {
-        let mut m = hits;
-        while m != 0 {
-            let k = m.trailing_zeros() as usize;
-            m &= m - 1;
-            if let ControlFlow::Break(b) = self.candidate(codes[k] as usize, text, at + k, f) {
-                return Err(b);
-            }
-        }
-        Ok(())
-    }
-
-    /// Positions `from..` (each with four bytes) one at a time.
-    fn search_scalar<B>(
-        &self,
-        text: &[u8],
-        from: usize,
-        f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
-    ) -> ControlFlow<B> {
-        for (k, w) in text[from..].windows(4).enumerate() {
-            let c = code(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-            if self.filter.has(c) {
-                self.candidate(c, text, from + k, f)?;
-            }
-        }
-        ControlFlow::Continue(())
-    }
-
-    /// Positions in blocks of eight with AVX2 (codes computed and bits gathered eight at a
-    /// time); returns the first position not covered (the rest needs the scalar loop).
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn search_avx2<B>(
-        &self,
-        text: &[u8],
-        from: usize,
-        f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
-    ) -> Result<usize, B> {
-        use std::arch::x86_64::*;
-        let n = text.len();
-        let words = self.filter.0.as_ptr().cast::<i32>();
-        // Lane 0 holds bytes at.., lane 1 bytes at+4..; each lane builds four little-endian
-        // four-byte windows.
-        let windows = _mm256_setr_epi8(
-            0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3, 4, 5, 6, 0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 5, 3,
-            4, 5, 6,
-        );
-        let fold = _mm256_set1_epi32(FOLD4 as i32);
-        // `code`: b0 + 32·b1 per byte pair (multiply-add of bytes), then w0 + 1024·w1.
-        let pair = _mm256_set1_epi16(0x2001);
-        let quad = _mm256_set1_epi32(0x0400_0001);
-        let mut at = from;
-        while at + 20 <= n {
-            let p = text.as_ptr().wrapping_add(at);
-            // SAFETY: the loads read text[at..at + 20] (in bounds: at + 20 <= n).
-            let v = unsafe { _mm256_loadu2_m128i(p.wrapping_add(4).cast(), p.cast()) };
-            let x = _mm256_and_si256(_mm256_shuffle_epi8(v, windows), fold);
-            let codes = _mm256_madd_epi16(_mm256_maddubs_epi16(x, pair), quad);
-            let index = _mm256_srli_epi32::<5>(codes);
-            // SAFETY: the gather reads words of the filter at code / 32 < CODES / 32 (codes
-            // have 20 bits).
-            let w = unsafe { _mm256_i32gather_epi32::<4>(words, index) };
-            let bits = _mm256_srlv_epi32(w, _mm256_and_si256(codes, _mm256_set1_epi32(31)));
-            let hits =
-                _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32::<31>(bits))) as u32;
-            if hits != 0 {
-                let mut c = [0u32; 8];
-                // SAFETY: stores 32 bytes into the local array.
-                unsafe { _mm256_storeu_si256(c.as_mut_ptr().cast(), codes) };
-                self.candidates(&c, hits, text, at, f)?;
-            }
-            at += 8;
-        }
-        Ok(at)
-    }
-
-    /// Positions in blocks of sixteen with AVX-512 (the four-byte windows of sixteen
-    /// positions built by one byte permutation, their codes by two multiply-adds, sixteen
-    /// filter words gathered at once); returns the first position not covered.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512 F, BW and VBMI.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-    unsafe fn search_avx512<B>(
-        &self,
-        text: &[u8],
-        f: &mut impl FnMut(usize, usize, usize) -> ControlFlow<B>,
-    ) -> Result<usize, B> {
-        use std::arch::x86_64::*;
-        let n = text.len();
-        let words = self.filter.0.as_ptr().cast::<i32>();
-        // Byte `4k + j` of the permuted vector is text byte `at + k + j`.
-        let order: [u8; 64] = std::array::from_fn(|i| (i / 4 + i % 4) as u8);
-        // SAFETY: reads the 64 bytes of `order`.
-        let windows = unsafe { _mm512_loadu_si512(order.as_ptr().cast()) };
-        let fold = _mm512_set1_epi32(FOLD4 as i32);
-        let pair = _mm512_set1_epi16(0x2001);
-        let quad = _mm512_set1_epi32(0x0400_0001);
-        let one = _mm512_set1_epi32(1);
-        let low5 = _mm512_set1_epi32(31);
-        let mut at = 0usize;
-        while at + 32 <= n {
-            // SAFETY: the load reads text[at..at + 32] (in bounds: at + 32 <= n).
-            let v = unsafe { _mm256_loadu_si256(text.as_ptr().wrapping_add(at).cast()) };
-            let v = _mm512_castsi256_si512(v);
-            let x = _mm512_and_si512(_mm512_permutexvar_epi8(windows, v), fold);
-            let codes = _mm512_madd_epi16(_mm512_maddubs_epi16(x, pair), quad);
-            let index = _mm512_srli_epi32::<5>(codes);
-            // SAFETY: the gather reads words of the filter at code / 32 < CODES / 32 (codes
-            // have 20 bits).
-            let w = unsafe { _mm512_i32gather_epi32::<4>(index, words) };
-            let bits = _mm512_srlv_epi32(w, _mm512_and_si512(codes, low5));
-            let hits = _mm512_test_epi32_mask(bits, one);
-            if hits != 0 {
-                let mut c = [0u32; 16];
-                // SAFETY: stores 64 bytes into the local array.
-                unsafe { _mm512_storeu_si512(c.as_mut_ptr().cast(), codes) };
-                self.candidates(&c, u32::from(hits), text, at, f)?;
-            }
-            at += 16;
-        }
-        Ok(at)
     }
 
     /// Every occurrence, reported to `f` until it breaks, with the widest vector loop `level`
@@ -437,26 +236,8 @@ impl KeywordSet {
         mut f: impl FnMut(usize, usize, usize) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
         let n = text.len();
-        #[allow(unused_mut)]
-        let mut from = 0usize;
-        #[cfg(target_arch = "x86_64")]
-        {
-            if level >= Level::Avx512 && n >= 32 {
-                // SAFETY: `Level::Avx512` is only used when the CPU has those features.
-                match unsafe { self.search_avx512(text, &mut f) } {
-                    Ok(done) => from = done,
-                    Err(b) => return ControlFlow::Break(b),
-                }
-            }
-            if level >= Level::Avx2 && n >= from + 20 {
-                // SAFETY: `Level::Avx2` is only used when the CPU has AVX2.
-                match unsafe { self.search_avx2(text, from, &mut f) } {
-                    Ok(done) => from = done,
-                    Err(b) => return ControlFlow::Break(b),
-                }
-            }
-        }
-        self.search_scalar(text, from, &mut f)?;
+        self.filter
+            .scan(text, level, |at, c| self.candidate(c, text, at, &mut f))?;
         // The last three bytes: three-byte keywords only (a position code needs four).
         if n >= 3 {
             for &id in &self.three {

@@ -112,14 +112,17 @@ mod tests {
     use super::*;
 
     #[test]
-    #[expect(unsafe_code, reason = "mkfifo for a test fixture")]
     fn rename_over_a_fifo_is_refused_and_leaves_it() {
         use std::os::unix::fs::FileTypeExt;
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("k.lease");
-        let c = std::ffi::CString::new(target.to_string_lossy().as_bytes()).unwrap();
-        // SAFETY: `c` is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let made = std::process::Command::new("mkfifo")
+            .arg("-m")
+            .arg("600")
+            .arg(&target)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo {}", target.display());
         let tmp = dir.path().join("k.tmp.1");
         write_new_synced(&tmp, b"{}").unwrap();
         let e = rename_over_regular(&tmp, &target).unwrap_err().to_string();

@@ -11,10 +11,9 @@
 //! (`setsid`), or outlived the leader after clearing it, are invisible here: they are never
 //! signalled.
 
-#![expect(unsafe_code, reason = "signals and pidfds of process groups")]
-
 use std::time::{Duration, Instant};
 
+use portcullis_unsafe::process::{self, PidFd};
 use serde::{Deserialize, Serialize};
 
 use super::process::{boot_id, hostname, pid_namespace, read_stat};
@@ -198,10 +197,7 @@ impl ProcessGroup {
 
     /// SIGKILL `pid` if it is (still) a member; true if a signal was sent.
     fn kill_member(&self, pid: u32) -> bool {
-        let Ok(raw) = libc::pid_t::try_from(pid) else {
-            return false;
-        };
-        match PidFd::open(raw) {
+        match PidFd::open(pid) {
             Some(fd) => {
                 // The pidfd pins this process: if it is still a member now, the signal
                 // reaches it and nothing else, even if it exits and its pid is reused.
@@ -213,8 +209,7 @@ impl ProcessGroup {
                 if !self.is_member(pid, self.proven_pgid()) {
                     return false;
                 }
-                // SAFETY: kill(2) has no memory-safety preconditions.
-                unsafe { libc::kill(raw, libc::SIGKILL) == 0 }
+                process::kill(pid, process::SIGKILL)
             }
         }
     }
@@ -255,43 +250,6 @@ pub enum GroupEndError {
     /// The group cannot be inspected from here (another host or pid namespace, no `/proc`).
     #[error("the process group cannot be inspected from this host")]
     Unknown,
-}
-
-/// A Linux pidfd (closed on drop).
-struct PidFd(libc::c_int);
-
-impl PidFd {
-    fn open(pid: libc::pid_t) -> Option<PidFd> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        libc::c_int::try_from(fd)
-            .ok()
-            .filter(|&fd| fd >= 0)
-            .map(PidFd)
-    }
-
-    fn kill(&self) -> bool {
-        // SAFETY: pidfd_send_signal on a descriptor we own; a null siginfo is allowed.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.0,
-                libc::SIGKILL,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        rc == 0
-    }
-}
-
-impl Drop for PidFd {
-    fn drop(&mut self) {
-        // SAFETY: the descriptor is owned by this value and closed exactly once.
-        unsafe {
-            libc::close(self.0);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -366,6 +324,12 @@ mod tests {
                 .unwrap_or(0);
             stranger != 0
         });
+        // `$!` is known right after the fork: until `env` has run `sleep`, the stranger still
+        // carries the marker (and is rightly a member).
+        wait_for("the stranger runs sleep", || {
+            std::fs::read(format!("/proc/{stranger}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"sleep\0"))
+        });
         leader.kill().unwrap();
         leader.wait().unwrap();
         // Same group id, but nothing proves it belongs to this run: never signalled.
@@ -376,8 +340,7 @@ mod tests {
             .flatten()
             .is_some_and(|s| s.state != 'Z');
         assert!(alive, "an unverified process was killed");
-        // SAFETY: kill(2) of the process this test started.
-        unsafe { libc::kill(stranger as libc::pid_t, libc::SIGKILL) };
+        assert!(process::kill(stranger, process::SIGKILL));
     }
 
     #[test]

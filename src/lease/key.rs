@@ -124,7 +124,6 @@ fn file_stem(key: &str) -> String {
 /// `$HOME/.local/state/portcullis/leases`, else `<tmp>/portcullis-leases-<uid>`.
 ///
 /// Keep leases on a local file system: `flock` is unreliable on NFS.
-#[expect(unsafe_code, reason = "getuid")]
 pub fn default_lease_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(x).join("portcullis").join("leases");
@@ -136,8 +135,7 @@ pub fn default_lease_dir() -> PathBuf {
             .join("portcullis")
             .join("leases");
     }
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
+    let uid = portcullis_unsafe::process::uid();
     std::env::temp_dir().join(format!("portcullis-leases-{uid}"))
 }
 

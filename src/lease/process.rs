@@ -141,17 +141,8 @@ pub(crate) fn boot_id() -> Option<String> {
 }
 
 /// This machine's host name (empty string if it cannot be read).
-#[expect(unsafe_code, reason = "gethostname")]
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: the buffer is valid for `buf.len()` bytes; gethostname NUL-terminates on success
-    // (and we bound the length ourselves in case it truncates without a NUL).
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::new();
-    }
-    let len = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..len]).into_owned()
+    portcullis_unsafe::process::hostname()
 }
 
 #[cfg(test)]

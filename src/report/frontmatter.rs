@@ -439,13 +439,16 @@ fn yaml_kind(v: &serde_norway::Value) -> &'static str {
 mod tests {
     use super::*;
 
-    #[expect(unsafe_code, reason = "mkfifo for a test fixture")]
+    /// A FIFO at `p`, made by the `mkfifo` command.
     #[cfg(unix)]
     fn mkfifo(p: &Path) {
-        let c = std::ffi::CString::new(p.to_string_lossy().as_bytes())
-            .unwrap_or_else(|e| panic!("cstring: {e}"));
-        // SAFETY: `c` is a valid NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let made = std::process::Command::new("mkfifo")
+            .arg("-m")
+            .arg("600")
+            .arg(p)
+            .status()
+            .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+        assert!(made.success(), "mkfifo {}", p.display());
     }
 
     #[cfg(unix)]

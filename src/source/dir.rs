@@ -310,7 +310,7 @@ fn resolve_link(link: &Path, file: &str) -> std::io::Result<Option<Target>> {
 
 enum Bytes {
     Owned(Vec<u8>),
-    Mapped(memmap2::Mmap),
+    Mapped(portcullis_unsafe::map::FileMap),
 }
 
 impl std::ops::Deref for Bytes {
@@ -324,14 +324,12 @@ impl std::ops::Deref for Bytes {
 }
 
 /// Read a file: memory-mapped when large, else into memory.
-#[expect(unsafe_code, reason = "memory-maps large files")]
 fn load(path: &Path, len: u64) -> std::io::Result<Bytes> {
     let mut f = File::open(path)?;
     if len >= MMAP_THRESHOLD {
-        // SAFETY: the map is only read; a file truncated while it is scanned can fault the
-        // process (SIGBUS), the documented limitation of memory-mapped scanning (ripgrep has
-        // the same); modified content only yields stale bytes.
-        if let Ok(m) = unsafe { memmap2::Mmap::map(&f) } {
+        // A file truncated while it is scanned can fault the process (SIGBUS), the documented
+        // limitation of memory-mapped scanning (see `portcullis_unsafe::map`).
+        if let Ok(m) = portcullis_unsafe::map::FileMap::map(&f) {
             return Ok(Bytes::Mapped(m));
         }
     }

@@ -11,13 +11,7 @@ use std::path::Path;
 /// Nanoseconds of `CLOCK_MONOTONIC`: system-wide, so values from different processes are
 /// comparable.
 pub fn mono_ns() -> u128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC is system-wide.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u128) * 1_000_000_000 + ts.tv_nsec as u128
+    portcullis_unsafe::process::monotonic_nanos()
 }
 
 /// Append one record to the log opened with `O_APPEND`.

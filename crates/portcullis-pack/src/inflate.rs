@@ -1,9 +1,10 @@
 //! Inflating whole pack entries whose inflated size is known (their header states it).
 //!
 //! Each entry is decoded by zlib-rs in one call, straight into the spare capacity of the
-//! caller's buffer (not zeroed first), with [`SLACK`] bytes of room past the declared size:
-//! zlib's fast loop runs only while 260 bytes of room are left, so with exactly the declared
-//! size the last bytes of every entry went through its slow loop. A stream is accepted only
+//! caller's buffer (not zeroed first; `portcullis_unsafe::inflate` sets the length), with
+//! [`SLACK`] bytes of room past the declared size: zlib's fast loop runs only while 260 bytes
+//! of room are left, so with exactly the declared size the last bytes of every entry went
+//! through its slow loop. A stream is accepted only
 //! when it ends (Adler-32 checked) after exactly the declared number of bytes.
 
 use std::cell::RefCell;
@@ -23,25 +24,10 @@ thread_local! {
 /// `n` comes from untrusted headers: callers bound it before calling (this reserves
 /// `n + SLACK` bytes).
 pub fn inflate_into(input: &[u8], n: usize, out: &mut Vec<u8>) -> Option<()> {
-    let start = out.len();
-    let room_len = n.checked_add(SLACK)?;
-    out.try_reserve(room_len).ok()?;
-    let room = out.spare_capacity_mut().get_mut(..room_len)?;
-    let written = INFLATER.with(|z| {
+    INFLATER.with(|z| {
         let mut z = z.try_borrow_mut().ok()?;
-        z.reset(true);
-        match z.decompress_uninit(input, room, zlib_rs::InflateFlush::Finish) {
-            Ok(zlib_rs::Status::StreamEnd) => usize::try_from(z.total_out()).ok(),
-            _ => None,
-        }
-    })?;
-    if written != n {
-        return None;
-    }
-    // SAFETY: the inflater initialised the first `n` bytes of the spare capacity, which
-    // starts at `start` and holds at least `n` bytes.
-    unsafe { out.set_len(start + n) };
-    Some(())
+        portcullis_unsafe::inflate::inflate_exact(&mut z, input, n, SLACK, out)
+    })
 }
 
 #[cfg(test)]

@@ -8,20 +8,16 @@
 //! * [`packs::parse_entry_header`] parses a pack entry header,
 //! * [`trees::parse_tree_entries`] parses a tree object's entries.
 //!
-//! The crate denies `unsafe_code`; the modules that need it (memory-mapped pack pages and
-//! `madvise`, uninitialised output buffers) say so with `#[expect(unsafe_code)]`, and every
-//! unsafe block carries a `SAFETY:` comment and a single unsafe operation.
+//! The crate forbids `unsafe_code`: what needs it (`madvise` of pack pages, resource usage,
+//! inflating into uninitialised output buffers) is done through the safe functions of
+//! `portcullis-unsafe`, the crate that holds every unsafe operation of portcullis.
 
-#![deny(unsafe_code, missing_docs)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod delta;
-#[expect(
-    unsafe_code,
-    reason = "inflating into the uninitialised spare capacity of a buffer"
-)]
 pub mod inflate;
 pub mod packs;
-#[expect(unsafe_code, reason = "madvise on registered pack mappings; getrusage")]
 pub mod resident;
 pub mod trees;
 pub mod walk;

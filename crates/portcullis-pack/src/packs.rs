@@ -133,11 +133,11 @@ fn base_of(offset: u64, header: &pack::data::entry::Header) -> EntryBase {
 
 /// One pack of the repository: its index, its (memory-mapped) data and its entry offsets.
 pub struct Pack {
-    /// The data mapping, registered for the page limiter; declared first, so it leaves the
-    /// registry before `data` is unmapped.
-    _owned: Option<crate::resident::OwnedMapping>,
+    /// The data mapping, registered for the page limiter (the registry holds the mapping
+    /// while it is registered).
+    _owned: crate::resident::OwnedMapping,
     index: pack::index::File,
-    data: pack::data::File,
+    data: Arc<pack::data::File>,
     /// Offsets of all entries, ascending.
     offsets: Vec<u64>,
     /// For each entry of `offsets`, its position in the index (where its id is).
@@ -199,9 +199,8 @@ impl PackSet {
                     .collect();
                 by_offset.sort_unstable();
                 let (offsets, index_pos) = by_offset.into_iter().unzip();
-                let owned = data
-                    .entry_slice(0..data.pack_end() as u64)
-                    .map(crate::resident::OwnedMapping::register);
+                let data = Arc::new(data);
+                let owned = crate::resident::OwnedMapping::register(&data);
                 Some(Pack {
                     _owned: owned,
                     index,

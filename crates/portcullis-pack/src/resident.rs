@@ -13,91 +13,49 @@
 //! scan owns: those registered as an [`OwnedMapping`] (the pack data mapped by
 //! [`PackSet`](crate::packs::PackSet) for the whole-pack passes).
 //!
-//! Why this is safe:
-//! * only registered ranges are advised, never a mapping found elsewhere (other object stores
-//!   of the process map the same pack files, e.g. the gate's dependency audit, and may unmap
-//!   them at any time; their address range could then hold live heap memory, which
-//!   `MADV_DONTNEED` would zero);
-//! * a registered range is a read-only file mapping of an immutable pack file: its pages can
-//!   never hold private modifications, so `MADV_DONTNEED` makes the next access re-read the
-//!   file's (page-cached) bytes — for shared and private read-only file mappings alike (see
-//!   `madvise(2)`);
-//! * the range is still mapped when `madvise` runs: the registry's lock is held while the
-//!   watcher advises, and an [`OwnedMapping`] leaves the registry (taking the same lock) before
-//!   its mapping is unmapped (it is declared before the mapping in its owner, so it is dropped
-//!   first);
-//! * a failed `madvise` is ignored: it only means the pages stay resident.
+//! Why this is safe: `portcullis_unsafe::memory` advises only ranges that `/proc/self/maps`
+//! shows to be read-only file mappings, which its registry keeps mapped (it holds the pack's
+//! data file while registered); a read-only mapping of an immutable pack file can never hold
+//! private modifications, so `MADV_DONTNEED` makes the next access re-read the file's
+//! (page-cached) bytes. Mappings of the same files made by other object stores of the process
+//! (e.g. the gate's dependency audit) are never registered here. A failed `madvise` only
+//! means the pages stay resident.
 //!
 //! The caller sets the budget (the CLI's default is 128 MiB; 0 disables the limiter). Only
 //! Linux is supported; elsewhere the limiter does nothing.
 
-use std::sync::Mutex;
+use std::sync::Arc;
 
-/// Address ranges `[start, end)` of the read-only pack mappings this process' scans own.
-static OWNED: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+use gix::odb::pack;
+use portcullis_unsafe::memory;
 
-/// A read-only file mapping registered for the page limiter while this value lives. Declare
-/// it before the mapping in its owner, so it leaves the registry before the mapping is
-/// unmapped.
+/// A pack's data mapping registered for the page limiter while this value lives (the
+/// registry holds the data file meanwhile).
 #[derive(Debug)]
-pub struct OwnedMapping {
-    range: (usize, usize),
+pub struct OwnedMapping(memory::Registration);
+
+/// The whole mapped data of a pack.
+fn pack_bytes(data: &pack::data::File) -> Option<&[u8]> {
+    data.entry_slice(0..data.pack_end() as u64)
 }
 
 impl OwnedMapping {
-    /// Register `bytes`, a read-only mapping of an immutable file that outlives the returned
-    /// value.
-    pub fn register(bytes: &[u8]) -> OwnedMapping {
-        let start = bytes.as_ptr() as usize;
-        let range = (start, start + bytes.len());
-        if let Ok(mut owned) = OWNED.lock() {
-            owned.push(range);
-        }
-        OwnedMapping { range }
+    /// Register the mapped data of `data`.
+    pub fn register(data: &Arc<pack::data::File>) -> OwnedMapping {
+        OwnedMapping(memory::register(Arc::clone(data), pack_bytes))
     }
-}
 
-impl Drop for OwnedMapping {
-    fn drop(&mut self) {
-        let mut owned = OWNED.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(i) = owned.iter().position(|r| *r == self.range) {
-            owned.swap_remove(i);
-        }
+    /// Whether the mapping is (still) registered.
+    pub fn is_registered(&self) -> bool {
+        self.0.is_registered()
     }
 }
 
 /// Drop this process' resident pages of the whole pages inside `bytes`, a part of a read-only
-/// mapping of a pack file that the caller keeps mapped while this runs (the same argument as
-/// the limiter's, see the module docs): for sweeps over the entry headers of a whole pack,
-/// which map most of its pages within one interval of the limiter.
+/// mapping of a pack file (anything else is left alone): for sweeps over the entry headers of
+/// a whole pack, which map most of its pages within one interval of the limiter.
 pub fn release_mapped(bytes: &[u8]) {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let addr = bytes.as_ptr() as usize;
-        let start = addr.div_ceil(page) * page;
-        let end = (addr + bytes.len()) / page * page;
-        if end > start {
-            // SAFETY: [start, end) lies within `bytes`, a read-only file mapping that stays
-            // mapped for the duration of this call (the caller holds it).
-            unsafe { dont_need(start, end - start) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = bytes;
-}
-
-/// `madvise(MADV_DONTNEED)` on `[start, start + len)`; `true` when the kernel accepted it.
-///
-/// # Safety
-/// The range must be page-aligned and lie in a read-only file mapping that stays mapped for
-/// the duration of the call. MADV_DONTNEED then only drops page-table entries: the next access
-/// faults the unchanged file page back in, and no Rust reference observes a change of content.
-#[cfg(target_os = "linux")]
-unsafe fn dont_need(start: usize, len: usize) -> bool {
-    // SAFETY: as the caller promises.
-    unsafe { libc::madvise(start as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
+    memory::release_file_pages(bytes);
 }
 
 /// How often the watcher looks at the process' resident memory.
@@ -174,40 +132,13 @@ pub fn file_resident_bytes() -> Option<u64> {
 }
 
 fn page_size() -> u64 {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: sysconf has no preconditions.
-        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        u64::try_from(p).ok().filter(|p| *p > 0).unwrap_or(4096)
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        4096
-    }
+    u64::try_from(memory::page_size()).unwrap_or(4096)
 }
 
 /// Drop the resident pages of every registered [`OwnedMapping`]. Returns the number of
 /// mappings advised.
 fn release_owned_pages() -> usize {
-    let owned = OWNED.lock().unwrap_or_else(|p| p.into_inner());
-    let mut n = 0;
-    #[cfg(target_os = "linux")]
-    {
-        let page = usize::try_from(page_size()).unwrap_or(4096);
-        for &(addr, end) in owned.iter() {
-            let start = addr.div_ceil(page) * page;
-            let stop = end / page * page;
-            // SAFETY: `[start, stop)` lies in a registered read-only mapping of an immutable
-            // pack file, which stays mapped while the registry's lock is held (see the module
-            // docs).
-            if stop > start && unsafe { dont_need(start, stop - start) } {
-                n += 1;
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = &owned;
-    n
+    memory::release_registered()
 }
 
 /// Resident memory of this process by kind (`RssAnon`, `RssFile`, `VmHWM`, in kB), for the
@@ -227,70 +158,74 @@ pub fn memory_summary() -> String {
 
 /// User + system CPU time this process has used so far, in seconds.
 fn cpu_seconds() -> Option<f64> {
-    #[cfg(unix)]
-    {
-        // SAFETY: getrusage only writes the struct it is given.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: `ru` is a valid, writable rusage.
-        if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
-            return None;
-        }
-        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        Some(secs(ru.ru_utime) + secs(ru.ru_stime))
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
+    memory::resource_usage().map(|u| u.user_seconds + u.system_seconds)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::git;
 
-    #[test]
-    #[cfg_attr(miri, ignore = "memory-maps a file and calls madvise")]
-    fn released_pages_read_back_unchanged() {
-        // A real read-only file mapping: release its pages and read it again.
+    /// A repository with one pack of `files` files of `size` bytes each.
+    fn packed_repo(files: usize, size: usize) -> (tempfile::TempDir, gix::Repository) {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let pack = dir.path().join("pack");
-        std::fs::create_dir(&pack).unwrap_or_else(|e| panic!("mkdir: {e}"));
-        let file = pack.join("pack-test.pack");
-        let content: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&file, &content).unwrap_or_else(|e| panic!("write: {e}"));
-        let f = std::fs::File::open(&file).unwrap_or_else(|e| panic!("open: {e}"));
-        // SAFETY: the file is private to this test and not modified while mapped.
-        let map = unsafe { memmap2::Mmap::map(&f) }.unwrap_or_else(|e| panic!("mmap: {e}"));
-        let before: u64 = map.iter().map(|b| u64::from(*b)).sum();
-        {
-            let _owned = OwnedMapping::register(&map);
-            if cfg!(target_os = "linux") {
-                assert!(release_owned_pages() >= 1, "the mapping was advised");
-            }
+        git(dir.path(), &["init", "-q"]);
+        for i in 0..files {
+            let content: Vec<u8> = (0..size).map(|k| ((k * 7 + i * 13) % 251) as u8).collect();
+            std::fs::write(dir.path().join(format!("f{i}")), content)
+                .unwrap_or_else(|e| panic!("write: {e}"));
         }
-        assert_eq!(&map[..], &content[..]);
-        assert_eq!(map.iter().map(|b| u64::from(*b)).sum::<u64>(), before);
+        git(dir.path(), &["add", "."]);
+        git(dir.path(), &["commit", "-q", "-m", "c"]);
+        git(dir.path(), &["repack", "-adq", "--window=0"]);
+        let repo = gix::open(dir.path()).unwrap_or_else(|e| panic!("open: {e}"));
+        (dir, repo)
     }
 
     #[test]
-    #[cfg_attr(miri, ignore = "memory-maps a file and calls madvise")]
-    fn the_watcher_advises_only_mappings_it_owns() {
-        // A read-only mapping of a pack file that another object store made: never advised,
-        // as that store may unmap it (and the range be reused) at any time.
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-        let file = dir.path().join("pack-other.pack");
-        std::fs::write(&file, vec![7u8; 256 * 1024]).unwrap_or_else(|e| panic!("write: {e}"));
-        let f = std::fs::File::open(&file).unwrap_or_else(|e| panic!("open: {e}"));
-        // SAFETY: the file is private to this test and not modified while mapped.
-        let map = unsafe { memmap2::Mmap::map(&f) }.unwrap_or_else(|e| panic!("mmap: {e}"));
-        let range = (map.as_ptr() as usize, map.as_ptr() as usize + map.len());
-        let owned_now = || OWNED.lock().map(|o| o.contains(&range)).unwrap_or(true);
-        assert!(!owned_now(), "a foreign mapping is not in the registry");
-        {
-            let _owned = OwnedMapping::register(&map);
-            assert!(owned_now());
+    #[cfg_attr(miri, ignore = "runs git, memory-maps files and calls madvise")]
+    fn released_pages_read_back_unchanged() {
+        // A real pack's read-only mapping: release its pages and read it again.
+        let (_dir, repo) = packed_repo(8, 200_000);
+        let set = crate::packs::PackSet::open(&repo);
+        let pack = set.packs().first().unwrap_or_else(|| panic!("a pack"));
+        let end = pack.data().pack_end() as u64;
+        let bytes = pack
+            .data()
+            .entry_slice(0..end)
+            .unwrap_or_else(|| panic!("bytes"));
+        let before: u64 = bytes.iter().map(|b| u64::from(*b)).sum();
+        if cfg!(target_os = "linux") {
+            assert!(release_owned_pages() >= 1, "the mapping was advised");
         }
-        assert!(!owned_now(), "dropping the registration removes it");
-        assert!(map.iter().all(|b| *b == 7));
+        release_mapped(bytes);
+        assert_eq!(bytes.iter().map(|b| u64::from(*b)).sum::<u64>(), before);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "runs git, memory-maps files and calls madvise")]
+    fn the_watcher_advises_only_mappings_it_owns() {
+        // A read-only mapping of the same pack that another object store made is never
+        // registered; a pack set's own mapping is while the set lives.
+        let (_dir, repo) = packed_repo(2, 50_000);
+        let set = crate::packs::PackSet::open(&repo);
+        let data = Arc::new(
+            pack::data::File::at(set.packs()[0].data().path(), gix::hash::Kind::Sha1)
+                .unwrap_or_else(|e| panic!("pack: {e}")),
+        );
+        let foreign = pack_bytes(&data).unwrap_or_else(|| panic!("bytes"));
+        assert!(
+            !memory::is_registered_range(foreign),
+            "a foreign mapping is not registered"
+        );
+        let own = pack_bytes(set.packs()[0].data()).unwrap_or_else(|| panic!("bytes"));
+        assert!(memory::is_registered_range(own));
+        let registration = OwnedMapping::register(&data);
+        assert!(registration.is_registered());
+        drop(registration);
+        assert!(
+            !memory::is_registered_range(foreign),
+            "dropping the registration removes it"
+        );
     }
 }

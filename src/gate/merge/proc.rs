@@ -9,13 +9,13 @@
 //! * a [`GroupRecorder`] records the group next to the lease while it runs, so that if the
 //!   gate itself is killed, the next run finds its leftover processes and ends them.
 
-#![expect(unsafe_code, reason = "process groups: pre_exec, killpg, waitpid")]
-
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use portcullis_unsafe::process;
 
 use crate::lease::{self, GROUP_MARKER_ENV, LeaseLocation, ProcessGroup};
 
@@ -126,32 +126,19 @@ pub(crate) struct Bounds<'a> {
 }
 
 fn signal_group(pgid: libc::pid_t, sig: libc::c_int) -> bool {
-    // SAFETY: killpg(2) has no memory-safety preconditions; a stale id yields ESRCH.
-    unsafe { libc::killpg(pgid, sig) == 0 }
+    u32::try_from(pgid).is_ok_and(|g| process::kill_group(g, sig))
 }
 
 /// True once the child has exited (it is then a zombie, not reaped: its pid, and so the
 /// group id, cannot be reused until [`Running::finish`] reaps it).
 fn has_exited(pid: libc::pid_t) -> Result<bool, ProcError> {
-    let Ok(id) = libc::id_t::try_from(pid) else {
+    let Ok(id) = u32::try_from(pid) else {
         return Err(ProcError::InvalidPid(pid));
     };
-    // SAFETY: an all-zero siginfo_t is a valid value; waitid writes into it.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `info` is a valid, writable siginfo_t; WNOWAIT leaves the child unreaped.
-    let rc = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            id,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    if rc != 0 {
-        return Err(ProcError::Wait(std::io::Error::last_os_error()));
+    if id == 0 {
+        return Err(ProcError::InvalidPid(pid));
     }
-    // SAFETY: after a successful waitid the pid field is set (0 when nothing changed).
-    Ok(unsafe { info.si_pid() } != 0)
+    process::has_exited(id).map_err(ProcError::Wait)
 }
 
 /// A spawned child and its group; killed and reaped on drop if not finished.
@@ -226,21 +213,7 @@ pub(crate) fn read_tail(f: &mut File, max: u64) -> Vec<u8> {
 fn contain(cmd: &mut Command, marker: &str) {
     let parent = std::process::id();
     cmd.process_group(0).env(GROUP_MARKER_ENV, marker);
-    let hook = move || {
-        // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a process attribute; async-signal-safe.
-        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // The gate may have died before the signal was armed: do not run orphaned.
-        // SAFETY: getppid has no preconditions; async-signal-safe.
-        if u32::try_from(unsafe { libc::getppid() }).ok() != Some(parent) {
-            return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
-        }
-        Ok(())
-    };
-    // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
-    // functions (prctl, getppid); it allocates nothing.
-    unsafe { cmd.pre_exec(hook) };
+    process::kill_child_with_parent(cmd, parent);
 }
 
 /// Spawn `cmd` (stdin null) as a contained process group (see the module docs), capture its

@@ -826,16 +826,8 @@ impl<S: FragmentScanner + ?Sized> Ctx<'_, S> {
 
 /// Give the heap pages freed by the tree-diff phase back to the system before the blob phase
 /// (glibc keeps freed memory in its per-thread arenas otherwise).
-#[cfg_attr(
-    all(target_os = "linux", target_env = "gnu"),
-    expect(unsafe_code, reason = "malloc_trim")
-)]
 pub(crate) fn release_free_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns unused memory of the allocator to the system.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    portcullis_unsafe::memory::trim_heap();
 }
 
 /// Scan `jobs` in parallel, one thread-local repository per rayon thread.

@@ -164,7 +164,7 @@ fn cpu_seconds() -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::git;
+    use crate::testing::git;
 
     /// A repository with one pack of `files` files of `size` bytes each.
     fn packed_repo(files: usize, size: usize) -> (tempfile::TempDir, gix::Repository) {

@@ -32,6 +32,21 @@ const TTL: Duration = Duration::from_secs(2);
 /// terminated session, and one connection set-up.
 const RECLAIM_SLACK: Duration = Duration::from_millis(500);
 
+/// The pid of a worker whose log shows it inside its hold (an `E` record and no `X` yet).
+fn a_holder(log: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let mut inside: Vec<u32> = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        match (f[0], f.get(3).and_then(|p| p.parse::<u32>().ok())) {
+            ("E", Some(pid)) => inside.push(pid),
+            ("X", Some(pid)) => inside.retain(|p| *p != pid),
+            _ => {}
+        }
+    }
+    inside.last().copied()
+}
+
 fn cycles() -> usize {
     std::env::var("PG_STRESS_CYCLES")
         .ok()
@@ -222,7 +237,14 @@ fn three_hosts_of_eight_workers_with_sigkills_terminations_and_a_restart_never_h
         }
         if parent_kills < parent_kill_budget && Instant::now() >= next_kill {
             next_kill = Instant::now() + Duration::from_millis(50 + fastrand::u64(0..250));
-            let slot = fastrand::usize(0..SLOTS);
+            // Every other kill aims at a worker the log shows inside its hold, so that every
+            // run kills holders in the critical section however the machine's load shifts
+            // the timing; the others land anywhere.
+            let holder = fastrand::bool().then(|| a_holder(&log)).flatten();
+            let slot = workers
+                .iter()
+                .position(|w| w.as_ref().is_some_and(|c| Some(c.id()) == holder))
+                .unwrap_or_else(|| fastrand::usize(0..SLOTS));
             if let Some(child) = workers[slot].as_mut() {
                 append(&mut logf, format!("K {} {}\n", child.id(), mono_ns()));
                 let _ = child.kill();

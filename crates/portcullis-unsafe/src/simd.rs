@@ -462,6 +462,16 @@ pub mod reference {
         }
         out
     }
+
+    /// Every hit [`super::CodeSet::scan`] reports at `level`, in order, when nothing stops it.
+    pub fn collect(set: &super::CodeSet, text: &[u8], level: super::Level) -> Vec<(usize, u32)> {
+        let mut got = Vec::new();
+        let _ = set.scan::<()>(text, level, |at, c| {
+            got.push((at, c));
+            std::ops::ControlFlow::Continue(())
+        });
+        got
+    }
 }
 
 #[cfg(test)]
@@ -496,12 +506,7 @@ mod tests {
         let set = set_of(codes);
         let want = reference::scan(codes, text);
         for level in Level::available() {
-            let mut got = Vec::new();
-            let flow = set.scan::<()>(text, level, |at, c| {
-                got.push((at, c));
-                ControlFlow::Continue(())
-            });
-            assert!(flow.is_continue());
+            let got = reference::collect(&set, text, level);
             assert_eq!(got, want, "{level:?}, text {text:?}");
             // Breaking at the k-th hit stops right there.
             for (stop, hit) in want.iter().enumerate().take(3) {

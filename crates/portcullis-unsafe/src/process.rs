@@ -142,23 +142,22 @@ pub fn euid() -> u32 {
 /// Nanoseconds of the system-wide monotonic clock (`CLOCK_MONOTONIC`): unlike
 /// `std::time::Instant`, values from different processes are comparable.
 pub fn monotonic_nanos() -> u128 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    u128::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u128::try_from(ts.tv_nsec).unwrap_or(0)
+    clock_nanos(libc::CLOCK_MONOTONIC)
 }
 
 /// CPU time the calling thread has used, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
 pub fn thread_cpu_nanos() -> u128 {
+    clock_nanos(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// The reading of `clock` (one that always exists on Linux), in nanoseconds.
+fn clock_nanos(clock: libc::clockid_t) -> u128 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec; the thread CPU clock exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec; the callers pass clocks Linux always has.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
     u128::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u128::try_from(ts.tv_nsec).unwrap_or(0)
 }
 

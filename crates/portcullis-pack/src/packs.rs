@@ -751,8 +751,6 @@ impl<'a, T: Send + Sync> Walk<'a, T> {
 mod tests {
     use super::*;
 
-    /// Headers of every kind parse to what they encode, as gix writes them; truncated or
-    /// impossible ones are refused, not panicked on.
     #[test]
     fn an_offset_distance_that_overflows_64_bits_names_no_base() {
         // Type 6 (offset delta), size 0, then a distance of 14 groups: more than 64 bits.
@@ -768,6 +766,8 @@ mod tests {
         assert!(!ofs_distance_overflows(&[]));
     }
 
+    /// Headers of every kind parse to what they encode, as gix writes them; truncated or
+    /// impossible ones are refused, not panicked on.
     #[test]
     fn entry_headers_parse_as_encoded() {
         use pack::data::entry::Header;

@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::stress_log::{append, entries_per_slot, mono_ns};
+use crate::stress_log::{a_holder, append, entries_per_slot, mono_ns};
 use portcullis::lease::{self, AcquireOptions, Acquisition, LeaseBackend, ProcessBinding};
 
 use crate::lease_pg_server::PgServer;
@@ -31,21 +31,6 @@ const TTL: Duration = Duration::from_secs(2);
 /// Reclaim must happen within the TTL; this covers the busy-poll interval, one retry after a
 /// terminated session, and one connection set-up.
 const RECLAIM_SLACK: Duration = Duration::from_millis(500);
-
-/// The pid of a worker whose log shows it inside its hold (an `E` record and no `X` yet).
-fn a_holder(log: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(log).ok()?;
-    let mut inside: Vec<u32> = Vec::new();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        match (f[0], f.get(3).and_then(|p| p.parse::<u32>().ok())) {
-            ("E", Some(pid)) => inside.push(pid),
-            ("X", Some(pid)) => inside.retain(|p| *p != pid),
-            _ => {}
-        }
-    }
-    inside.last().copied()
-}
 
 fn cycles() -> usize {
     std::env::var("PG_STRESS_CYCLES")

@@ -31,3 +31,18 @@ pub fn entries_per_slot(log: &Path, slots: usize) -> Vec<usize> {
     }
     n
 }
+
+/// The pid of a worker whose log shows it inside its hold (an `E` record and no `X` yet).
+pub fn a_holder(log: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let mut inside: Vec<u32> = Vec::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        match (f[0], f.get(3).and_then(|p| p.parse::<u32>().ok())) {
+            ("E", Some(pid)) => inside.push(pid),
+            ("X", Some(pid)) => inside.retain(|p| *p != pid),
+            _ => {}
+        }
+    }
+    inside.last().copied()
+}
